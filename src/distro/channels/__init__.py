@@ -1,0 +1,1 @@
+"""Channels: one module per destination, each behind the small protocol in :mod:`distro.channels.base`."""

@@ -1,0 +1,69 @@
+"""The errors distro raises, so callers catch at the level they can act on.
+
+    DistroError                 anything distro itself reports; the message is meant for the editor
+    ├── ConfigError             settings or secrets are missing or wrong; fix the config and rerun
+    ├── SourceError             a feed or page could not be fetched or parsed; nothing was stored from it
+    ├── RenderError             a template failed to render; nothing was queued or sent
+    └── DeliveryError           one send failed; raised by channels, handled by the dispatcher
+        ├── TemporaryFailure    try again later (SMTP 4xx, HTTP 5xx, timeouts); ``retry_after`` seconds if known
+        │   └── RateLimited     the provider said "slow down"; ``retry_after`` is its reset time
+        └── PermanentFailure    never retry this message (SMTP 5xx, bad token, duplicate post)
+
+Every message names the thing to fix (file and line, URL and status, setting name), and none contains a
+secret: channels build messages from provider replies, never from credentials.
+"""
+
+from __future__ import annotations
+
+
+class DistroError(Exception):
+    """Base of every error distro reports on purpose."""
+
+
+class ConfigError(DistroError):
+    """The configuration cannot be used as it is."""
+
+
+class SourceError(DistroError):
+    """A source could not be read; ``source`` names it (URL or path)."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"source {source}: {reason}")
+
+
+class RenderError(DistroError):
+    """A template could not be rendered; ``template`` and ``line`` say where."""
+
+    def __init__(self, template: str, line: int | None, reason: str) -> None:
+        self.template = template
+        self.line = line
+        self.reason = reason
+        where = f"{template}:{line}" if line else template
+        super().__init__(f"template {where}: {reason}")
+
+
+class DeliveryError(DistroError):
+    """One send did not succeed."""
+
+
+class TemporaryFailure(DeliveryError):
+    """Worth retrying; ``retry_after`` (seconds) is the provider's hint, or None to use backoff."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        self.reason = reason
+        self.retry_after = retry_after
+        super().__init__(reason)
+
+
+class RateLimited(TemporaryFailure):
+    """The provider refused for rate reasons; retry no earlier than ``retry_after`` seconds from now."""
+
+
+class PermanentFailure(DeliveryError):
+    """Retrying cannot help; ``reason`` says why (kept in the delivery log)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)

@@ -1,0 +1,178 @@
+"""Tables and status enums. Each stage writes rows the next stage reads (see DESIGN.md).
+
+All datetimes are timezone-aware UTC in Python and stored as naive UTC, so SQLite and PostgreSQL behave
+the same. Status columns are plain strings (not database enums) so adding a state needs no type migration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in Python, naive UTC in the database."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _when(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class SubscriberStatus(StrEnum):
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class DigestStatus(StrEnum):
+    COMPOSED = "composed"  # rendered and validated, no delivery rows yet
+    QUEUED = "queued"  # one delivery row per recipient exists
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for its first or next attempt (next_attempt_at)
+    SENDING = "sending"  # claimed by a worker until lease_until
+    SENT = "sent"
+    FAILED = "failed"  # permanent failure or attempts exhausted; last_error says why
+    SUPPRESSED = "suppressed"  # recipient unsubscribed before it went out
+
+
+class AttemptOutcome(StrEnum):
+    IN_FLIGHT = "in_flight"
+    SENT = "sent"
+    TEMPORARY = "temporary"
+    RATE_LIMITED = "rate_limited"
+    PERMANENT = "permanent"
+    ABANDONED = "abandoned"  # the worker vanished; its lease expired before it reported
+    SUPPRESSED = "suppressed"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    X = "x"
+    FACEBOOK = "facebook"
+
+
+class Source(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_type=sa.String(200), unique=True)
+    kind: str = Field(default="feed", sa_type=sa.String(20))
+    url: str = Field(sa_type=sa.Text)
+    etag: str | None = Field(default=None, sa_type=sa.Text)
+    last_modified: str | None = Field(default=None, sa_type=sa.Text)
+    last_polled_at: datetime | None = _when()
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    next_poll_at: datetime | None = _when()
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Article(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int | None = Field(default=None, foreign_key="source.id", index=True)
+    guid: str | None = Field(default=None, sa_type=sa.String(1000), unique=True)
+    url: str = Field(sa_type=sa.String(2000), unique=True)
+    title: str = Field(sa_type=sa.Text)
+    summary: str = Field(default="", sa_type=sa.Text)  # plain text, sanitised
+    author: str | None = Field(default=None, sa_type=sa.String(300))
+    section: str | None = Field(default=None, sa_type=sa.String(200), index=True)
+    image_url: str | None = Field(default=None, sa_type=sa.String(2000))
+    published_at: datetime | None = _when(index=True)
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Subscriber(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_type=sa.String(320), unique=True)
+    name: str | None = Field(default=None, sa_type=sa.String(200))
+    status: str = Field(default=SubscriberStatus.ACTIVE, sa_type=sa.String(20), index=True)
+    sections: list[str] | None = Field(default=None, sa_type=sa.JSON)  # None means every section
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    unsubscribed_at: datetime | None = _when()
+
+
+class Digest(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(sa_type=sa.String(100), unique=True)
+    status: str = Field(default=DigestStatus.COMPOSED, sa_type=sa.String(20))
+    subject: str = Field(sa_type=sa.Text)
+    window_start: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    window_end: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    article_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    html: str = Field(sa_type=sa.Text)  # as a subscriber sees it, with personal slots unfilled
+    text: str = Field(sa_type=sa.Text)
+    message_template: str = Field(sa_type=sa.Text)  # the RFC 5322 message with slot markers, ASCII
+    recipients: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    queued_at: datetime | None = _when()
+
+
+class SocialPost(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("article_id", "platform", "account"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    platform: str = Field(sa_type=sa.String(20))
+    account: str = Field(sa_type=sa.String(100))
+    text: str = Field(sa_type=sa.Text)
+    body: dict[str, Any] = Field(sa_type=sa.JSON)  # the API request body, exactly as sent
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox row: exists before anything leaves, carries the outcome afterwards."""
+
+    __table_args__ = (sa.Index("ix_delivery_claim", "channel", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_type=sa.String(300), unique=True)  # idempotency key
+    channel: str = Field(sa_type=sa.String(20))
+    recipient: str = Field(sa_type=sa.String(320))  # address, or platform account
+    digest_id: int | None = Field(default=None, foreign_key="digest.id", index=True)
+    subscriber_id: int | None = Field(default=None, foreign_key="subscriber.id", index=True)
+    social_post_id: int | None = Field(default=None, foreign_key="socialpost.id", index=True)
+    status: str = Field(default=DeliveryStatus.PENDING, sa_type=sa.String(20))
+    attempts: int = 0
+    provider_id: str | None = Field(default=None, sa_type=sa.String(300))
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    lease_owner: str | None = Field(default=None, sa_type=sa.String(200))
+    lease_until: datetime | None = _when()
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    sent_at: datetime | None = _when()
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """One row per try, written when the try starts, so a crash still leaves a trace."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", index=True)
+    number: int
+    worker: str = Field(sa_type=sa.String(200))
+    outcome: str = Field(default=AttemptOutcome.IN_FLIGHT, sa_type=sa.String(20))
+    provider_id: str | None = Field(default=None, sa_type=sa.String(300))
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    finished_at: datetime | None = _when()

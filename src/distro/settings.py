@@ -1,0 +1,241 @@
+"""Typed settings: ``config/distro.toml`` (or ``DISTRO_CONFIG``), overridden by ``DISTRO_*`` variables.
+
+Nested keys use a double underscore: ``DISTRO_SMTP__HOST=mail.example.org``. Secrets (fields typed
+``SecretStr``) are accepted from the environment only; a secret written in a TOML file is refused so it
+cannot end up in version control. Nothing here runs at import time: the composition root calls
+:func:`load_settings` once and passes the result down.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from distro.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/distro.toml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PublicationSettings(_Section):
+    name: str = "The Meridian Review"
+    url: str = "https://meridian-review.example"
+    postal_address: str = "The Meridian Review, 1 Example Street, London EC1A 1AA, United Kingdom"
+    language: str = "en"
+
+
+class EmailSettings(_Section):
+    mode: Literal["file", "smtp"] = "file"
+    from_address: str = "digest@meridian-review.example"
+    from_name: str = "The Meridian Review"
+    reply_to: str | None = None
+    list_id: str = "weekly.meridian-review.example"
+    # Mailbox that receives mailto: unsubscribe requests (List-Unsubscribe); None to omit the mailto form.
+    unsubscribe_mailto: str | None = "unsubscribe@meridian-review.example"
+
+
+class SmtpSettings(_Section):
+    host: str = "localhost"
+    port: int = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout: float = 30.0
+    # Messages sent on one connection before it is recycled (servers often cap this).
+    messages_per_connection: int = 100
+
+
+class XSettings(_Section):
+    enabled: bool = True
+    mode: Literal["file", "api"] = "file"
+    account: str = "main"
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+    access_token: SecretStr | None = None
+    access_token_secret: SecretStr | None = None
+    timeout: float = 15.0
+
+
+class FacebookSettings(_Section):
+    enabled: bool = True
+    mode: Literal["file", "api"] = "file"
+    page_id: str = "100000000000001"
+    graph_version: str = "v25.0"
+    page_access_token: SecretStr | None = None
+    app_secret: SecretStr | None = None
+    timeout: float = 15.0
+
+
+class DigestSettings(_Section):
+    slug_prefix: str = "weekly"
+    day_of_week: str = "mon"
+    time: str = "07:00"
+    timezone: str = "Europe/London"
+    window_days: int = 7
+    max_stories: int = 12
+    sections: list[str] = Field(
+        default_factory=lambda: ["Geopolitics", "Security", "Economy", "Commentary"]
+    )
+    subject: str = "{{ publication.name }} weekly · {{ lead.title }}"
+    greeting_fallback: str = "reader"
+    utm_source: str = "newsletter"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        return value
+
+
+class WebSettings(_Section):
+    public_url: str = "http://localhost:8000"
+
+
+class DispatchSettings(_Section):
+    batch_size: int = 50
+    lease_seconds: int = 300
+    max_attempts: int = 8
+    backoff_base_seconds: float = 30.0
+    backoff_max_seconds: float = 6 * 3600.0
+    # Stop claiming a channel's rows for this run after this many consecutive failures.
+    pause_after_errors: int = 10
+
+
+class SchedulerSettings(_Section):
+    poll_minutes: int = 30
+    dispatch_seconds: int = 30
+
+
+class SourceSettings(_Section):
+    name: str
+    url: str
+    kind: Literal["feed"] = "feed"
+    user_agent: str | None = None
+    timeout: float = 20.0
+    max_bytes: int = 20 * 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DISTRO_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    database_url: str = "sqlite:///var/distro.db"
+    var_dir: Path = Path("var")
+    templates_dir: Path = Path("templates")
+    # Signs unsubscribe tokens. From DISTRO_SECRET_KEY; if unset, a key is generated once in var_dir.
+    secret_key: SecretStr | None = None
+    user_agent: str = "distro/0.1 (+https://github.com/distro-newsletter/distro)"
+
+    publication: PublicationSettings = Field(default_factory=PublicationSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    x: XSettings = Field(default_factory=XSettings)
+    facebook: FacebookSettings = Field(default_factory=FacebookSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    sources: list[SourceSettings] = Field(default_factory=list)
+
+    @property
+    def email_dir(self) -> Path:
+        return self.var_dir / "outbox" / "email"
+
+    @property
+    def social_dir(self) -> Path:
+        return self.var_dir / "outbox" / "social"
+
+
+class _TomlData(PydanticBaseSettingsSource):
+    """Lowest-priority source: the already-read TOML document."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self._data
+
+
+def _secret_paths(model: type[BaseModel], prefix: str = "") -> set[str]:
+    paths: set[str] = set()
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if annotation is not None and "SecretStr" in str(annotation):
+            paths.add(prefix + name)
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            paths |= _secret_paths(annotation, f"{prefix}{name}.")
+    return paths
+
+
+def _reject_file_secrets(data: dict[str, Any], path: Path) -> None:
+    for dotted in sorted(_secret_paths(Settings)):
+        node: Any = data
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            env = "DISTRO_" + dotted.upper().replace(".", "__")
+            raise ConfigError(f"{path}: '{dotted}' is a secret; remove it from the file and set {env} instead")
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from exc
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Read the TOML file, apply ``DISTRO_*`` overrides, validate, and return the settings.
+
+    The file is ``config_file``, else ``$DISTRO_CONFIG``, else ``config/distro.toml`` when it exists.
+    """
+    chosen = config_file or (Path(os.environ["DISTRO_CONFIG"]) if os.environ.get("DISTRO_CONFIG") else None)
+    if chosen is None and DEFAULT_CONFIG.exists():
+        chosen = DEFAULT_CONFIG
+    data: dict[str, Any] = {}
+    if chosen is not None:
+        data = read_config_file(chosen)
+        _reject_file_secrets(data, chosen)
+
+    class _Loaded(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _TomlData(settings_cls, data))
+
+    try:
+        loaded = _Loaded()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_input=False)
+        )
+        raise ConfigError(f"invalid settings ({chosen or 'defaults'}): {problems}") from None
+    return Settings.model_construct(**{name: getattr(loaded, name) for name in Settings.model_fields})
