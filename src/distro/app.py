@@ -1,0 +1,82 @@
+"""The composition root: settings in, a wired :class:`App` out. Nothing else builds engines or channels.
+
+Tests and embedders pass ``channels`` to swap a channel for one pointed at a local fake; everything else
+(database, templates, signing key) comes from the settings.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+from sqlalchemy.engine import Engine
+
+from distro.channels.base import Channel
+from distro.channels.filesink import EmailFileSink, SocialFileSink
+from distro.compose.templating import make_environment
+from distro.db import make_engine
+from distro.errors import ConfigError
+from distro.settings import Settings
+from distro.tokens import load_or_create_key
+
+ChannelFactory = Callable[[str], Channel[Any]]
+CHANNELS = ("email", "x", "facebook")
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    templates: jinja2.Environment
+    signing_key: bytes
+    channel_factory: ChannelFactory
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
+
+    def enabled_channels(self) -> list[str]:
+        names = ["email"]
+        if self.settings.x.enabled:
+            names.append("x")
+        if self.settings.facebook.enabled:
+            names.append("facebook")
+        return names
+
+
+def make_channel(settings: Settings, name: str) -> Channel[Any]:
+    """The channel the settings ask for: a file sink by default, the real service in ``api``/``smtp`` mode."""
+    if name == "email":
+        if settings.email.mode == "smtp":
+            from distro.channels.smtp import SmtpChannel
+
+            return SmtpChannel(settings.smtp)
+        return EmailFileSink(settings.email_dir)
+    if name == "x":
+        if settings.x.mode == "api":
+            from distro.channels.x import XChannel
+
+            return XChannel(settings.x)
+        return SocialFileSink(settings.social_dir, "x")
+    if name == "facebook":
+        if settings.facebook.mode == "api":
+            from distro.channels.facebook import FacebookChannel
+
+            return FacebookChannel(settings.facebook)
+        return SocialFileSink(settings.social_dir, "facebook")
+    raise ConfigError(f"unknown channel {name!r}; known: {', '.join(CHANNELS)}")
+
+
+def build_app(settings: Settings, *, channels: ChannelFactory | None = None, engine: Engine | None = None) -> App:
+    if not settings.templates_dir.is_dir():
+        raise ConfigError(f"templates directory {settings.templates_dir} does not exist (set templates_dir)")
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    return App(
+        settings=settings,
+        engine=engine or make_engine(settings.database_url),
+        templates=make_environment(settings.templates_dir),
+        signing_key=load_or_create_key(secret, settings.var_dir / "secret.key"),
+        channel_factory=channels or (lambda name: make_channel(settings, name)),
+    )

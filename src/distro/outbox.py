@@ -1,0 +1,216 @@
+"""The outbox: delivery rows written before anything is sent, claimed with a lease, released with an outcome.
+
+Guarantees the rest of distro relies on:
+- :func:`enqueue_many` is idempotent: a key that exists is skipped (INSERT ... ON CONFLICT DO NOTHING), so
+  composing twice or two schedulers racing never creates a second row.
+- :func:`claim` hands a row to one worker at a time. On PostgreSQL it uses ``FOR UPDATE SKIP LOCKED`` so
+  any number of workers on any number of machines share the queue; on SQLite the transaction takes the
+  write lock up front (see :mod:`distro.db`). A row whose lease expired (its worker died) is claimable
+  again, and the lost try is logged as ``abandoned``.
+- :func:`record` writes the attempt to the log and moves the row to its next state in one transaction.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from distro.db import is_postgres
+from distro.models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
+from distro.settings import DispatchSettings
+
+D = Delivery.__table__  # type: ignore[attr-defined]
+A = DeliveryAttempt.__table__  # type: ignore[attr-defined]
+_CHUNK = 500
+
+
+def enqueue_many(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
+    """Insert delivery rows (dicts of Delivery columns, ``key`` required); return how many were new."""
+    insert = postgresql.insert if is_postgres(engine) else sqlite.insert
+    created = 0
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> int:
+        if not batch:
+            return 0
+        now = utcnow()
+        values = [
+            {"status": DeliveryStatus.PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now,
+             "updated_at": now, **row}
+            for row in batch
+        ]
+        statement = insert(D).values(values).on_conflict_do_nothing(index_elements=["key"])
+        with engine.begin() as connection:
+            result = connection.execute(statement.returning(D.c.id))
+            count = len(result.fetchall())
+        batch.clear()
+        return count
+
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= _CHUNK:
+            created += flush()
+    return created + flush()
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    key: str
+    channel: str
+    recipient: str
+    digest_id: int | None
+    subscriber_id: int | None
+    social_post_id: int | None
+    attempt: int  # the number of this try, from 1
+    started_at: datetime
+
+
+def claim(
+    engine: Engine,
+    *,
+    channel: str,
+    worker: str,
+    limit: int,
+    lease_seconds: float,
+    now: datetime | None = None,
+    due_before: datetime | None = None,
+) -> list[Claimed]:
+    """Lease up to ``limit`` rows of ``channel`` due by ``due_before`` (default: now) to ``worker``.
+
+    A dispatch run passes its start time as ``due_before`` so a row it reschedules is not retried in the
+    same run.
+    """
+    now = now or utcnow()
+    due = sa.or_(
+        sa.and_(D.c.status == DeliveryStatus.PENDING, D.c.next_attempt_at <= (due_before or now)),
+        sa.and_(D.c.status == DeliveryStatus.SENDING, D.c.lease_until < now),
+    )
+    pick = (
+        sa.select(D.c.id, D.c.status, D.c.lease_owner, D.c.attempts)
+        .where(D.c.channel == channel, due)
+        .order_by(D.c.next_attempt_at, D.c.id)
+        .limit(limit)
+    )
+    if is_postgres(engine):
+        pick = pick.with_for_update(skip_locked=True)
+    with engine.begin() as connection:
+        picked = connection.execute(pick).fetchall()
+        if not picked:
+            return []
+        ids = [row.id for row in picked]
+        abandoned = [
+            {"delivery_id": row.id, "number": row.attempts, "worker": row.lease_owner or "unknown",
+             "outcome": AttemptOutcome.ABANDONED, "error": "worker stopped reporting; lease expired",
+             "started_at": now, "finished_at": now}
+            for row in picked
+            if row.status == DeliveryStatus.SENDING
+        ]
+        if abandoned:
+            connection.execute(sa.insert(A), abandoned)
+        connection.execute(
+            sa.update(D)
+            .where(D.c.id.in_(ids))
+            .values(status=DeliveryStatus.SENDING, lease_owner=worker,
+                    lease_until=now + timedelta(seconds=lease_seconds), attempts=D.c.attempts + 1, updated_at=now)
+        )
+        rows = connection.execute(sa.select(D).where(D.c.id.in_(ids)).order_by(D.c.id)).fetchall()
+    return [
+        Claimed(row.id, row.key, row.channel, row.recipient, row.digest_id, row.subscriber_id,
+                row.social_post_id, row.attempts, now)
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one claimed row; built by the dispatcher, stored by :func:`record`."""
+
+    claimed: Claimed
+    outcome: AttemptOutcome
+    provider_id: str | None = None
+    error: str | None = None
+    retry_after: float | None = None  # seconds, from the provider (rate limit reset, Retry-After)
+    finished_at: datetime | None = None
+
+
+def backoff_seconds(attempt: int, settings: DispatchSettings, *, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter in the upper half, so retries of one outage spread out."""
+    ceiling = min(settings.backoff_max_seconds, settings.backoff_base_seconds * 2 ** max(attempt - 1, 0))
+    return ceiling * (0.5 + 0.5 * (rng or random).random())
+
+
+def _next_state(item: Outcome, settings: DispatchSettings, now: datetime) -> dict[str, Any]:
+    state: dict[str, Any] = {"updated_at": now, "lease_owner": None, "lease_until": None}
+    if item.outcome == AttemptOutcome.SENT:
+        return state | {"status": DeliveryStatus.SENT, "provider_id": item.provider_id, "sent_at": now,
+                        "last_error": None}
+    if item.outcome == AttemptOutcome.SUPPRESSED:
+        return state | {"status": DeliveryStatus.SUPPRESSED, "last_error": item.error}
+    if item.outcome == AttemptOutcome.PERMANENT:
+        return state | {"status": DeliveryStatus.FAILED, "last_error": item.error}
+    if item.outcome == AttemptOutcome.TEMPORARY and item.claimed.attempt >= settings.max_attempts:
+        return state | {"status": DeliveryStatus.FAILED,
+                        "last_error": f"gave up after {item.claimed.attempt} attempts: {item.error}"}
+    delay = backoff_seconds(item.claimed.attempt, settings)
+    if item.retry_after is not None:
+        delay = max(item.retry_after, 1.0)
+    return state | {"status": DeliveryStatus.PENDING, "last_error": item.error,
+                    "next_attempt_at": now + timedelta(seconds=delay)}
+
+
+def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings: DispatchSettings) -> None:
+    """Log each attempt and move each row on, in one transaction.
+
+    A row whose lease another worker took over meanwhile keeps that worker's state, except that a confirmed
+    send is always recorded: the log must not deny a message the provider accepted.
+    """
+    if not outcomes:
+        return
+    now = utcnow()
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(A),
+            [
+                {"delivery_id": o.claimed.id, "number": o.claimed.attempt, "worker": worker,
+                 "outcome": o.outcome, "provider_id": o.provider_id, "error": o.error,
+                 "started_at": o.claimed.started_at, "finished_at": o.finished_at or now}
+                for o in outcomes
+            ],
+        )
+        for item in outcomes:
+            ours = sa.and_(D.c.lease_owner == worker, D.c.status == DeliveryStatus.SENDING)
+            if item.outcome == AttemptOutcome.SENT:
+                ours = sa.or_(ours, D.c.status != DeliveryStatus.SENT)
+            connection.execute(
+                sa.update(D).where(D.c.id == item.claimed.id, ours).values(**_next_state(item, settings, now))
+            )
+
+
+def release(engine: Engine, claimed: Sequence[Claimed], *, worker: str) -> None:
+    """Give back rows that were claimed but not tried (shutdown): no attempt is counted or logged."""
+    if not claimed:
+        return
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(D)
+            .where(D.c.id.in_([c.id for c in claimed]), D.c.lease_owner == worker,
+                   D.c.status == DeliveryStatus.SENDING)
+            .values(status=DeliveryStatus.PENDING, lease_owner=None, lease_until=None,
+                    attempts=D.c.attempts - 1, updated_at=utcnow())
+        )
+
+
+def counts_by_status(engine: Engine, channel: str | None = None) -> dict[str, int]:
+    query = sa.select(D.c.status, sa.func.count()).group_by(D.c.status)
+    if channel:
+        query = query.where(D.c.channel == channel)
+    with engine.connect() as connection:
+        return {status: count for status, count in connection.execute(query)}

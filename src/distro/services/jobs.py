@@ -1,0 +1,61 @@
+"""The main job and the scheduled jobs, each a short composition of the use cases."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from distro.app import App
+from distro.db import upgrade
+from distro.dispatch import DispatchReport
+from distro.errors import SourceError
+from distro.models import utcnow
+from distro.services.delivery import dispatch
+from distro.services.digest import DigestResult, compose_weekly, queue_digest
+from distro.services.ingest import IngestReport, ingest
+from distro.services.social import plan_social
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSummary:
+    ingested: list[IngestReport] = field(default_factory=list)
+    digest: DigestResult | None = None
+    digest_rows: int = 0
+    social_rows: int = 0
+    dispatched: dict[str, DispatchReport] = field(default_factory=dict)
+
+
+def ingest_all(app: App, *, strict: bool) -> list[IngestReport]:
+    """Poll every configured source; with ``strict`` the first failure stops the job before anything is sent."""
+    reports = ingest(app)
+    for report in reports:
+        if report.error:
+            if strict:
+                raise SourceError(report.source, report.error.split(": ", 1)[-1])
+            log.warning("ingest failed: %s", report.error)
+    return reports
+
+
+def send_digest(app: App, now: datetime | None = None) -> tuple[DigestResult, int]:
+    result = compose_weekly(app, now)
+    if result.digest is None:
+        log.info("no digest this week: %s", result.reason)
+        return result, 0
+    return result, queue_digest(app, result.digest)
+
+
+def run_once(app: App, now: datetime | None = None) -> RunSummary:
+    """Ingest, compose and queue this week's digest, plan social posts, dispatch everything due.
+
+    Safe to repeat: every step is idempotent, so a second run sends nothing twice.
+    """
+    now = now or utcnow()
+    upgrade(app.engine)
+    summary = RunSummary(ingested=ingest_all(app, strict=True))
+    summary.digest, summary.digest_rows = send_digest(app, now)
+    summary.social_rows = plan_social(app, now)
+    summary.dispatched = dispatch(app)
+    return summary

@@ -1,0 +1,47 @@
+"""Per-subscriber values of a digest message: signed unsubscribe links, a stable Message-ID, the Date."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from email.utils import format_datetime
+from urllib.parse import quote
+
+from distro.app import App
+from distro.compose.message import Personal
+from distro.models import utcnow
+from distro.tokens import make_token
+
+UNSUBSCRIBE_SCOPE = "unsubscribe"
+
+
+def unsubscribe_url(app: App, subscriber_id: int) -> str:
+    token = make_token(app.signing_key, UNSUBSCRIBE_SCOPE, subscriber_id)
+    return f"{app.settings.web.public_url.rstrip('/')}/unsubscribe/{token}"
+
+
+def unsubscribe_mailto(app: App, subscriber_id: int) -> str | None:
+    mailbox = app.settings.email.unsubscribe_mailto
+    if not mailbox:
+        return None
+    token = make_token(app.signing_key, UNSUBSCRIBE_SCOPE, subscriber_id)
+    return f"mailto:{mailbox}?subject={quote('unsubscribe ' + token)}"
+
+
+def message_id(app: App, digest_slug: str, delivery_id: int) -> str:
+    """Stable per delivery, so a retried message carries the same id and receivers can deduplicate it."""
+    domain = app.settings.email.from_address.rpartition("@")[2] or "localhost"
+    tag = hmac.new(app.signing_key, f"{digest_slug}:{delivery_id}".encode(), hashlib.sha256).hexdigest()[:12]
+    return f"<{digest_slug}.{delivery_id}.{tag}@{domain}>"
+
+
+def personal_for(app: App, *, digest_slug: str, subscriber_id: int, email: str, name: str | None,
+                 delivery_id: int) -> Personal:
+    return Personal(
+        email=email,
+        name=name,
+        unsubscribe_url=unsubscribe_url(app, subscriber_id),
+        unsubscribe_mailto=unsubscribe_mailto(app, subscriber_id),
+        message_id=message_id(app, digest_slug, delivery_id),
+        date=format_datetime(utcnow().replace(microsecond=0)),
+    )

@@ -1,0 +1,110 @@
+"""Subscribers: add, import from CSV, list. Importing never re-subscribes someone who left."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from distro.app import App
+from distro.db import session_scope
+from distro.errors import DistroError
+from distro.models import Subscriber, SubscriberStatus
+
+# Syntax only: enough to refuse what would break an SMTP envelope; deliverability is the server's call.
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class InvalidSubscriber(DistroError):
+    pass
+
+
+def normalise_email(raw: str) -> str:
+    address = raw.strip()
+    if len(address) > 254 or not _ADDRESS.match(address):
+        raise InvalidSubscriber(f"{raw.strip()!r} is not a valid email address")
+    local, domain = address.rsplit("@", 1)
+    return f"{local}@{domain.lower()}"
+
+
+def _clean_name(raw: str | None) -> str | None:
+    name = _CONTROL.sub(" ", raw or "").strip()
+    return name[:200] or None
+
+
+def _sections(raw: str | None) -> list[str] | None:
+    parts = [p.strip() for p in (raw or "").replace(",", ";").split(";") if p.strip()]
+    return parts or None
+
+
+def add_subscriber(app: App, email: str, name: str | None = None, sections: list[str] | None = None) -> bool:
+    """Add an active subscriber; False if the address is already known (in any state)."""
+    address = normalise_email(email)
+    with session_scope(app.engine) as session:
+        exists = session.exec(select(Subscriber.id).where(sa.func.lower(Subscriber.email) == address.lower()))
+        if exists.first() is not None:
+            return False
+        session.add(Subscriber(email=address, name=_clean_name(name), sections=sections or None))
+    return True
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    existing: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+
+
+def import_csv(app: App, path: Path) -> ImportReport:
+    """Read ``email,name,sections`` rows (sections separated by ``;``); report each rejected line."""
+    report = ImportReport()
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise DistroError(f"cannot read {path}: {exc.strerror}") from exc
+    with handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "email" not in [f.strip().lower() for f in reader.fieldnames]:
+            raise DistroError(f"{path}: the first line must be a header with an 'email' column")
+        for row in reader:
+            row = {(k or "").strip().lower(): (v or "") for k, v in row.items()}
+            line = reader.line_num
+            try:
+                added = add_subscriber(app, row.get("email", ""), row.get("name"), _sections(row.get("sections")))
+            except InvalidSubscriber as exc:
+                report.rejected.append((line, str(exc)))
+                continue
+            if added:
+                report.added += 1
+            else:
+                report.existing += 1
+    return report
+
+
+def active_subscribers(app: App, *, page_size: int = 1000) -> Iterator[Subscriber]:
+    """Every active subscriber, in id order, a keyset page at a time (never all in memory)."""
+    last_id = 0
+    while True:
+        with session_scope(app.engine) as session:
+            page = list(session.exec(
+                select(Subscriber)
+                .where(Subscriber.status == SubscriberStatus.ACTIVE, Subscriber.id > last_id)  # type: ignore[operator]
+                .order_by(Subscriber.id)  # type: ignore[arg-type]
+                .limit(page_size)
+            ))
+        if not page:
+            return
+        yield from page
+        last_id = page[-1].id or last_id
+
+
+def list_subscribers(app: App, *, limit: int = 1000) -> list[Subscriber]:
+    with session_scope(app.engine) as session:
+        return list(session.exec(select(Subscriber).order_by(Subscriber.id).limit(limit)))  # type: ignore[arg-type]

@@ -1,0 +1,173 @@
+"""Outbox contract, run on SQLite and on the real PostgreSQL: idempotent enqueue, exclusive leases,
+reclaim after a crash, outcomes and the attempt log."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from distro import outbox
+from distro.db import make_engine, upgrade
+from distro.models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
+from distro.outbox import Outcome
+from distro.settings import DispatchSettings
+
+D = Delivery.__table__  # type: ignore[attr-defined]
+A = DeliveryAttempt.__table__  # type: ignore[attr-defined]
+SETTINGS = DispatchSettings(max_attempts=3, backoff_base_seconds=10, backoff_max_seconds=100)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def rows(n: int, channel: str = "email", prefix: str = "k") -> list[dict[str, object]]:
+    return [{"key": f"{prefix}{i}", "channel": channel, "recipient": f"r{i}@example.org"} for i in range(n)]
+
+
+def statuses(engine: Engine) -> dict[str, str]:
+    with engine.connect() as c:
+        return {key: status for key, status in c.execute(sa.select(D.c.key, D.c.status))}
+
+
+def attempts_of(engine: Engine, key: str) -> list[tuple[int, str, str]]:
+    query = (sa.select(A.c.number, A.c.outcome, A.c.worker).join(D, D.c.id == A.c.delivery_id)
+             .where(D.c.key == key).order_by(A.c.id))
+    with engine.connect() as c:
+        return [tuple(r) for r in c.execute(query)]  # type: ignore[misc]
+
+
+def test_enqueue_is_idempotent(engine: Engine) -> None:
+    assert outbox.enqueue_many(engine, rows(1200)) == 1200
+    assert outbox.enqueue_many(engine, rows(1300)) == 100
+    assert len(statuses(engine)) == 1300
+
+
+def test_concurrent_enqueue_creates_one_row_per_key(engine: Engine) -> None:
+    created: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def work() -> None:
+        barrier.wait()
+        created.append(outbox.enqueue_many(engine, rows(300)))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(created) == 300
+    assert len(statuses(engine)) == 300
+
+
+def test_claim_hands_each_row_to_one_worker(engine: Engine) -> None:
+    outbox.enqueue_many(engine, rows(500))
+    claimed: dict[str, list[int]] = {}
+    barrier = threading.Barrier(4)
+
+    def worker(name: str) -> None:
+        barrier.wait()
+        mine: list[int] = []
+        while batch := outbox.claim(engine, channel="email", worker=name, limit=7, lease_seconds=60):
+            mine += [c.id for c in batch]
+        claimed[name] = mine
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [i for ids in claimed.values() for i in ids]
+    assert len(every) == 500 and len(set(every)) == 500
+    assert set(statuses(engine).values()) == {DeliveryStatus.SENDING}
+
+
+def test_claim_only_its_channel_and_due_rows(engine: Engine) -> None:
+    outbox.enqueue_many(engine, rows(3, "email", "e") + rows(2, "x", "x"))
+    later = utcnow() + timedelta(hours=1)
+    outbox.enqueue_many(engine, [{"key": "future", "channel": "x", "recipient": "main", "next_attempt_at": later}])
+    assert {c.key for c in outbox.claim(engine, channel="x", worker="w", limit=10, lease_seconds=60)} == {"x0", "x1"}
+
+
+def test_expired_lease_is_reclaimed_and_logged_as_abandoned(engine: Engine) -> None:
+    outbox.enqueue_many(engine, rows(2))
+    first = outbox.claim(engine, channel="email", worker="dead", limit=10, lease_seconds=30)
+    assert len(first) == 2
+    assert outbox.claim(engine, channel="email", worker="live", limit=10, lease_seconds=30) == []
+    later = utcnow() + timedelta(seconds=31)
+    second = outbox.claim(engine, channel="email", worker="live", limit=10, lease_seconds=30, now=later)
+    assert [c.attempt for c in second] == [2, 2]
+    assert attempts_of(engine, "k0") == [(1, AttemptOutcome.ABANDONED, "dead")]
+
+
+def test_outcomes_move_rows_and_log_every_attempt(engine: Engine) -> None:
+    outbox.enqueue_many(engine, rows(4))
+    batch = outbox.claim(engine, channel="email", worker="w", limit=10, lease_seconds=60)
+    by_key = {c.key: c for c in batch}
+    outbox.record(engine, [
+        Outcome(by_key["k0"], AttemptOutcome.SENT, provider_id="queued-1"),
+        Outcome(by_key["k1"], AttemptOutcome.PERMANENT, error="550 no such user"),
+        Outcome(by_key["k2"], AttemptOutcome.RATE_LIMITED, error="429", retry_after=900),
+        Outcome(by_key["k3"], AttemptOutcome.SUPPRESSED, error="unsubscribed"),
+    ], worker="w", settings=SETTINGS)
+    assert statuses(engine) == {"k0": "sent", "k1": "failed", "k2": "pending", "k3": "suppressed"}
+    with engine.connect() as c:
+        row = c.execute(sa.select(D).where(D.c.key == "k2")).one()
+        sent = c.execute(sa.select(D).where(D.c.key == "k0")).one()
+    assert row.next_attempt_at > utcnow() + timedelta(seconds=890)
+    assert row.last_error == "429" and row.lease_owner is None
+    assert sent.provider_id == "queued-1" and sent.sent_at is not None
+    assert attempts_of(engine, "k1") == [(1, AttemptOutcome.PERMANENT, "w")]
+
+
+def test_temporary_failures_back_off_then_give_up(engine: Engine) -> None:
+    outbox.enqueue_many(engine, rows(1))
+    now = utcnow()
+    for attempt in range(1, 4):
+        now += timedelta(hours=1)
+        (claimed,) = outbox.claim(engine, channel="email", worker="w", limit=1, lease_seconds=60, now=now)
+        assert claimed.attempt == attempt
+        outbox.record(engine, [Outcome(claimed, AttemptOutcome.TEMPORARY, error="451 try later")],
+                      worker="w", settings=SETTINGS)
+    with engine.connect() as c:
+        row = c.execute(sa.select(D)).one()
+    assert row.status == DeliveryStatus.FAILED
+    assert row.last_error == "gave up after 3 attempts: 451 try later"
+    assert [a[1] for a in attempts_of(engine, "k0")] == ["temporary"] * 3
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    values = [outbox.backoff_seconds(n, SETTINGS) for n in range(1, 8)]
+    assert 5 <= values[0] <= 10
+    assert all(v <= 100 for v in values)
+    assert values[5] >= 50
+
+
+def test_release_returns_untried_rows_without_counting_an_attempt(engine: Engine) -> None:
+    outbox.enqueue_many(engine, rows(2))
+    batch = outbox.claim(engine, channel="email", worker="w", limit=10, lease_seconds=60)
+    outbox.release(engine, batch, worker="w")
+    again = outbox.claim(engine, channel="email", worker="w2", limit=10, lease_seconds=60)
+    assert [c.attempt for c in again] == [1, 1]
+    assert attempts_of(engine, "k0") == []
+
+
+def test_a_late_success_is_recorded_even_after_the_lease_moved(engine: Engine) -> None:
+    outbox.enqueue_many(engine, rows(1))
+    (slow,) = outbox.claim(engine, channel="email", worker="slow", limit=1, lease_seconds=1)
+    later = utcnow() + timedelta(seconds=5)
+    (fast,) = outbox.claim(engine, channel="email", worker="fast", limit=1, lease_seconds=60, now=later)
+    outbox.record(engine, [Outcome(slow, AttemptOutcome.SENT, provider_id="p1")], worker="slow", settings=SETTINGS)
+    assert statuses(engine) == {"k0": "sent"}
+    outbox.record(engine, [Outcome(fast, AttemptOutcome.TEMPORARY, error="x")], worker="fast", settings=SETTINGS)
+    assert statuses(engine) == {"k0": "sent"}
+    assert [a[1] for a in attempts_of(engine, "k0")] == ["abandoned", "sent", "temporary"]
