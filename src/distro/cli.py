@@ -21,7 +21,7 @@ from distro.db import upgrade
 from distro.errors import DistroError
 from distro.settings import load_settings
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 cli = typer.Typer(help="distro: turn new articles into weekly digests and social posts, and send them.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -67,7 +67,7 @@ def app() -> App:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat()
+        return value.isoformat(timespec="seconds")
     if is_dataclass(value) and not isinstance(value, type):
         return {k: _plain(v) for k, v in asdict(value).items()}
     if hasattr(value, "model_dump"):
@@ -79,16 +79,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str) and len(value) == 25 and value[10:11] == "T":  # an ISO timestamp
+        return value[:16].replace("T", " ")
+    return str(value)
+
+
 def show(rows: list[Any], columns: list[str], fmt: Format, title: str) -> None:
     records = [_plain(r) for r in rows]
     if fmt == Format.json:
         sys.stdout.write(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
         return
-    table = Table(title=title)
+    table = Table(title=title, show_lines=False)
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for record in records:
-        table.add_row(*("" if record.get(c) is None else str(record.get(c)) for c in columns))
+        table.add_row(*(_cell(record.get(c)) for c in columns))
     console.print(table)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from distro import outbox
 from distro.channels.base import Channel
-from distro.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
+from distro.errors import ChannelFailure, DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
 from distro.models import AttemptOutcome, utcnow
 from distro.outbox import Claimed, Outcome
 from distro.settings import DispatchSettings
@@ -64,6 +64,8 @@ def _attempt(channel: Channel[Any], claimed: Claimed, message: Any) -> Outcome:
         if isinstance(message, DeliveryError):
             raise message
         receipt = channel.send(message)
+    except ChannelFailure as exc:
+        return Outcome(claimed, AttemptOutcome.CHANNEL_DOWN, error=str(exc), retry_after=exc.retry_after)
     except RateLimited as exc:
         return Outcome(claimed, AttemptOutcome.RATE_LIMITED, error=str(exc), retry_after=exc.retry_after)
     except TemporaryFailure as exc:
@@ -107,13 +109,15 @@ def dispatch_channel(
                 failed = outcome.outcome in (AttemptOutcome.TEMPORARY, AttemptOutcome.RATE_LIMITED,
                                              AttemptOutcome.PERMANENT)
                 failures_in_row = failures_in_row + 1 if failed else 0
+                if outcome.outcome == AttemptOutcome.CHANNEL_DOWN:
+                    failures_in_row = settings.pause_after_errors
         finally:
             outbox.record(engine, outcomes, worker=worker, settings=settings)
             outbox.release(engine, untried, worker=worker)
         for outcome in outcomes:
             _count(report, outcome.outcome)
         if failures_in_row >= settings.pause_after_errors:
-            log.warning("channel %s paused after %d failures in a row", channel.name, failures_in_row)
+            log.warning("channel %s paused: %s", channel.name, outcomes[-1].error if outcomes else "failures")
             report.paused.append(channel.name)
             break
     return report

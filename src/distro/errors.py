@@ -6,7 +6,9 @@
     ├── RenderError             a template failed to render; nothing was queued or sent
     └── DeliveryError           one send failed; raised by channels, handled by the dispatcher
         ├── TemporaryFailure    try again later (SMTP 4xx, HTTP 5xx, timeouts); ``retry_after`` seconds if known
-        │   └── RateLimited     the provider said "slow down"; ``retry_after`` is its reset time
+        │   ├── RateLimited     the provider said "slow down"; ``retry_after`` is its reset time
+        │   └── ChannelFailure  the channel cannot work at all (rejected login, revoked token, untrusted
+        │                       certificate): the message is fine, so it stays queued and the channel pauses
         └── PermanentFailure    never retry this message (SMTP 5xx, bad token, duplicate post)
 
 Every message names the thing to fix (file and line, URL and status, setting name), and none contains a
@@ -59,6 +61,14 @@ class TemporaryFailure(DeliveryError):
 
 class RateLimited(TemporaryFailure):
     """The provider refused for rate reasons; retry no earlier than ``retry_after`` seconds from now."""
+
+
+class ChannelFailure(TemporaryFailure):
+    """Nothing is wrong with the message; the channel needs an operator (credentials, certificate, token).
+
+    The dispatcher pauses the channel at once and keeps the message queued without counting the try, so a
+    wrong password does not burn through the subscriber list.
+    """
 
 
 class PermanentFailure(DeliveryError):

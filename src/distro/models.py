@@ -64,6 +64,7 @@ class AttemptOutcome(StrEnum):
     TEMPORARY = "temporary"
     RATE_LIMITED = "rate_limited"
     PERMANENT = "permanent"
+    CHANNEL_DOWN = "channel_down"  # the channel could not work; the message stays queued
     ABANDONED = "abandoned"  # the worker vanished; its lease expired before it reported
     SUPPRESSED = "suppressed"
 

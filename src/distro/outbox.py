@@ -29,6 +29,7 @@ from distro.settings import DispatchSettings
 D = Delivery.__table__  # type: ignore[attr-defined]
 A = DeliveryAttempt.__table__  # type: ignore[attr-defined]
 _CHUNK = 500
+CHANNEL_DOWN_RETRY_SECONDS = 600.0
 
 
 def enqueue_many(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
@@ -156,6 +157,10 @@ def _next_state(item: Outcome, settings: DispatchSettings, now: datetime) -> dic
         return state | {"status": DeliveryStatus.SUPPRESSED, "last_error": item.error}
     if item.outcome == AttemptOutcome.PERMANENT:
         return state | {"status": DeliveryStatus.FAILED, "last_error": item.error}
+    if item.outcome == AttemptOutcome.CHANNEL_DOWN:  # not the message's fault: the try is not counted
+        delay = item.retry_after if item.retry_after is not None else CHANNEL_DOWN_RETRY_SECONDS
+        return state | {"status": DeliveryStatus.PENDING, "last_error": item.error,
+                        "attempts": item.claimed.attempt - 1, "next_attempt_at": now + timedelta(seconds=delay)}
     if item.outcome == AttemptOutcome.TEMPORARY and item.claimed.attempt >= settings.max_attempts:
         return state | {"status": DeliveryStatus.FAILED,
                         "last_error": f"gave up after {item.claimed.attempt} attempts: {item.error}"}

@@ -113,7 +113,7 @@ def shorten(text: str, limit: int = X_LIMIT, *, ellipsis: str = "…") -> str:
         candidate_tokens = list(tokens)
         if previous is not None:
             candidate_tokens[previous] = tokens[previous].rstrip(",;:—–-") + ellipsis
-        candidate = re.sub(r"[ \t]{2,}", " ", "".join(candidate_tokens)).strip()
+        candidate = re.sub(r"[ \t]+(?=\n)", "", re.sub(r"[ \t]{2,}", " ", "".join(candidate_tokens))).strip()
         if weighted_length(candidate) <= limit:
             return candidate
     raise ValueError(f"text cannot be shortened to {limit}: its URLs and hashtags alone are too long")

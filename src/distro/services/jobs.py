@@ -52,9 +52,9 @@ def run_once(app: App, now: datetime | None = None) -> RunSummary:
 
     Safe to repeat: every step is idempotent, so a second run sends nothing twice.
     """
-    now = now or utcnow()
     upgrade(app.engine)
     summary = RunSummary(ingested=ingest_all(app, strict=True))
+    now = now or utcnow()  # after ingest, so what was just stored is inside the digest window
     summary.digest, summary.digest_rows = send_digest(app, now)
     summary.social_rows = plan_social(app, now)
     summary.dispatched = dispatch(app)

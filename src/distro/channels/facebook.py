@@ -1,0 +1,213 @@
+"""Post to a Facebook Page through the Graph API (``POST /{graph_version}/{page_id}/feed``).
+
+The request goes through requests-oauthlib's ``OAuth2Session`` holding the Page access token as a bearer
+token, so the token travels in the ``Authorization`` header and never in a URL. The body is sent as JSON,
+which the Graph API accepts alongside form encoding; JSON keeps the request body byte-for-byte the
+:func:`build_body` dict that the file sink writes. ``appsecret_proof`` (hex HMAC-SHA256 of the token keyed
+with the app secret) goes in the query string, as Meta documents it: it is authentication, not content,
+and is useless without the token.
+
+Errors, by Graph error ``code`` first and HTTP status second:
+    4, 17, 32, 613, 80001     RateLimited, retry_after from ``X-Business-Use-Case-Usage`` (else 300s)
+    190                       ChannelFailure: the Page token expired or was revoked, re-authorise
+    368                       PermanentFailure: blocked for policy reasons
+    506                       PermanentFailure("duplicate post ...")
+    1, 2, is_transient, 5xx   TemporaryFailure
+    other 4xx                 PermanentFailure with the API's message
+    timeouts, connection      TemporaryFailure
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from requests_oauthlib import OAuth2Session
+
+from distro.channels.base import Receipt, SocialOut
+from distro.errors import ChannelFailure, ConfigError, DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
+from distro.settings import FacebookSettings
+
+GRAPH_URL = "https://graph.facebook.com"
+MAX_MESSAGE_LENGTH = 63206  # Graph's limit for a Page post's message
+DEFAULT_RETRY_AFTER = 300.0  # when a throttle reply carries no usage header to go by
+RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80001})  # app, user, page, custom, Page business use case
+TRANSIENT_CODES = frozenset({1, 2})  # unknown error, service temporarily unavailable
+_USAGE_HEADERS = ("x-business-use-case-usage", "x-page-usage", "x-app-usage")
+# requests-oauthlib logs the token (and the Authorization header) at DEBUG; never let that reach a handler.
+_CHATTY_LOGGERS = ("requests_oauthlib", "oauthlib")
+
+
+def build_body(message: str, link: str | None) -> dict[str, Any]:
+    """The JSON body of the feed request; ``link`` is left out when there is none."""
+    body: dict[str, Any] = {"message": message}
+    if link is not None:
+        body["link"] = link
+    return body
+
+
+def appsecret_proof(app_secret: str, access_token: str) -> str:
+    """Hex HMAC-SHA256 of the access token keyed with the app secret, as the Graph API expects."""
+    return hmac.new(app_secret.encode(), access_token.encode(), hashlib.sha256).hexdigest()
+
+
+class FacebookChannel:
+    """Sends :class:`SocialOut` bodies made by :func:`build_body` to one Page; returns the post id.
+
+    ``session`` may be supplied (e.g. with a transport adapter mounted); the channel gives it the Page
+    token from ``settings`` either way, so the settings stay the one source of credentials.
+    """
+
+    name = "facebook"
+    max_length = MAX_MESSAGE_LENGTH
+
+    def __init__(self, settings: FacebookSettings, *, session: OAuth2Session | None = None) -> None:
+        if settings.page_access_token is None or not settings.page_access_token.get_secret_value():
+            raise ConfigError(
+                "Facebook is in API mode but DISTRO_FACEBOOK__PAGE_ACCESS_TOKEN is not set; set it to a "
+                "long-lived Page access token for page "
+                f"{settings.page_id} (and DISTRO_FACEBOOK__APP_SECRET), or set facebook.mode = 'file'"
+            )
+        if not settings.page_id or not settings.graph_version:
+            raise ConfigError("facebook.page_id and facebook.graph_version must not be empty")
+        token = settings.page_access_token.get_secret_value()
+        app_secret = settings.app_secret.get_secret_value() if settings.app_secret is not None else ""
+        self._secrets = tuple(s for s in (token, app_secret) if s)
+        self._timeout = settings.timeout
+        self._url = f"{GRAPH_URL}/{quote(settings.graph_version)}/{quote(settings.page_id)}/feed"
+        self._params = {"appsecret_proof": appsecret_proof(app_secret, token)} if app_secret else {}
+        self.session = session if session is not None else OAuth2Session()
+        self.session.token = {"access_token": token, "token_type": "Bearer"}
+        _quiet_credential_logs()
+
+    def send(self, message: SocialOut) -> Receipt:
+        body = _checked_body(message)
+        try:
+            response = self.session.post(self._url, json=body, params=self._params, timeout=self._timeout)
+        except requests.Timeout as exc:
+            raise TemporaryFailure(
+                f"the Facebook Graph API did not answer within {self._timeout:g}s ({type(exc).__name__})"
+            ) from exc
+        except requests.RequestException as exc:  # the URL (with its proof) is left out on purpose
+            raise TemporaryFailure(f"could not reach the Facebook Graph API ({type(exc).__name__})") from exc
+        if not response.ok:
+            raise self._failure(response)
+        post_id = _json_object(response).get("id")
+        if not post_id:
+            raise PermanentFailure(
+                f"Facebook answered {response.status_code} without a post id; "
+                "check the Page before re-sending"
+            )
+        return Receipt(provider_id=str(post_id))
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _failure(self, response: requests.Response) -> DeliveryError:
+        error = _json_object(response).get("error")
+        error = error if isinstance(error, Mapping) else {}
+        code = error.get("code")
+        status = response.status_code
+        where = f"HTTP {status}" + (f", code {code}" if code is not None else "")
+        if error.get("error_subcode") is not None:
+            where += f"/{error['error_subcode']}"
+        text = self._redact(_error_text(error) or f"{status} {response.reason}")
+        if code in RATE_LIMIT_CODES:
+            retry_after = _regain_seconds(response.headers)
+            return RateLimited(
+                f"Facebook rate limit reached ({where}): {text}; retry in {retry_after:.0f}s",
+                retry_after=retry_after,
+            )
+        if code == 190:
+            return ChannelFailure(
+                f"Facebook rejected the Page access token ({where}): {text}; the token expired or was "
+                "revoked: re-authorise the Page and set DISTRO_FACEBOOK__PAGE_ACCESS_TOKEN to the new token"
+            )
+        if code == 368:
+            return PermanentFailure(f"Facebook blocked the post for policy reasons ({where}): {text}")
+        if code == 506:
+            return PermanentFailure(f"duplicate post refused by Facebook ({where}): {text}")
+        if status >= 500 or code in TRANSIENT_CODES or error.get("is_transient") is True:
+            return TemporaryFailure(f"Facebook Graph API error, worth retrying ({where}): {text}")
+        return PermanentFailure(f"Facebook rejected the post ({where}): {text}")
+
+    def _redact(self, text: str) -> str:
+        # Graph echoes a malformed token back in some messages; never pass a credential on.
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+
+def _checked_body(message: SocialOut) -> dict[str, Any]:
+    body = message.body
+    text, link = body.get("message"), body.get("link")
+    if (
+        not isinstance(text, str)
+        or not text.strip()
+        or not isinstance(link, str | None)
+        or build_body(text, link) != body
+    ):
+        raise PermanentFailure(
+            f"post {message.key}: body is not one distro.channels.facebook.build_body makes "
+            f"(keys {sorted(body)}); re-plan the post"
+        )
+    return body
+
+
+def _json_object(response: requests.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:  # requests' JSONDecodeError is a ValueError
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _error_text(error: Mapping[str, Any]) -> str:
+    """The API's message, plus the user-facing explanation Graph adds for some errors."""
+    parts = [str(error[k]) for k in ("message", "error_user_title", "error_user_msg") if error.get(k)]
+    return " - ".join(parts)
+
+
+def _regain_seconds(headers: Mapping[str, str]) -> float:
+    """Seconds until Graph says access comes back (usage headers, in minutes), else the default."""
+    minutes = [m for name in _USAGE_HEADERS for m in _regain_minutes(headers.get(name))]
+    longest = max(minutes, default=0.0)
+    return longest * 60.0 if longest > 0 else DEFAULT_RETRY_AFTER
+
+
+def _regain_minutes(raw: str | None) -> list[float]:
+    """``estimated_time_to_regain_access`` values from a usage header, in either of its shapes.
+
+    ``X-Business-Use-Case-Usage`` maps ids to lists of entries; ``X-Page-Usage``/``X-App-Usage`` are one
+    flat object.
+    """
+    if not raw:
+        return []
+    try:
+        usage = json.loads(raw)
+    except ValueError:
+        return []
+    if not isinstance(usage, dict):
+        return []
+    entries: list[Any] = [usage]
+    for value in usage.values():
+        entries.extend(value if isinstance(value, list) else [])
+    values: list[float] = []
+    for entry in entries:
+        value = entry.get("estimated_time_to_regain_access") if isinstance(entry, dict) else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            values.append(float(value))
+    return values
+
+
+def _quiet_credential_logs() -> None:
+    for name in _CHATTY_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.INFO:  # NOTSET or DEBUG; an explicit INFO+ choice is kept
+            logger.setLevel(logging.INFO)

@@ -1,0 +1,227 @@
+"""Post to X through tweepy's v2 ``Client`` (``POST /2/tweets``, OAuth 1.0a user context).
+
+:func:`build_body` is the single definition of the request body: the file sink writes it, and
+:class:`XChannel` turns it back into ``create_tweet`` arguments and refuses any body tweepy would not
+re-create byte for byte, so a post written to a file is exactly the post that would have been sent.
+
+tweepy never passes a timeout and hard-codes its host, so the channel swaps the client's session for a
+:class:`TimeoutSession` (keeping any transport adapters already mounted on it, which is how tests put a
+fake X behind the real tweepy and oauthlib code).
+
+Errors, as the dispatcher sees them:
+    429                              RateLimited, retry_after from the reset header of the exhausted window
+    401                              ChannelFailure: token invalid or revoked, re-authorise the account
+    403 duplicate content            PermanentFailure("duplicate post ...")
+    400, 403, other 4xx              PermanentFailure with X's detail
+    5xx, timeouts, connection errors TemporaryFailure
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+import tweepy
+
+from distro.channels.base import Receipt, SocialOut
+from distro.errors import ChannelFailure, ConfigError, DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
+from distro.settings import XSettings
+
+MAX_WEIGHTED_LENGTH = 280  # X counts weighted characters; the composer enforces the weighting
+DEFAULT_RETRY_AFTER = 15 * 60.0  # X's per-endpoint windows are 15 minutes long
+MIN_RETRY_AFTER = 1.0
+
+_CREDENTIALS = (
+    ("api_key", "DISTRO_X__API_KEY"),
+    ("api_secret", "DISTRO_X__API_SECRET"),
+    ("access_token", "DISTRO_X__ACCESS_TOKEN"),
+    ("access_token_secret", "DISTRO_X__ACCESS_TOKEN_SECRET"),
+)
+# Windows a 429 may come from, checked in this order: the 24-hour caps, then the 15-minute window.
+_RATE_WINDOWS = ("x-user-limit-24hour", "x-app-limit-24hour", "x-rate-limit")
+# These libraries log the OAuth Authorization header / token at DEBUG; never let that reach a handler.
+_CHATTY_LOGGERS = ("requests_oauthlib", "oauthlib")
+
+
+def build_body(text: str, *, reply_to: str | None = None) -> dict[str, Any]:
+    """The JSON body tweepy's ``Client.create_tweet`` sends for this post (same keys, same order)."""
+    body: dict[str, Any] = {}
+    if reply_to is not None:
+        body["reply"] = {"in_reply_to_tweet_id": str(reply_to)}
+    body["text"] = text
+    return body
+
+
+class TimeoutSession(requests.Session):
+    """A session that gives every request ``timeout`` seconds unless the caller passed its own."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    @classmethod
+    def replacing(cls, session: requests.Session, timeout: float) -> TimeoutSession:
+        """``session`` with a default timeout; its adapters, headers, hooks and cookies are kept."""
+        if isinstance(session, cls):
+            session.timeout = timeout
+            return session
+        replacement = cls(timeout)
+        for attribute in requests.Session.__attrs__:  # the state requests itself pickles
+            setattr(replacement, attribute, getattr(session, attribute))
+        return replacement
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().request(method, url, *args, **kwargs)
+
+
+def make_client(settings: XSettings) -> tweepy.Client:
+    """A tweepy client for the account in ``settings``; raises ConfigError if a credential is missing."""
+    key, secret, token, token_secret = _credentials(settings)
+    client = tweepy.Client(
+        consumer_key=key,
+        consumer_secret=secret,
+        access_token=token,
+        access_token_secret=token_secret,
+        wait_on_rate_limit=False,  # the dispatcher waits, not this worker
+    )
+    client.session = TimeoutSession.replacing(client.session, settings.timeout)
+    return client
+
+
+class XChannel:
+    """Sends :class:`SocialOut` bodies made by :func:`build_body` as tweets; returns the tweet id."""
+
+    name = "x"
+    max_length = MAX_WEIGHTED_LENGTH
+
+    def __init__(self, settings: XSettings, *, client: tweepy.Client | None = None) -> None:
+        self._secrets = tuple(s for s in _credentials(settings) if s)
+        self._timeout = settings.timeout
+        self.client = client if client is not None else make_client(settings)
+        # An injected client gets the timeout too; adapters mounted on its session stay in place.
+        self.client.session = TimeoutSession.replacing(self.client.session, settings.timeout)
+        _quiet_credential_logs()
+
+    def send(self, message: SocialOut) -> Receipt:
+        arguments = _tweet_arguments(message)
+        try:
+            response = self.client.create_tweet(**arguments)
+        except tweepy.HTTPException as exc:
+            raise self._failure(exc) from exc
+        except requests.JSONDecodeError as exc:  # a 2xx without JSON: the tweet may exist
+            raise PermanentFailure(
+                "X accepted the request but its answer was not JSON; check the account before re-sending"
+            ) from exc
+        except requests.Timeout as exc:
+            raise TemporaryFailure(
+                f"X did not answer within {self._timeout:g}s ({type(exc).__name__})"
+            ) from exc
+        except requests.RequestException as exc:
+            raise TemporaryFailure(f"could not reach X ({type(exc).__name__})") from exc
+        data = response.data if isinstance(response.data, Mapping) else {}
+        tweet_id = data.get("id")
+        if not tweet_id:
+            raise PermanentFailure("X answered without a tweet id; check the account before re-sending")
+        return Receipt(provider_id=str(tweet_id))
+
+    def close(self) -> None:
+        self.client.session.close()
+
+    def _failure(self, exc: tweepy.HTTPException) -> DeliveryError:
+        status = exc.response.status_code
+        detail = self._detail(exc)
+        if status == 429:
+            retry_after, window = _retry_after(exc.response.headers)
+            return RateLimited(
+                f"X rate limit reached ({window}): {detail}; retry in {retry_after:.0f}s",
+                retry_after=retry_after,
+            )
+        if status == 401:
+            return ChannelFailure(
+                f"X refused the credentials (401: {detail}): the access token is invalid or revoked; "
+                "re-authorise the account and set DISTRO_X__ACCESS_TOKEN and DISTRO_X__ACCESS_TOKEN_SECRET "
+                "(or check DISTRO_X__API_KEY and DISTRO_X__API_SECRET)"
+            )
+        if status == 403 and "duplicate" in detail.lower():
+            return PermanentFailure(f"duplicate post refused by X (403): {detail}")
+        if status >= 500:
+            return TemporaryFailure(f"X server error ({status}): {detail}")
+        return PermanentFailure(f"X rejected the post ({status}): {detail}")
+
+    def _detail(self, exc: tweepy.HTTPException) -> str:
+        """X's own words (error messages, else the problem ``detail``), with any credential masked."""
+        response = exc.response
+        text = "; ".join(str(m) for m in exc.api_messages) or f"{response.status_code} {response.reason}"
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+
+def _credentials(settings: XSettings) -> tuple[str, str, str, str]:
+    values = {
+        field: (secret.get_secret_value() if (secret := getattr(settings, field)) is not None else "")
+        for field, _ in _CREDENTIALS
+    }
+    missing = [env for field, env in _CREDENTIALS if not values[field]]
+    if missing:
+        raise ConfigError(
+            f"X is in API mode but {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set; "
+            "set them in the environment (keys and tokens of the X developer app, user context), "
+            "or set x.mode = 'file'"
+        )
+    return values["api_key"], values["api_secret"], values["access_token"], values["access_token_secret"]
+
+
+def _tweet_arguments(message: SocialOut) -> dict[str, Any]:
+    """``create_tweet`` keyword arguments that re-create ``message.body`` exactly, or PermanentFailure."""
+    body = message.body
+    text = body.get("text")
+    reply = body.get("reply")
+    reply_to = reply.get("in_reply_to_tweet_id") if isinstance(reply, Mapping) else None
+    if not isinstance(text, str) or build_body(text, reply_to=reply_to) != body:
+        raise PermanentFailure(
+            f"post {message.key}: body is not one distro.channels.x.build_body makes "
+            f"(keys {sorted(body)}); re-plan the post"
+        )
+    arguments: dict[str, Any] = {"text": text}
+    if reply_to is not None:
+        arguments["in_reply_to_tweet_id"] = reply_to
+    return arguments
+
+
+def _retry_after(headers: Mapping[str, str]) -> tuple[float, str]:
+    """Seconds until the exhausted window resets (at least 1s), and which window it was."""
+    now = time.time()
+    exhausted = [(reset, w) for w in _RATE_WINDOWS if (reset := _exhausted_reset(headers, w)) is not None]
+    if exhausted:
+        reset, window = max(exhausted)  # wait for the last window that still blocks
+    elif (reset_only := _int_header(headers, "x-rate-limit-reset")) is not None:
+        reset, window = reset_only, "x-rate-limit"
+    else:
+        return DEFAULT_RETRY_AFTER, "no reset header"
+    return max(MIN_RETRY_AFTER, reset - now), window
+
+
+def _exhausted_reset(headers: Mapping[str, str], window: str) -> int | None:
+    if _int_header(headers, f"{window}-remaining") == 0:
+        return _int_header(headers, f"{window}-reset")
+    return None
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    try:
+        return int(float(headers[name]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _quiet_credential_logs() -> None:
+    for name in _CHATTY_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.INFO:  # NOTSET or DEBUG; an explicit INFO+ choice is kept
+            logger.setLevel(logging.INFO)

@@ -1,0 +1,97 @@
+"""Turn untrusted feed text into plain text and untrusted links into safe absolute URLs.
+
+Everything a source reads from the outside world passes through here before it is stored, so the rest of
+distro can rely on two facts: an article's title and summary are plain text (no markup, no entities, no
+control characters, whitespace collapsed), and every URL it holds is an absolute ``http``/``https`` URL.
+
+Plain text is inert only while whoever prints it escapes it for the target format; Jinja's autoescape does
+that for HTML, and the text parts of messages need no escaping. A feed that writes ``&amp;lt;b&amp;gt;``
+really means the five characters ``<b>`` as text, and that is what it gets.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+
+# Tags whose boundaries separate words when a browser renders them; without a space, "<p>a</p><p>b</p>"
+# would become "ab" once the tags are stripped. Inline tags (em, a, span) must not add spaces: "un<em>real"
+# is one word.
+_BLOCK_TAG = re.compile(
+    r"<(/?)(address|article|aside|blockquote|br|dd|div|dl|dt|figcaption|figure|footer|h[1-6]|header|hr|"
+    r"li|main|nav|ol|p|pre|section|table|tbody|td|tfoot|th|thead|tr|ul)\b",
+    re.IGNORECASE,
+)
+# C0/C1 control characters other than whitespace: invisible, and PostgreSQL refuses NUL in text columns.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+_ELLIPSIS = "\u2026"
+
+# Longest URL we keep: the article URL and image columns hold 2000 characters.
+MAX_URL_LENGTH = 2000
+
+
+def to_plain_text(markup: str, max_chars: int | None = None) -> str:
+    """Return the readable text of an HTML fragment (or of text that may contain entities).
+
+    Tags are dropped, ``script`` and ``style`` together with their content; entities are decoded once;
+    runs of whitespace become one space. With ``max_chars``, the result is at most that long, cut at a word
+    boundary when there is one, and ends with an ellipsis when something was cut.
+    """
+    # Lone surrogates cannot cross into nh3 (Rust strings); they carry no text anyway.
+    markup = markup.encode("utf-8", "replace").decode("utf-8")
+    spaced = _BLOCK_TAG.sub(r" <\1\2", markup)
+    cleaned = nh3.clean(spaced, tags=set(), clean_content_tags={"script", "style"}, strip_comments=True)
+    text = _CONTROL.sub("", html.unescape(cleaned))
+    text = " ".join(text.split())
+    if max_chars is not None:
+        text = truncate(text, max_chars)
+    return text
+
+
+def truncate(text: str, max_chars: int) -> str:
+    """Cut ``text`` to at most ``max_chars`` characters at a word boundary, marking the cut with an ellipsis.
+
+    A single word longer than the limit is cut inside the word rather than dropped.
+    """
+    if max_chars <= 0:
+        return ""
+    if len(text) <= max_chars:
+        return text
+    room = max_chars - len(_ELLIPSIS)
+    cut = text[: room + 1]
+    space = cut.rfind(" ")
+    head = cut[:space] if space > 0 else text[:room]
+    return head.rstrip(" ,;:.-\u2013\u2014") + _ELLIPSIS
+
+
+def safe_url(url: str | None, base: str | None = None) -> str | None:
+    """Return ``url`` as an absolute ``http``/``https`` URL, resolved against ``base``; otherwise None.
+
+    None means the link must not be used: a ``javascript:``, ``data:``, ``file:`` or other scheme, a
+    relative link with no usable base, no host, control characters, or a URL longer than the database
+    holds. Spaces (common in image file names) are percent-encoded rather than refused.
+    """
+    if not url:
+        return None
+    candidate = url.strip()
+    if not candidate or _CONTROL.search(candidate) or any(c in candidate for c in "\t\r\n"):
+        return None
+    candidate = candidate.replace(" ", "%20")
+    if base:
+        try:
+            candidate = urljoin(base.strip(), candidate)
+        except ValueError:
+            return None
+    try:
+        parts = urlsplit(candidate)
+        host = parts.hostname
+    except ValueError:  # e.g. an invalid IPv6 literal or port
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    if len(candidate) > MAX_URL_LENGTH:
+        return None
+    return candidate

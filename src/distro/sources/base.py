@@ -1,0 +1,68 @@
+"""What every source hands to the ingest step.
+
+A source (RSS/Atom feed today; WordPress API, webhook or page scraping later) only reads and normalises:
+it returns :class:`ArticleDraft` values and stores nothing. The ingest service decides what is new,
+writes :class:`distro.models.Article` rows and remembers the validators (ETag, Last-Modified) and any
+permanent redirect for the next poll. Keeping sources free of the database lets each one be tested with
+nothing but bytes, and lets a failed poll leave no half-written rows behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleDraft:
+    """One article as a source saw it, already cleaned so it is safe to store and show.
+
+    Callers may rely on: ``url`` and ``image_url`` are absolute http(s) URLs (never ``javascript:`` or
+    ``data:``); ``title`` and ``summary`` are plain text with whitespace collapsed (escape them when
+    writing HTML); ``summary`` is at most about 1000 characters, cut at a word boundary; ``section`` is the
+    first of ``categories``; ``published_at`` is timezone-aware UTC, or None when the source gave no
+    usable date. ``guid`` is the source's stable identity for the article when it has one, which survives
+    a changed URL or title.
+    """
+
+    guid: str | None
+    url: str
+    title: str
+    summary: str
+    author: str | None
+    section: str | None
+    categories: tuple[str, ...]
+    image_url: str | None
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """The outcome of one poll.
+
+    ``not_modified`` is True when the server answered 304 to a conditional request; ``drafts`` is then
+    empty and the caller keeps what it has. ``etag`` and ``last_modified`` are the validators to send on
+    the next poll (None when the server gave none). ``permanent_url`` is set when the source answered
+    with a permanent redirect (301/308), so the caller can update the stored URL instead of following the
+    redirect forever.
+    """
+
+    drafts: list[ArticleDraft] = field(default_factory=list)
+    not_modified: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    permanent_url: str | None = None
+
+
+@runtime_checkable
+class Source(Protocol):
+    """Anything that can be polled for articles.
+
+    ``fetch`` raises :class:`distro.errors.SourceError` (or a subclass) when the source cannot be read or
+    parsed; it never returns a partial result from a failed read.
+    """
+
+    def fetch(self) -> FetchResult:
+        """Read the source once and return what it holds now."""
+        ...

@@ -1,0 +1,346 @@
+"""RSS 0.9x/1.0/2.0 and Atom feeds, read over HTTP(S) or from a local file.
+
+The bytes are fetched by :mod:`distro.sources.fetch` (timeouts, size limit, conditional GET) and only then
+handed to feedparser, always wrapped in a stream: given bare bytes or a string, feedparser would treat
+something that looks like a URL or a file name as one and go and read it. feedparser also copes with
+entity tricks: it drops ``SYSTEM`` entities and entities that expand other entities before expat sees the
+document, so neither a "billion laughs" nor ``<!ENTITY x SYSTEM "file:///etc/passwd">`` can do harm.
+
+Everything taken from an entry is normalised into an :class:`ArticleDraft` (see its docstring for what
+callers may rely on). Entries that cannot become a safe draft are skipped and logged, not fatal: one bad
+item should not hide the other eleven. A feed that yields nothing usable is an error, with the line
+number when the XML itself is broken.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import xml.sax
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import feedparser
+import requests
+
+from distro.errors import SourceError
+from distro.sanitize import safe_url, to_plain_text, truncate
+from distro.settings import SourceSettings
+from distro.sources.base import ArticleDraft, FetchResult
+from distro.sources.fetch import DEFAULT_USER_AGENT, fetch_url, read_path
+
+log = logging.getLogger(__name__)
+
+SUMMARY_MAX_CHARS = 1000
+TITLE_MAX_CHARS = 500
+AUTHOR_MAX_CHARS = 300  # Article.author column
+CATEGORY_MAX_CHARS = 200  # Article.section column
+GUID_MAX_CHARS = 1000  # Article.guid column
+_EMAIL_AND_NAME = re.compile(r"^\s*[^\s@()]+@[^\s()]+\s*\((.+)\)\s*$", re.DOTALL)
+# Markup scanned for a summary or an image: a feed's full text can be megabytes, the digest needs the start.
+_MARKUP_SCAN_CHARS = 100_000
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
+)
+# feedparser notes that are not damage: the document was still parsed by the strict XML parser.
+_ADVISORY = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+
+
+class FeedSource:
+    """Polls one feed described by :class:`~distro.settings.SourceSettings`.
+
+    ``settings.url`` is an ``http(s)://`` URL, a ``file://`` URL or a local path. ``etag`` and
+    ``last_modified`` are the validators stored after the previous poll; pass them back so an unchanged
+    feed answers 304. ``user_agent`` is the publication-wide default (``Settings.user_agent``), used when
+    the source sets none of its own. ``session`` is an optional ``requests`` session to reuse.
+    """
+
+    def __init__(
+        self,
+        settings: SourceSettings,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        user_agent: str | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.settings = settings
+        self.etag = etag
+        self.last_modified = last_modified
+        self.user_agent = settings.user_agent or user_agent or DEFAULT_USER_AGENT
+        self._session = session
+
+    def fetch(self) -> FetchResult:
+        """Read the feed once; raises SourceError (or SourceUnavailable) when it cannot be read or parsed."""
+        location = self.settings.url.strip()
+        if urlsplit(location).scheme.lower() in ("http", "https"):
+            return self._fetch_http(location)
+        path = local_path(location)
+        data = read_path(path, self.settings.max_bytes)
+        return FetchResult(drafts=parse_feed(data, source=str(path)))
+
+    def _fetch_http(self, url: str) -> FetchResult:
+        response = fetch_url(
+            url,
+            user_agent=self.user_agent,
+            timeout=self.settings.timeout,
+            max_bytes=self.settings.max_bytes,
+            etag=self.etag,
+            last_modified=self.last_modified,
+            extra_headers={"Accept": FEED_ACCEPT},
+            source_name=self.settings.name,
+            session=self._session,
+        )
+        drafts: list[ArticleDraft] = []
+        if not response.not_modified:
+            drafts = parse_feed(
+                response.body, source=url, base_url=response.url, content_type=response.content_type
+            )
+        return FetchResult(
+            drafts=drafts,
+            not_modified=response.not_modified,
+            etag=response.etag,
+            last_modified=response.last_modified,
+            permanent_url=response.permanent_url,
+        )
+
+
+def local_path(location: str) -> Path:
+    """The file named by a ``file://`` URL or a plain path; other URL schemes are refused."""
+    parts = urlsplit(location)
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise SourceError(location, "file:// URLs must name a local file (no host)")
+        return Path(url2pathname(parts.path))
+    if scheme and len(scheme) > 1:  # one letter is a Windows drive, not a scheme
+        raise SourceError(location, f"unsupported scheme {scheme!r}; use http(s)://, file:// or a path")
+    return Path(location)
+
+
+def parse_feed(
+    data: bytes, *, source: str, base_url: str | None = None, content_type: str | None = None
+) -> list[ArticleDraft]:
+    """Parse feed bytes into drafts, in feed order, each guid and each URL at most once (first kept).
+
+    ``source`` names the feed in errors. ``base_url`` is where the bytes came from; relative links are
+    resolved against ``xml:base``, then the feed's own link, then ``base_url``. ``content_type`` (the HTTP
+    header) helps feedparser pick the character encoding. Raises SourceError when nothing usable is found.
+    """
+    headers = {"content-type": content_type} if content_type else {}
+    try:
+        parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
+    except Exception as exc:  # feedparser is lenient, but must never take a poll down with it
+        raise SourceError(source, f"the feed parser failed ({type(exc).__name__}: {exc})") from exc
+    feed = parsed.get("feed") or {}
+    site = safe_url(_text(feed.get("link")), base_url) or safe_url(base_url)
+    drafts = list(_unique(_drafts(parsed.get("entries") or [], site, source)))
+    if drafts:
+        if parsed.get("bozo"):
+            log.info("feed %s is not well-formed but was read: %s", source, _describe(parsed))
+        return drafts
+    problem = _why_empty(parsed)
+    if problem:
+        raise SourceError(source, problem)
+    return []
+
+
+def _why_empty(parsed: Mapping[str, Any]) -> str | None:
+    """Why a feed with no usable entries is an error, or None when it is simply an empty feed."""
+    exc = parsed.get("bozo_exception")
+    if parsed.get("bozo") and not isinstance(exc, _ADVISORY):
+        return _describe(parsed)
+    if parsed.get("entries"):
+        count = len(parsed["entries"])
+        return f"none of its {count} entries has a usable http(s) link"
+    if not parsed.get("version"):
+        return "is not an RSS or Atom feed (no channel or feed element); check the URL points at the feed"
+    return None
+
+
+def _describe(parsed: Mapping[str, Any]) -> str:
+    exc = parsed.get("bozo_exception")
+    if isinstance(exc, xml.sax.SAXParseException):
+        return f"is not well-formed XML: line {exc.getLineNumber()}, column {exc.getColumnNumber()}: " + str(
+            exc.getMessage()
+        )
+    return f"could not be parsed ({exc or 'unknown error'})"
+
+
+def _unique(drafts: Iterable[ArticleDraft]) -> Iterator[ArticleDraft]:
+    """Drop repeats of a guid or a URL: the first occurrence wins, as the newest usually comes first."""
+    seen_guids: set[str] = set()
+    seen_urls: set[str] = set()
+    for draft in drafts:
+        if (draft.guid is not None and draft.guid in seen_guids) or draft.url in seen_urls:
+            log.debug("skipping repeated entry %s", draft.guid or draft.url)
+            continue
+        if draft.guid is not None:
+            seen_guids.add(draft.guid)
+        seen_urls.add(draft.url)
+        yield draft
+
+
+def _drafts(entries: Iterable[Mapping[str, Any]], site: str | None, source: str) -> Iterator[ArticleDraft]:
+    for entry in entries:
+        draft = entry_to_draft(entry, site)
+        if draft is None:
+            log.warning("feed %s: skipped an entry without a safe http(s) link (%r)", source, entry.get("id"))
+        else:
+            yield draft
+
+
+def entry_to_draft(entry: Mapping[str, Any], base: str | None) -> ArticleDraft | None:
+    """One feedparser entry as a draft, or None when it has no safe link to point readers to."""
+    guid = _guid(entry.get("id"))
+    url = _link(entry, guid, base)
+    if url is None:
+        return None
+    summary = _summary(entry)
+    title = to_plain_text(_text(entry.get("title")), TITLE_MAX_CHARS) or truncate(summary, 120) or url
+    categories = _categories(entry.get("tags"))
+    return ArticleDraft(
+        guid=guid,
+        url=url,
+        title=title,
+        summary=summary,
+        author=_author(entry),
+        section=categories[0] if categories else None,
+        categories=categories,
+        image_url=_image(entry, url),
+        published_at=_published(entry),
+    )
+
+
+def _link(entry: Mapping[str, Any], guid: str | None, base: str | None) -> str | None:
+    """The entry's link made absolute; an unsafe link disqualifies the entry even when a guid exists.
+
+    Without a link, a guid that is itself an http(s) URL (RSS ``isPermaLink``) serves as the link.
+    """
+    raw = _text(entry.get("link")).strip()
+    if raw:
+        return safe_url(raw, base)
+    return safe_url(guid) if guid else None
+
+
+def _guid(value: Any) -> str | None:
+    text = " ".join(_text(value).split())
+    if not text or len(text) > GUID_MAX_CHARS:
+        return None
+    return text
+
+
+def _summary(entry: Mapping[str, Any]) -> str:
+    summary = to_plain_text(_text(entry.get("summary"))[:_MARKUP_SCAN_CHARS], SUMMARY_MAX_CHARS)
+    if summary:
+        return summary
+    for content in _dicts(entry.get("content")):
+        text = to_plain_text(_text(content.get("value"))[:_MARKUP_SCAN_CHARS], SUMMARY_MAX_CHARS)
+        if text:
+            return text
+    return ""
+
+
+def _author(entry: Mapping[str, Any]) -> str | None:
+    """The author's name; RSS ``<author>`` is "email (Name)", and only the name is kept.
+
+    The name is taken from the raw string first: feedparser's own split misreads some domains (it
+    turns "desk@site.example (Ada)" into the name "ple (Ada").
+    """
+    raw = _text(entry.get("author"))
+    match = _EMAIL_AND_NAME.match(raw)
+    detail = entry.get("author_detail")
+    name = match.group(1) if match else detail.get("name") if isinstance(detail, Mapping) else None
+    text = to_plain_text(_text(name) or raw, AUTHOR_MAX_CHARS)
+    return text or None
+
+
+def _categories(tags: Any) -> tuple[str, ...]:
+    """Category names in feed order without repeats; an Atom ``label`` is preferred to its ``term``."""
+    names: list[str] = []
+    for tag in _dicts(tags):
+        name = to_plain_text(_text(tag.get("label") or tag.get("term")), CATEGORY_MAX_CHARS)
+        if name and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _image(entry: Mapping[str, Any], base: str) -> str | None:
+    """The first safe image URL among media:content, media:thumbnail, image enclosures and ``<img>``."""
+    for candidate in _image_candidates(entry):
+        url = safe_url(candidate, base)
+        if url:
+            return url
+    return None
+
+
+def _image_candidates(entry: Mapping[str, Any]) -> Iterator[str]:
+    for media in _dicts(entry.get("media_content")):
+        medium = _text(media.get("medium")).lower()
+        kind = _text(media.get("type")).lower()
+        if medium == "image" or kind.startswith("image/") or (not medium and not kind):
+            yield _text(media.get("url"))
+    for thumb in _dicts(entry.get("media_thumbnail")):
+        yield _text(thumb.get("url"))
+    for link in _dicts(entry.get("links")):
+        if _text(link.get("rel")) == "enclosure" and _text(link.get("type")).lower().startswith("image/"):
+            yield _text(link.get("href"))
+    for content in [*_dicts(entry.get("content")), {"value": entry.get("summary")}]:
+        src = first_img_src(_text(content.get("value"))[:_MARKUP_SCAN_CHARS])
+        if src:
+            yield src
+
+
+def _published(entry: Mapping[str, Any]) -> datetime | None:
+    """Publication (else update) time; feedparser's parsed times are already UTC."""
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        # dict.get: FeedParserDict.get("updated_parsed") falls back to published with a DeprecationWarning.
+        value = dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
+        if not value:
+            continue
+        try:
+            return datetime(*tuple(value)[:6], tzinfo=UTC)
+        except (TypeError, ValueError, OverflowError):
+            continue
+    return None
+
+
+class _FirstImage(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.src: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.src is None and tag == "img":
+            self.src = next((value for name, value in attrs if name == "src" and value), None)
+
+
+def first_img_src(markup: str) -> str | None:
+    """The ``src`` of the first ``<img>`` in an HTML fragment (unvalidated; pass it to safe_url)."""
+    if "<img" not in markup.lower():
+        return None
+    finder = _FirstImage()
+    try:
+        finder.feed(markup)
+        finder.close()
+    except (AssertionError, ValueError):  # html.parser's reaction to some broken declarations
+        pass
+    return finder.src
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _dicts(value: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, Mapping)]

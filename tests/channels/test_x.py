@@ -1,0 +1,306 @@
+"""XChannel through the real tweepy, requests-oauthlib and oauthlib code, with X faked at the transport."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import tweepy
+from requests_oauthlib import OAuth1
+
+from distro.channels import x
+from distro.channels.base import SocialOut
+from distro.errors import ChannelFailure, ConfigError, DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
+from distro.settings import XSettings
+from tests.fakes import x_api
+from tests.fakes.x_api import FakeXAPI
+
+SECRETS = (x_api.CONSUMER_KEY, x_api.CONSUMER_SECRET, x_api.ACCESS_TOKEN, x_api.ACCESS_TOKEN_SECRET)
+TIMEOUT = 7.5
+
+
+def make_settings(**overrides: Any) -> XSettings:
+    values: dict[str, Any] = {
+        "mode": "api",
+        "api_key": x_api.CONSUMER_KEY,
+        "api_secret": x_api.CONSUMER_SECRET,
+        "access_token": x_api.ACCESS_TOKEN,
+        "access_token_secret": x_api.ACCESS_TOKEN_SECRET,
+        "timeout": TIMEOUT,
+    }
+    values.update(overrides)
+    return XSettings(**values)
+
+
+def connect(fake: FakeXAPI, settings: XSettings | None = None) -> x.XChannel:
+    """The channel as production builds it, with the fake mounted under tweepy's session."""
+    settings = settings or make_settings()
+    client = x.make_client(settings)
+    client.session.mount("https://", fake)
+    return x.XChannel(settings, client=client)
+
+
+def post(text: str = "Sanctions, explained: Monday", *, reply_to: str | None = None) -> SocialOut:
+    body = x.build_body(text, reply_to=reply_to)
+    return SocialOut(key="article-1:x:main", platform="x", account="main", body=body)
+
+
+def send_failing(channel: x.XChannel, message: SocialOut | None = None) -> DeliveryError:
+    with pytest.raises(DeliveryError) as caught:
+        channel.send(message or post())
+    assert_no_secrets(caught.value)
+    return caught.value
+
+
+def assert_no_secrets(error: BaseException) -> None:
+    text = f"{error} {error!r} {getattr(error, 'reason', '')}"
+    for secret in SECRETS:
+        assert secret not in text
+
+
+@pytest.fixture
+def fake() -> FakeXAPI:
+    return FakeXAPI()
+
+
+@pytest.fixture
+def channel(fake: FakeXAPI) -> Iterator[x.XChannel]:
+    channel = connect(fake)
+    yield channel
+    channel.close()
+
+
+# --- the body ---------------------------------------------------------------------------------------------
+
+BODIES = [
+    pytest.param("Hello", None, {"text": "Hello"}, id="text"),
+    pytest.param(
+        "Follow-up", "1850000000000000000",
+        {"reply": {"in_reply_to_tweet_id": "1850000000000000000"}, "text": "Follow-up"}, id="reply",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "reply_to", "expected"), BODIES)
+def test_build_body(text: str, reply_to: str | None, expected: dict[str, Any]) -> None:
+    assert x.build_body(text, reply_to=reply_to) == expected
+
+
+@pytest.mark.parametrize(("text", "reply_to", "expected"), BODIES)
+def test_post_returns_tweet_id_and_x_receives_exactly_build_body(
+    channel: x.XChannel, fake: FakeXAPI, text: str, reply_to: str | None, expected: dict[str, Any]
+) -> None:
+    receipt = channel.send(post(text, reply_to=reply_to))
+
+    assert receipt.provider_id == "1850000000000000001"
+    sent = fake.seen[-1]
+    assert (sent.method, sent.url, sent.status) == ("POST", "https://api.twitter.com/2/tweets", 201)
+    assert sent.headers["Content-Type"] == "application/json"
+    assert sent.headers["Authorization"].startswith("OAuth ")
+    assert sent.json() == expected
+    assert list(sent.json()) == list(x.build_body(text, reply_to=reply_to))  # same key order, too
+
+
+def test_body_not_made_by_build_body_is_refused_before_sending(channel: x.XChannel, fake: FakeXAPI) -> None:
+    odd = SocialOut(key="k", platform="x", account="main", body={"text": "hi", "media": {"media_ids": ["1"]}})
+
+    error = send_failing(channel, odd)
+
+    assert isinstance(error, PermanentFailure) and "build_body" in str(error)
+    assert fake.seen == []
+
+
+# --- timeouts ---------------------------------------------------------------------------------------------
+
+def test_every_request_carries_the_configured_timeout(channel: x.XChannel, fake: FakeXAPI) -> None:
+    channel.send(post("one"))
+    channel.send(post("two"))
+
+    assert [seen.timeout for seen in fake.seen] == [TIMEOUT, TIMEOUT]
+
+
+def test_an_injected_plain_tweepy_client_gets_the_timeout_and_keeps_its_adapter(fake: FakeXAPI) -> None:
+    client = tweepy.Client(
+        consumer_key=x_api.CONSUMER_KEY, consumer_secret=x_api.CONSUMER_SECRET,
+        access_token=x_api.ACCESS_TOKEN, access_token_secret=x_api.ACCESS_TOKEN_SECRET,
+    )
+    client.session.mount("https://", fake)
+
+    x.XChannel(make_settings(), client=client).send(post())
+
+    assert fake.seen[-1].timeout == TIMEOUT
+    assert isinstance(client.session, x.TimeoutSession)
+
+
+# --- the fake really checks OAuth 1.0a --------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "wrong", ["api_key", "api_secret", "access_token", "access_token_secret"]
+)
+def test_a_wrong_credential_is_rejected_by_the_fake_and_is_permanent(fake: FakeXAPI, wrong: str) -> None:
+    value = "Wr0ngWr0ngWr0ngWr0ngWr0ng" if "token" not in wrong else "999-Wr0ngWr0ngWr0ngWr0ng"
+    channel = connect(fake, make_settings(**{wrong: value}))
+
+    error = send_failing(channel)
+
+    assert fake.seen[-1].status == 401
+    assert type(error) is ChannelFailure  # the account pauses; the post stays queued
+    assert "invalid or revoked" in str(error) and "re-authorise" in str(error)
+    assert value not in str(error)
+    assert fake.tweets == []
+
+
+def signed_request(secret: str = x_api.CONSUMER_SECRET) -> requests.PreparedRequest:
+    auth = OAuth1(x_api.CONSUMER_KEY, secret, x_api.ACCESS_TOKEN, x_api.ACCESS_TOKEN_SECRET)
+    return requests.Request("POST", "https://api.x.com/2/tweets", json={"text": "hi"}, auth=auth).prepare()
+
+
+def test_the_fake_rejects_unsigned_and_replayed_requests(fake: FakeXAPI) -> None:
+    unsigned = requests.Request("POST", "https://api.x.com/2/tweets", json={"text": "hi"}).prepare()
+    signed = signed_request()
+
+    assert fake.send(unsigned).status_code == 401
+    assert fake.send(signed).status_code == 201
+    replayed = fake.send(signed)  # same nonce and timestamp
+
+    assert replayed.status_code == 401
+    assert replayed.json() == {
+        "title": "Unauthorized", "detail": "Unauthorized", "type": "about:blank", "status": 401
+    }
+
+
+# --- error mapping ----------------------------------------------------------------------------------------
+
+ERRORS = [
+    pytest.param(x_api.unauthorized(), ChannelFailure, "invalid or revoked", id="401"),
+    pytest.param(
+        x_api.invalid_request("$.text: text is required"), PermanentFailure,
+        "X rejected the post (400): $.text: text is required", id="400",
+    ),
+    pytest.param(x_api.duplicate(), PermanentFailure, "duplicate post refused by X (403)", id="403-dup"),
+    pytest.param(x_api.client_forbidden(), PermanentFailure, "attached to a Project", id="403-other"),
+    pytest.param(x_api.problem(404, "Not Found Error", "gone"), PermanentFailure, "(404): gone", id="404"),
+    pytest.param(x_api.server_error(500), TemporaryFailure, "X server error (500)", id="500"),
+    pytest.param(x_api.server_error(503), TemporaryFailure, "X server error (503)", id="503"),
+    pytest.param(x_api.read_timeout(), TemporaryFailure, f"did not answer within {TIMEOUT:g}s", id="timeout"),
+    pytest.param(x_api.connection_error(), TemporaryFailure, "could not reach X", id="connection"),
+]
+
+
+@pytest.mark.parametrize(("outcome", "expected", "fragment"), ERRORS)
+def test_error_mapping(
+    channel: x.XChannel, fake: FakeXAPI, outcome: Any, expected: type[DeliveryError], fragment: str
+) -> None:
+    fake.then(outcome)
+
+    error = send_failing(channel)
+
+    assert type(error) is expected
+    assert fragment in str(error)
+
+
+def test_a_repeated_text_is_a_permanent_duplicate(channel: x.XChannel, fake: FakeXAPI) -> None:
+    channel.send(post("Same words"))
+
+    error = send_failing(channel, post("Same words"))
+
+    assert type(error) is PermanentFailure and str(error).startswith("duplicate")
+    assert fake.seen[-1].status == 403
+
+
+def test_x_validation_errors_surface_with_their_detail(channel: x.XChannel) -> None:
+    error = send_failing(channel, post("x" * 281))
+
+    assert type(error) is PermanentFailure and "text is too long (281 > 280)" in str(error)
+
+
+# --- rate limits ------------------------------------------------------------------------------------------
+
+NOW = int(time.time())
+RATE_LIMITS = [
+    pytest.param(x_api.too_many_requests(NOW + 120), 120, "x-rate-limit", id="15-minute-window"),
+    pytest.param(
+        x_api.too_many_requests(NOW + 120, remaining=40, user_24h=(0, NOW + 3600)),
+        3600,
+        "x-user-limit-24hour",
+        id="user-24h-cap",
+    ),
+    pytest.param(
+        x_api.too_many_requests(NOW + 120, remaining=40, app_24h=(0, NOW + 7200)), 7200, "x-app-limit-24hour",
+        id="app-24h-cap",
+    ),
+    pytest.param(
+        x_api.too_many_requests(NOW + 120, user_24h=(0, NOW + 3600), app_24h=(0, NOW + 5000)), 5000,
+        "x-app-limit-24hour", id="both-caps-the-later-wins",
+    ),
+    pytest.param(
+        x_api.too_many_requests(NOW + 120, user_24h=(12, NOW + 3600)), 120, "x-rate-limit",
+        id="cap-not-exhausted",
+    ),
+    pytest.param(x_api.too_many_requests(NOW - 30), 1, "x-rate-limit", id="reset-already-passed"),
+    pytest.param(
+        x_api.Reply(429, x_api.problem(429, "Too Many Requests", "Too Many Requests").body),
+        x.DEFAULT_RETRY_AFTER,
+        "no reset header", id="no-headers",
+    ),
+]
+
+
+@pytest.mark.parametrize(("outcome", "seconds", "window"), RATE_LIMITS)
+def test_429_is_rate_limited_until_the_exhausted_window_resets(
+    channel: x.XChannel, fake: FakeXAPI, outcome: x_api.Reply, seconds: float, window: str
+) -> None:
+    fake.then(outcome)
+
+    error = send_failing(channel)
+
+    assert isinstance(error, RateLimited)
+    assert error.retry_after is not None
+    elapsed = time.time() - NOW
+    assert seconds - elapsed - 1 <= error.retry_after <= seconds
+    assert error.retry_after >= 1
+    assert window in str(error)
+
+
+# --- configuration and secrecy ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("missing", "env"),
+    [
+        ("api_key", "DISTRO_X__API_KEY"),
+        ("api_secret", "DISTRO_X__API_SECRET"),
+        ("access_token", "DISTRO_X__ACCESS_TOKEN"),
+        ("access_token_secret", "DISTRO_X__ACCESS_TOKEN_SECRET"),
+    ],
+)
+def test_a_missing_credential_is_a_config_error_naming_the_variable(missing: str, env: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        x.XChannel(make_settings(**{missing: None}))
+
+    assert env in str(caught.value)
+    assert_no_secrets(caught.value)
+
+
+def test_all_missing_credentials_are_named_at_once() -> None:
+    every = "DISTRO_X__API_KEY, DISTRO_X__API_SECRET, DISTRO_X__ACCESS_TOKEN, DISTRO_X__ACCESS_TOKEN_SECRET"
+    with pytest.raises(ConfigError, match=every):
+        x.XChannel(XSettings(mode="api"))
+
+
+def test_credentials_never_reach_the_debug_log(fake: FakeXAPI, caplog: pytest.LogCaptureFixture) -> None:
+    for name in ("requests_oauthlib", "oauthlib"):
+        logging.getLogger(name).setLevel(logging.NOTSET)  # as a fresh process has them
+    channel = connect(fake)
+    caplog.set_level(logging.DEBUG)
+
+    channel.send(post())
+    fake.then(x_api.unauthorized())
+    send_failing(channel, post("another"))
+
+    assert "create_tweet" in caplog.text or "Making API request" in caplog.text  # tweepy did log
+    for secret in SECRETS:
+        assert secret not in caplog.text

@@ -1,0 +1,66 @@
+"""Weighted length as X counts it (twitter-text v3), and shortening that keeps links and hashtags whole."""
+
+from __future__ import annotations
+
+import pytest
+
+from distro.compose.textlength import X_LIMIT, shorten, weighted_length
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hello", 5),
+        ("", 0),
+        ("Ünïcödé façade", 14),
+        ("日本語のテキスト", 16),
+        ("한국어", 6),
+        ("https://t.co", 23),
+        ("https://example.com/" + "a" * 300, 23),
+        ("see https://example.com/a?b=c#d.", 4 + 23 + 1),
+        ("👍", 2),
+        ("👍🏽", 2),
+        ("👩‍👩‍👧‍👦", 2),
+        ("🇬🇧🇫🇷", 4),
+        ("1️⃣", 2),
+        ("❤️", 2),
+        ("e\u0301", 1),  # NFC folds e + combining acute into é
+        ("a\u0308\u0301", 2),  # ä + combining acute: two code points after NFC
+        ("“quotes” – dash…", 17),  # U+2026 lies outside the light ranges
+    ],
+)
+def test_weighted_length(text: str, expected: int) -> None:
+    assert weighted_length(text) == expected
+
+
+def test_exactly_280_fits_and_281_is_shortened() -> None:
+    exact = "a" * 280
+    assert weighted_length(exact) == 280 and shorten(exact) == exact
+    words = ("word " * 56).strip() + "s"  # 280 characters
+    assert weighted_length(words) == 280
+    longer = words + "!"
+    short = shorten(longer)
+    assert weighted_length(short) <= X_LIMIT and short.endswith("…")
+
+
+def test_shorten_keeps_url_hashtags_and_emoji_whole() -> None:
+    url = "https://meridian-review.example/2026/11/a-very-long-article-slug-that-goes-on?utm_source=x"
+    text = "Ports 🚢 " + "and shipping lanes " * 30 + f"\n\n{url} #Security #Economy"
+    short = shorten(text)
+    assert weighted_length(short) <= X_LIMIT
+    assert short.endswith(f"{url} #Security #Economy")
+    assert "🚢" in short
+    assert "…" in short
+    short.encode("utf-8")  # no lone surrogates
+
+
+def test_cjk_text_is_cut_to_the_weighted_limit() -> None:
+    text = " ".join(["東京"] * 100)
+    short = shorten(text)
+    assert weighted_length(short) <= X_LIMIT
+    assert weighted_length(short) > X_LIMIT - 10
+
+
+def test_unshortenable_text_is_an_error() -> None:
+    with pytest.raises(ValueError):
+        shorten(" ".join("#tag%d" % i for i in range(60)))

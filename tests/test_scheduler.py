@@ -1,0 +1,45 @@
+"""The scheduler's jobs: fixed ids, explicit timezones, per-job misfire grace, DST-correct digest times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from apscheduler.triggers.cron import CronTrigger
+
+from distro.app import App
+from distro.errors import ConfigError
+from distro.scheduler import build_scheduler, digest_trigger
+
+
+def test_jobs_have_fixed_ids_and_real_grace_times(app: App) -> None:
+    scheduler = build_scheduler(app)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"poll", "digest", "dispatch"}
+    assert all(job.misfire_grace_time and job.misfire_grace_time > 1 for job in jobs.values())
+    assert all(job.coalesce for job in jobs.values())
+    trigger = jobs["digest"].trigger
+    assert isinstance(trigger, CronTrigger)
+    assert str(trigger.timezone) == "Europe/London"
+
+
+@pytest.mark.parametrize(
+    ("now", "expected_utc"),
+    [
+        # Winter (GMT): Monday 07:00 London is 07:00 UTC.
+        (datetime(2026, 11, 25, 12, 0, tzinfo=UTC), datetime(2026, 11, 30, 7, 0, tzinfo=UTC)),
+        # The week the clocks go forward (29 March 2026): Monday 30 March 07:00 BST is 06:00 UTC.
+        (datetime(2026, 3, 26, 12, 0, tzinfo=UTC), datetime(2026, 3, 30, 6, 0, tzinfo=UTC)),
+        # The week the clocks go back (25 October 2026): Monday 26 October 07:00 GMT is 07:00 UTC.
+        (datetime(2026, 10, 22, 12, 0, tzinfo=UTC), datetime(2026, 10, 26, 7, 0, tzinfo=UTC)),
+    ],
+)
+def test_weekly_digest_fires_at_local_time_across_dst(app: App, now: datetime, expected_utc: datetime) -> None:
+    fire = digest_trigger(app).get_next_fire_time(None, now)
+    assert fire is not None and fire.astimezone(UTC) == expected_utc
+
+
+def test_a_bad_digest_time_is_a_config_error(app: App) -> None:
+    app.settings.digest.time = "seven"
+    with pytest.raises(ConfigError, match="digest"):
+        digest_trigger(app)
