@@ -215,7 +215,7 @@ def test_a_repeated_text_is_a_permanent_duplicate(channel: x.XChannel, fake: Fak
 def test_x_validation_errors_surface_with_their_detail(channel: x.XChannel) -> None:
     error = send_failing(channel, post("x" * 281))
 
-    assert type(error) is PermanentFailure and "text is too long (281 > 280)" in str(error)
+    assert type(error) is PermanentFailure and "text is too long (weighted length 281 > 280)" in str(error)
 
 
 # --- rate limits ------------------------------------------------------------------------------------------

@@ -1,8 +1,13 @@
-"""Weighted length as X counts it (twitter-text v3), and shortening that keeps links and hashtags whole."""
+"""Weighted length as X counts it (twitter-text v3), and shortening that keeps links and hashtags whole.
+
+The table pins X's documented rules so an upgrade of the counting library that changed them would fail."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twitter_text import parse_tweet
 
 from distro.compose.textlength import X_LIMIT, shorten, weighted_length
 
@@ -27,6 +32,8 @@ from distro.compose.textlength import X_LIMIT, shorten, weighted_length
         ("e\u0301", 1),  # NFC folds e + combining acute into é
         ("a\u0308\u0301", 2),  # ä + combining acute: two code points after NFC
         ("“quotes” – dash…", 17),  # U+2026 lies outside the light ranges
+        ("read example.com now", 5 + 23 + 4),  # a bare domain with a real TLD is a URL to X
+        ("https://meridian-review.example/x", 33),  # .example is no TLD: not a URL, counted in full
     ],
 )
 def test_weighted_length(text: str, expected: int) -> None:
@@ -64,3 +71,20 @@ def test_cjk_text_is_cut_to_the_weighted_limit() -> None:
 def test_unshortenable_text_is_an_error() -> None:
     with pytest.raises(ValueError):
         shorten(" ".join("#tag%d" % i for i in range(60)))
+
+
+_PIECES = st.sampled_from(
+    ["word", " ", "\n", "東京", "é", "e\u0301", "👍", "👍🏽", "👩\u200d👩\u200d👧", "🇬🇧", "#tag", "—", "…",
+     "https://www.meridian-review.com/2026/11/a-long-slug?utm_source=x", "(", ")", ".", ","]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=200).map("".join))
+def test_shortened_text_is_accepted_by_twitter_text(text: str) -> None:
+    try:
+        short = shorten(text + " https://www.meridian-review.com/x")
+    except ValueError:
+        return
+    assert parse_tweet(short).weightedLength <= X_LIMIT
+    assert "https://www.meridian-review.com/x" in short

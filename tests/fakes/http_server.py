@@ -91,8 +91,6 @@ def _handler_class(state: FakeHTTPServer) -> type[BaseHTTPRequestHandler]:
             with contextlib.suppress(BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
                 self._send(reply)
 
-        do_HEAD = do_GET
-
         def _send(self, reply: Reply) -> None:
             self.send_response(reply.status)
             for name, value in reply.headers.items():

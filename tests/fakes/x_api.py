@@ -31,6 +31,7 @@ from oauthlib.common import UNICODE_ASCII_CHARACTER_SET
 from oauthlib.oauth1 import RequestValidator, ResourceEndpoint
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
+from twitter_text import parse_tweet
 
 # The example credentials from X's own OAuth 1.0a documentation ("Creating a signature").
 CONSUMER_KEY = "xvz1evFS4wEEPTGEFPHBog"
@@ -276,8 +277,9 @@ def _invalid(payload: Any) -> str | None:
     text = payload.get("text")
     if not isinstance(text, str) or not text:
         return "$.text: text is required and must be a non-empty string"
-    if len(text) > MAX_TEXT:
-        return f"$.text: text is too long ({len(text)} > {MAX_TEXT})"
+    weighted = parse_tweet(text).weightedLength  # X's own counting (twitter-text v3), not ours
+    if weighted > MAX_TEXT:
+        return f"$.text: text is too long (weighted length {weighted} > {MAX_TEXT})"
     unknown = set(payload) - {"text", "reply"}
     if unknown:
         return f"The following fields are not allowed: {sorted(unknown)}"

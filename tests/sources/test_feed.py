@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -84,7 +85,7 @@ def test_example_feed_fields_are_clean(example: list[ArticleDraft]) -> None:
         assert 100 < len(draft.summary) <= 1000
         assert "<" not in draft.summary and "&#" not in draft.summary and "  " not in draft.summary
         assert "<" not in draft.title and "&#" not in draft.title
-    published = [draft.published_at for draft in example]
+    published = [draft.published_at for draft in example if draft.published_at is not None]
     assert published == sorted(published, reverse=True)  # newest first, as WordPress writes it
 
 
@@ -95,7 +96,8 @@ def test_example_feed_specific_articles(example: list[ArticleDraft]) -> None:
     assert lead.guid == f"{SITE}/?p=1291"
     assert lead.categories == ("Economy", "Semiconductors", "Trade")
     assert lead.published_at == datetime(2026, 11, 22, 18, 0, tzinfo=UTC)  # 13:00 -0500
-    assert lead.image_url == f"{SITE}/wp-content/uploads/2026/11/chips-friend-shoring-supply-chain-security.jpg"
+    uploads = f"{SITE}/wp-content/uploads/2026/11"
+    assert lead.image_url == f"{uploads}/chips-friend-shoring-supply-chain-security.jpg"
     by_title = {draft.title: draft for draft in example}
     arctic = by_title["After the Thaw: Who Writes the Rules for the Arctic\u2019s New Shipping Lanes?"]
     assert arctic.published_at == datetime(2026, 11, 22, 7, 30, tzinfo=UTC)  # 08:30 +0100
@@ -197,7 +199,8 @@ def test_rss_0_91_feed() -> None:
 <item><title>Plain times</title><link>https://old.example/1</link><description>Short.</description></item>
 </channel></rss>"""
     (draft,) = parse_feed(data, source="old")
-    assert (draft.title, draft.summary, draft.published_at, draft.guid) == ("Plain times", "Short.", None, None)
+    assert (draft.title, draft.summary, draft.published_at) == ("Plain times", "Short.", None)
+    assert draft.guid is None
 
 
 def test_relative_links_resolve_against_the_channel_link() -> None:
@@ -339,9 +342,7 @@ def test_things_that_are_not_feeds_are_errors(data: bytes) -> None:
 
 
 def test_billion_laughs_does_not_explode() -> None:
-    entities = "".join(
-        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">\n' for i in range(2, 10)
-    )
+    entities = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">\n' for i in range(2, 10))
     for layout in ("\n", ""):
         head = f'\n<!DOCTYPE rss [{layout}<!ENTITY lol1 "lol">{layout}{entities}]>'
         data = rss(item(title="&lol9;", link=f"{SITE}/a", description="&lol9;"), head=head)
@@ -514,6 +515,8 @@ def test_local_path_errors(tmp_path: Path) -> None:
         source_for("ftp://files.example/feed.xml").fetch()
     with pytest.raises(SourceError, match="no host"):
         source_for("file://otherhost/feed.xml").fetch()
+    with pytest.raises(SourceError, match="not a valid URL"):
+        source_for("http://[::1/feed").fetch()
 
 
 # --- properties -------------------------------------------------------------------------------------
@@ -534,14 +537,13 @@ def check_invariants(drafts: list[ArticleDraft]) -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2000))
 def test_random_bytes_only_ever_raise_source_error(data: bytes) -> None:
-    try:
+    with contextlib.suppress(SourceError):
         check_invariants(parse_feed(data, source="fuzz"))
-    except SourceError:
-        pass
 
 
 XML_TEXT = st.text(
-    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff") | st.sampled_from("\t\n"),
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff")
+    | st.sampled_from("\t\n"),
     max_size=60,
 )
 LINKS = st.one_of(
@@ -563,8 +565,14 @@ LINKS = st.one_of(
 )
 DATES = st.one_of(
     st.sampled_from(
-        ["Mon, 16 Nov 2026 10:00:00 +0000", "2026-11-19T09:30:00+05:30", "Thu, 31 Feb 2026 25:61:61 GMT",
-         "0000-00-00", "Sun, 22 Nov 99999 13:00:00 -0500", ""]
+        [
+            "Mon, 16 Nov 2026 10:00:00 +0000",
+            "2026-11-19T09:30:00+05:30",
+            "Thu, 31 Feb 2026 25:61:61 GMT",
+            "0000-00-00",
+            "Sun, 22 Nov 99999 13:00:00 -0500",
+            "",
+        ]
     ),
     XML_TEXT,
 )
@@ -590,7 +598,7 @@ def odd_items(draw: st.DrawFn) -> str:
         if draw(st.booleans()):
             parts.append(f"<{tag}>{escape(draw(strategy))}</{tag}>")
     if draw(st.booleans()):
-        parts.append(f"<media:content url={quoteattr(draw(LINKS))} medium=\"image\"/>")
+        parts.append(f'<media:content url={quoteattr(draw(LINKS))} medium="image"/>')
     parts.append("</item>")
     return "".join(parts)
 
@@ -601,17 +609,17 @@ def odd_items(draw: st.DrawFn) -> str:
     channel_link=st.one_of(st.just(""), LINKS.map(lambda link: f"<link>{escape(link)}</link>")),
     atom=st.booleans(),
 )
-def test_odd_but_valid_feeds_only_ever_raise_source_error(items: list[str], channel_link: str, atom: bool) -> None:
+def test_odd_but_valid_feeds_only_ever_raise_source_error(
+    items: list[str], channel_link: str, atom: bool
+) -> None:
     data = rss("".join(items), channel_link=channel_link)
     if atom:  # the same payloads in Atom clothing
         data = (
-            data.replace(b"<rss version=\"2.0\"", b"<feed xmlns=\"http://www.w3.org/2005/Atom\"")
+            data.replace(b'<rss version="2.0"', b'<feed xmlns="http://www.w3.org/2005/Atom"')
             .replace(b"</channel></rss>", b"</feed>")
             .replace(b"<channel>", b"")
             .replace(b"<item>", b"<entry>")
             .replace(b"</item>", b"</entry>")
         )
-    try:
+    with contextlib.suppress(SourceError):
         check_invariants(parse_feed(data, source="fuzz"))
-    except SourceError:
-        pass

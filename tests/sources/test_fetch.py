@@ -6,8 +6,8 @@ import gzip
 import socket
 import time
 from collections.abc import Iterator
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -156,6 +156,18 @@ def test_endless_body_without_length_is_cut_off_quickly(server: FakeHTTPServer) 
     started = time.monotonic()
     with pytest.raises(SourceError, match="larger than 100000 bytes"):
         get(server.url("/endless"), max_bytes=100_000)
+    assert time.monotonic() - started < 2
+
+
+def test_endless_chunked_body_is_cut_off_quickly(server: FakeHTTPServer) -> None:
+    def chunks() -> Iterator[bytes]:
+        while True:
+            yield b"2000\r\n" + b"x" * 0x2000 + b"\r\n"
+
+    server.route("/chunked", headers={"Transfer-Encoding": "chunked"}, body=chunks)
+    started = time.monotonic()
+    with pytest.raises(SourceError, match=r"larger than 100000 bytes; raise sources\.<name>\.max_bytes"):
+        get(server.url("/chunked"), max_bytes=100_000)
     assert time.monotonic() - started < 2
 
 

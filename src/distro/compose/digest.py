@@ -138,7 +138,7 @@ def _group(stories: Sequence[Story], order: Sequence[str]) -> list[tuple[str, li
 
 def _compile_mjml(source: str) -> str:
     try:
-        return str(mjml.mjml2html(source))
+        return str(mjml.mjml2html(source, fonts={}))  # no web-font imports: they track readers
     except (ValueError, RuntimeError) as exc:  # mjml-python reports MJML parse errors as ValueError
         raise RenderError(HTML_TEMPLATE, None, f"MJML could not compile the rendered template: {exc}") from exc
 
@@ -150,6 +150,7 @@ def _inline_css(html: str) -> str:
         keep_style_tags=True,
         disable_validation=True,
         strip_important=False,
+        disable_basic_attributes=["width", "height"],  # keep MJML's numeric <img width> for Outlook
         allow_network=False,
         allow_loading_external_files=False,
         cssutils_logging_level=logging.CRITICAL,

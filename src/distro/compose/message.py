@@ -1,27 +1,27 @@
 """Build a digest's MIME message once, then personalise it per subscriber as bytes.
 
-Building a message with the ``email`` package costs milliseconds; a digest goes to many subscribers, so
-:func:`build_message_template` builds ONE RFC 5322 message (ASCII, CRLF) in which every per-subscriber
-value is a *slot marker*, and :meth:`PreparedMessage.render` fills the markers with pre-split chunks and
-``b"".join`` (microseconds, no ``email`` package).
+Building a message with the ``email`` package costs milliseconds, so :func:`build_message_template` builds
+ONE RFC 5322 message (ASCII, CRLF) in which every per-subscriber value is a *slot marker*, and
+:meth:`PreparedMessage.render` fills the markers from pre-split chunks with ``b"".join`` (microseconds).
 
-A marker reads ``%%DISTRO:<context>.<slot>[.<arg>]%%``. It uses only characters that survive HTML
-escaping, MJML, premailer and URL attributes, and never needs quoted-printable escaping. The context says
-how a value is encoded where the marker stands:
+A marker reads ``%%DISTRO:<context>.<slot>[.<arg>]%%``: only characters that survive HTML escaping, MJML,
+premailer and URL attributes, and that quoted-printable leaves alone. The context says how a value is
+encoded where the marker stands:
 
-``header``  header-safe text: no CR/LF or controls, RFC 2047 encoded words for non-ASCII names;
+``header``  header-safe: no CR/LF or controls; RFC 2047 encoded words for non-ASCII names;
 ``text``    quoted-printable (``=`` becomes ``=3D``, lines stay <= 76) in the text/plain part;
 ``html``    HTML-escaped, then quoted-printable, in the text/html part.
 
-Bodies are quoted-printable encoded here, not by the ``email`` package, so that each marker stands on a
-line of its own between soft line breaks (``=\\r\\n``) and nothing can split it. The ``greeting_name``
-marker carries the digest's fallback greeting as its ``arg`` (URL-safe base64), so a stored template is
+Bodies are quoted-printable encoded here rather than by the ``email`` package so that each marker stands on
+a line of its own between soft line breaks (``=\\r\\n``) and cannot be split. The ``greeting_name`` marker
+carries the digest's fallback greeting as its ``arg`` (URL-safe base64), so a stored template is
 self-contained.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import html as html_lib
 import re
 import secrets
@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.policy import SMTP
 from email.utils import quote
+from typing import NamedTuple
 
 from distro.settings import Settings
 
@@ -38,12 +39,11 @@ HEADER_SLOTS = ("to", "message_id", "date", "unsubscribe_url", "unsubscribe_mail
 _PREFIX = "%%DISTRO:"
 _MARKER = re.compile(r"%%DISTRO:(html|text|header)\.([a-z_]+)(?:\.([A-Za-z0-9_-]+))?%%")
 _ANY_MARKER = re.compile(r"(%%DISTRO:[^%\s]*%%)")
-_QP_UNSAFE = re.compile(rb"[^\x20-\x3c\x3e-\x7e]")  # everything but printable ASCII other than "="
-_QP_ESCAPES = [b"=%02X" % byte for byte in range(256)]
-_QP_WIDTH = 75  # characters before a soft break "=", so every line is <= 76
+_QP_UNSAFE = re.compile(rb"[^\x20-\x3c\x3e-\x7e]")  # all but printable ASCII other than "="
+_QP_WIDTH = 75  # characters before a soft break "=", so no line exceeds 76
 _BAD_IN_ADDRESS = re.compile(r"[\s<>\x00-\x1f\x7f]")
 _BAD_IN_HEADER = re.compile(r"[\x00-\x1f\x7f]")
-_ATEXT_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
+_ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")  # a phrase that needs no quoting
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
@@ -51,8 +51,8 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 class Personal:
     """What differs per subscriber. ``message_id`` has angle brackets; ``date`` is RFC 5322.
 
-    ``unsubscribe_mailto`` is a ``mailto:`` URI (or a bare address); when None, the mailto form is left
-    out of List-Unsubscribe and body slots using it render empty.
+    ``unsubscribe_mailto`` is a ``mailto:`` URI (a bare address gets the prefix); when None, the mailto
+    form is left out of List-Unsubscribe and body slots using it render empty.
     """
 
     email: str
@@ -74,16 +74,11 @@ class SubscriberSlots:
 
 
 def subscriber_slots(context: str = "html", *, greeting_fallback: str = "reader") -> SubscriberSlots:
-    """Markers for templates rendering into ``context`` ("html" or "text")."""
+    """Markers for a template whose output goes into the ``context`` ("html" or "text") part."""
     if context not in ("html", "text"):
         raise ValueError(f"unknown slot context {context!r}")
     arg = base64.urlsafe_b64encode(greeting_fallback.encode("utf-8")).decode("ascii").rstrip("=")
-    return SubscriberSlots(
-        email=_marker(context, "email"),
-        greeting_name=_marker(context, "greeting_name", arg),
-        unsubscribe_url=_marker(context, "unsubscribe_url"),
-        unsubscribe_mailto=_marker(context, "unsubscribe_mailto"),
-    )
+    return SubscriberSlots(*(_marker(context, s, arg if s == "greeting_name" else "") for s in BODY_SLOTS))
 
 
 def _marker(context: str, slot: str, arg: str = "") -> str:
@@ -91,64 +86,62 @@ def _marker(context: str, slot: str, arg: str = "") -> str:
 
 
 def _parse_marker(marker: str) -> tuple[str, str, str]:
+    """(context, slot, decoded arg) of a marker; ValueError when it is unknown or damaged."""
     match = _MARKER.fullmatch(marker)
     allowed = HEADER_SLOTS if match and match[1] == "header" else BODY_SLOTS
     if match is None or match[2] not in allowed:
         raise ValueError(f"unknown or damaged slot marker {marker!r}")
-    return match[1], match[2], match[3] or ""
+    arg = match[3] or ""
+    try:
+        return match[1], match[2], base64.urlsafe_b64decode(arg + "=" * (-len(arg) % 4)).decode("utf-8")
+    except ValueError as exc:
+        raise ValueError(f"damaged slot marker {marker!r}") from exc
 
 
 def check_markers(content: str, context: str) -> None:
-    """Raise ValueError when ``content`` holds a marker that is damaged or belongs to another context."""
-    for piece in _ANY_MARKER.findall(content):
-        if _parse_marker(piece)[0] != context:
-            raise ValueError(f"slot marker {piece!r} found in the {context} part")
-    if content.count(_PREFIX) != len(_ANY_MARKER.findall(content)):
+    """ValueError when ``content`` holds a damaged marker or one meant for another part."""
+    found = _ANY_MARKER.findall(content)
+    for marker in found:
+        if _parse_marker(marker)[0] != context:
+            raise ValueError(f"slot marker {marker!r} found in the {context} part")
+    if content.count(_PREFIX) != len(found):
         raise ValueError(f"a damaged slot marker ({_PREFIX}...) is in the {context} part")
 
 
-# ---------------------------------------------------------------- building the template (once per digest)
-
-
 def build_message_template(*, settings: Settings, slug: str, subject: str, html: str, text: str) -> str:
-    """The digest as one multipart/alternative message (ASCII, CRLF) with slot markers.
+    """The digest as one multipart/alternative message (ASCII, CRLF, text then html) with slot markers.
 
-    Raises ValueError when ``html`` or ``text`` carry a damaged marker.
+    Static headers are encoded and folded by ``email.policy.SMTP``. ValueError for a damaged marker.
     """
     check_markers(html, "html")
     check_markers(text, "text")
     email, publication = settings.email, settings.publication
-    lines = [_fold("From", Address(display_name=email.from_name, addr_spec=email.from_address))]
-    lines.append(f"To: {_marker('header', 'to')}\r\n")
-    if email.reply_to:
-        lines.append(_fold("Reply-To", email.reply_to))
-    lines.append(_fold("Subject", _one_line(subject)))
-    lines.append(f"Date: {_marker('header', 'date')}\r\n")
-    lines.append(f"Message-ID: {_marker('header', 'message_id')}\r\n")
-    lines.append(_fold("MIME-Version", "1.0"))
-    lines.append(_fold("Content-Language", publication.language))
-    lines.append(_fold("List-Id", f"{_phrase(publication.name)} <{email.list_id}>"))
     mailto = _marker("header", "unsubscribe_mailto") if email.unsubscribe_mailto else ""
-    lines.append(f"List-Unsubscribe: <{_marker('header', 'unsubscribe_url')}>{mailto}\r\n")
-    lines.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
     feedback = ":".join(part.replace(":", "-") for part in (slug, "digest", email.list_id, "distro"))
-    lines.append(_fold("Feedback-ID", feedback))
-    # "=_" never occurs in quoted-printable text, so the boundary cannot collide with a body.
-    boundary = f"=_distro_{secrets.token_hex(12)}"
-    lines.append(f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n')
-    lines.append("\r\n")
+    boundary = f"=_distro_{secrets.token_hex(12)}"  # "=_" never occurs in quoted-printable text
+    lines = [
+        _fold("From", Address(display_name=_one_line(email.from_name), addr_spec=email.from_address)),
+        f"To: {_marker('header', 'to')}\r\n",
+        _fold("Reply-To", email.reply_to) if email.reply_to else "",
+        _fold("Subject", _one_line(subject)),
+        f"Date: {_marker('header', 'date')}\r\n",
+        f"Message-ID: {_marker('header', 'message_id')}\r\n",
+        "MIME-Version: 1.0\r\n",
+        _fold("Content-Language", publication.language),
+        _fold("List-Id", f"{_phrase(publication.name)} <{email.list_id}>"),
+        f"List-Unsubscribe: <{_marker('header', 'unsubscribe_url')}>{mailto}\r\n",
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+        _fold("Feedback-ID", feedback),
+        f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n\r\n',
+    ]
     for subtype, body in (("plain", text), ("html", html)):
-        lines.append(f"--{boundary}\r\n")
-        lines.append(f'Content-Type: text/{subtype}; charset="utf-8"\r\n')
-        lines.append("Content-Transfer-Encoding: quoted-printable\r\n\r\n")
-        lines.append(_qp_body(body))
-        lines.append("\r\n")
+        lines.append(f'--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n')
+        lines.append(f"Content-Transfer-Encoding: quoted-printable\r\n\r\n{_qp_body(body)}\r\n")
     lines.append(f"--{boundary}--\r\n")
     return "".join(lines)
 
 
 def _fold(name: str, value: object) -> str:
-    """One header, encoded (RFC 2047) and folded by ``email.policy.SMTP`` (CRLF, <= 78 where possible)."""
     return str(SMTP.header_factory(name, value).fold(policy=SMTP))
 
 
@@ -158,42 +151,37 @@ def _one_line(value: str) -> str:
 
 def _phrase(name: str) -> str:
     name = _one_line(name)
-    if not name.isascii() or _ATEXT_PHRASE.fullmatch(name):
-        return name  # non-ASCII becomes an encoded word when folded; plain atoms need no quotes
+    if not name.isascii() or _ATOMS.fullmatch(name):
+        return name  # non-ASCII becomes encoded words when folded; atoms need no quotes
     return f'"{quote(name)}"'
 
 
 def _qp_body(content: str) -> str:
-    """Quoted-printable ``content`` (CRLF) with each marker alone between soft line breaks."""
+    """Quoted-printable ``content`` with CRLF line ends and each marker alone between soft breaks."""
     out: list[str] = []
     pieces = _ANY_MARKER.split(content.replace("\r\n", "\n").replace("\r", "\n"))
     for index, piece in enumerate(pieces):
         if index % 2 == 0:
-            out.append(_qp_encode(piece).decode("ascii"))
+            out.append("\r\n".join(_qp_line(line) for line in piece.split("\n")))
             continue
         if out and out[-1] and not out[-1].endswith("\r\n"):
-            out.append("=\r\n")
+            out.append("=\r\n")  # the marker starts a physical line of its own
         out.append(piece + "=\r\n")
     return "".join(out)
 
 
-def _qp_encode(content: str) -> bytes:
-    """Quoted-printable for text: every line <= 75 characters plus a soft break, hard breaks as CRLF."""
-    lines = []
-    for line in content.split("\n"):
-        encoded = _QP_UNSAFE.sub(lambda m: _QP_ESCAPES[m[0][0]], line.encode("utf-8"))
-        if encoded.endswith(b" "):
-            encoded = encoded[:-1] + b"=20"  # trailing whitespace would be stripped in transit
-        lines.append(b"=\r\n".join(_qp_fold(encoded)))
-    return b"\r\n".join(lines)
+def _qp_line(line: str) -> str:
+    encoded = _QP_UNSAFE.sub(lambda m: b"=%02X" % m[0][0], line.encode("utf-8"))
+    if encoded.endswith(b" "):
+        encoded = encoded[:-1] + b"=20"  # trailing whitespace may be stripped in transit
+    return "=\r\n".join(piece.decode("ascii") for piece in _qp_fold(encoded))
 
 
 def _qp_fold(encoded: bytes) -> list[bytes]:
     pieces, start = [], 0
     while len(encoded) - start > _QP_WIDTH:
         cut = start + _QP_WIDTH
-        # every "=" starts a 3-character escape; never cut one in half
-        if encoded[cut - 1] == 0x3D:
+        if encoded[cut - 1] == 0x3D:  # every "=" starts a 3-character escape: never cut one in half
             cut -= 1
         elif encoded[cut - 2] == 0x3D:
             cut -= 2
@@ -203,12 +191,8 @@ def _qp_fold(encoded: bytes) -> list[bytes]:
     return pieces
 
 
-# ---------------------------------------------------------------- per subscriber
-
-
-@dataclass(frozen=True, slots=True)
-class _Clean:
-    """A subscriber's values, validated and made safe once per render."""
+class _Clean(NamedTuple):
+    """A subscriber's values, validated and made header-safe once per render."""
 
     email: str
     name: str | None
@@ -219,24 +203,26 @@ class _Clean:
 
 
 def _clean(personal: Personal) -> _Clean:
-    address = _address(personal.email)
-    name = _clean_name(personal.name)
     mailto = personal.unsubscribe_mailto
-    if mailto is not None:
-        mailto = _uri(mailto if mailto.lower().startswith("mailto:") else f"mailto:{mailto}", "mailto")
-    message_id = personal.message_id
-    if not (message_id.startswith("<") and message_id.endswith(">")) or _BAD_IN_ADDRESS.search(
-        message_id[1:-1]
-    ):
+    if mailto is not None and not mailto.lower().startswith("mailto:"):
+        mailto = f"mailto:{mailto}"
+    message_id, date = personal.message_id, personal.date
+    if message_id[:1] != "<" or message_id[-1:] != ">" or _BAD_IN_ADDRESS.search(message_id[1:-1]):
         raise ValueError(f"message_id must look like <id@domain>, got {message_id!r}")
-    if not personal.date or not personal.date.isascii() or _BAD_IN_HEADER.search(personal.date):
-        raise ValueError(f"date must be an RFC 5322 date on one line, got {personal.date!r}")
-    url = _uri(personal.unsubscribe_url, "unsubscribe_url")
-    return _Clean(address, name, url, mailto, message_id, personal.date)
+    if not date or not date.isascii() or _BAD_IN_HEADER.search(date):
+        raise ValueError(f"date must be an RFC 5322 date on one line, got {date!r}")
+    return _Clean(
+        _address(personal.email),
+        _clean_name(personal.name),
+        _uri(personal.unsubscribe_url, "unsubscribe_url"),
+        None if mailto is None else _uri(mailto, "unsubscribe_mailto"),
+        message_id,
+        date,
+    )
 
 
 def _address(value: str) -> str:
-    if not value or _BAD_IN_ADDRESS.search(value) or value.count("@") < 1:
+    if "@" not in value or _BAD_IN_ADDRESS.search(value):
         raise ValueError(f"not a usable email address: {value!r}")
     if value.isascii():
         return value
@@ -258,87 +244,86 @@ def _clean_name(name: str | None) -> str | None:
         return None
     if not name.isprintable():
         name = "".join(
-            " " if unicodedata.category(ch) in ("Zs", "Zl", "Zp") or ch in "\t\r\n" else ch
+            " " if ch.isspace() else ch
             for ch in name
-            if unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS
+            if ch.isspace() or (unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS)
         )
-    name = " ".join(name.split())
-    return name or None
+    return " ".join(name.split()) or None
 
 
 def _header_to(clean: _Clean) -> str:
-    if clean.name is None:
-        return clean.email
-    if clean.name.isascii():
-        phrase = clean.name if _ATEXT_PHRASE.fullmatch(clean.name) else f'"{quote(clean.name)}"'
+    name, address = clean.name, clean.email
+    if name is None:
+        return address
+    if not name.isascii():
+        phrase = "\r\n ".join(_encoded_words(name))
     else:
-        phrase = "\r\n ".join(_encoded_words(clean.name))
-    line = f"{phrase} <{clean.email}>"
-    return f"{phrase}\r\n <{clean.email}>" if len(line) > 70 else line
+        phrase = name if _ATOMS.fullmatch(name) else f'"{quote(name)}"'
+    return f"{phrase}\r\n <{address}>" if len(phrase) + len(address) > 68 else f"{phrase} <{address}>"
 
 
 def _encoded_words(text: str) -> list[str]:
-    """RFC 2047 "B" encoded words of at most 45 UTF-8 bytes each (72 characters), split between characters."""
-    words, chunk, size = [], [], 0
+    """RFC 2047 "B" encoded words of at most 45 UTF-8 bytes (72 characters) each, split between characters."""
+    if len(text.encode("utf-8")) <= 45:
+        return [f"=?utf-8?b?{base64.b64encode(text.encode('utf-8')).decode('ascii')}?="]
+    chunks, chunk = [], ""
     for ch in text:
-        width = len(ch.encode("utf-8"))
-        if size + width > 45:
-            words.append("".join(chunk))
-            chunk, size = [], 0
-        chunk.append(ch)
-        size += width
-    words.append("".join(chunk))
-    return [f"=?utf-8?b?{base64.b64encode(w.encode('utf-8')).decode('ascii')}?=" for w in words]
+        if len((chunk + ch).encode("utf-8")) > 45:
+            chunks.append(chunk)
+            chunk = ""
+        chunk += ch
+    chunks.append(chunk)
+    return [f"=?utf-8?b?{base64.b64encode(c.encode('utf-8')).decode('ascii')}?=" for c in chunks]
 
 
-def _slot_value(clean: _Clean, slot: str, arg: str) -> str:
-    """The plain (unencoded) value of a body slot."""
+def _qp_value(value: str) -> bytes:
+    """Quoted-printable of a one-line value that ends mid-line (the template's soft break follows)."""
+    if value.isascii() and "=" not in value and len(value) <= _QP_WIDTH:
+        return value.encode("ascii")  # values are free of control characters by now
+    encoded = binascii.b2a_qp(value.encode("utf-8")).replace(b"=\n", b"")  # unfold, then fold to 75
+    return encoded if len(encoded) <= _QP_WIDTH else b"=\r\n".join(_qp_fold(encoded))
+
+
+def _plain(clean: _Clean, slot: str, arg: str) -> str:
+    """The unencoded value of a body slot."""
     if slot == "greeting_name":
-        return clean.name or base64.urlsafe_b64decode(arg + "=" * (-len(arg) % 4)).decode("utf-8")
+        return clean.name or arg
     if slot == "unsubscribe_mailto":
         return clean.unsubscribe_mailto or ""
-    value: str = getattr(clean, slot)
-    return value
+    return str(getattr(clean, slot))
 
 
-def _header_value(clean: _Clean, slot: str) -> str:
+def _header(clean: _Clean, slot: str) -> str:
     if slot == "to":
         return _header_to(clean)
     if slot == "unsubscribe_mailto":
         return f",\r\n <{clean.unsubscribe_mailto}>" if clean.unsubscribe_mailto else ""
-    value: str = getattr(clean, slot)
-    return value
-
-
-def _qp_value(value: str) -> bytes:
-    data = value.encode("utf-8")
-    if len(data) <= _QP_WIDTH and value.isascii() and value.isprintable() and "=" not in value:
-        return data
-    return b"=\r\n".join(_qp_fold(_QP_UNSAFE.sub(lambda m: _QP_ESCAPES[m[0][0]], data)))
+    return str(getattr(clean, slot))
 
 
 def _encode(clean: _Clean, context: str, slot: str, arg: str) -> bytes:
     if context == "header":
-        return _header_value(clean, slot).encode("ascii")
-    value = _slot_value(clean, slot, arg)
-    return _qp_value(html_lib.escape(value) if context == "html" else value)
+        return _header(clean, slot).encode("ascii")
+    if context == "text":
+        return _qp_value(_plain(clean, slot, arg))
+    return _qp_value(html_lib.escape(_plain(clean, slot, arg)))
 
 
 class PreparedMessage:
-    """A message template split once into static chunks and slots; cache one per digest."""
+    """A message template split once into static chunks and slots; keep one per digest."""
 
-    __slots__ = ("_chunks", "_slots", "_markers")
+    __slots__ = ("_chunks", "_positions", "_markers")
 
-    def __init__(self, chunks: list[bytes], slots: list[tuple[int, int]], markers: list[tuple[str, str, str]]):
+    def __init__(self, chunks: list[bytes], positions: list[tuple[int, int]], markers: list[tuple[str, str, str]]):
         self._chunks = chunks
-        self._slots = slots  # (index in chunks, index in markers)
+        self._positions = positions  # (index in chunks, index in markers)
         self._markers = markers  # distinct (context, slot, arg)
 
     @classmethod
     def from_template(cls, template: str) -> PreparedMessage:
-        """Split ``template`` (from :func:`build_message_template`); ValueError if a marker is damaged."""
+        """Split a template from :func:`build_message_template`; ValueError if a marker is damaged."""
         chunks: list[bytes] = []
-        slots: list[tuple[int, int]] = []
+        positions: list[tuple[int, int]] = []
         markers: list[tuple[str, str, str]] = []
         for index, piece in enumerate(_ANY_MARKER.split(template)):
             if index % 2 == 0:
@@ -349,19 +334,19 @@ class PreparedMessage:
             key = _parse_marker(piece)
             if key not in markers:
                 markers.append(key)
-            slots.append((len(chunks), markers.index(key)))
+            positions.append((len(chunks), markers.index(key)))
             chunks.append(b"")
-        return cls(chunks, slots, markers)
+        return cls(chunks, positions, markers)
 
     def render(self, personal: Personal) -> bytes:
-        """The complete message for one subscriber: ASCII, CRLF, ready for SMTP DATA (not dot-stuffed).
+        """The whole message for one subscriber: ASCII, CRLF, ready for SMTP DATA (not dot-stuffed).
 
-        Raises ValueError for an unusable address, URL, Message-ID or Date (never a broken message).
+        ValueError for an unusable address, URL, Message-ID or Date: never a malformed message.
         """
         clean = _clean(personal)
         values = [_encode(clean, *key) for key in self._markers]
         chunks = self._chunks.copy()
-        for index, marker in self._slots:
+        for index, marker in self._positions:
             chunks[index] = values[marker]
         return b"".join(chunks)
 
@@ -373,8 +358,8 @@ def fill_preview(text: str, personal: Personal) -> str:
     def fill(match: re.Match[str]) -> str:
         context, slot, arg = _parse_marker(match[0])
         if context == "header":
-            return _header_value(clean, slot)
-        value = _slot_value(clean, slot, arg)
+            return _header(clean, slot)
+        value = _plain(clean, slot, arg)
         return html_lib.escape(value) if context == "html" else value
 
     return _ANY_MARKER.sub(fill, text)

@@ -33,7 +33,7 @@ from distro.errors import SourceError
 from distro.sanitize import safe_url, to_plain_text, truncate
 from distro.settings import SourceSettings
 from distro.sources.base import ArticleDraft, FetchResult
-from distro.sources.fetch import DEFAULT_USER_AGENT, fetch_url, read_path
+from distro.sources.fetch import DEFAULT_USER_AGENT, fetch_url, read_path, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class FeedSource:
     def fetch(self) -> FetchResult:
         """Read the feed once; raises SourceError (or SourceUnavailable) when it cannot be read or parsed."""
         location = self.settings.url.strip()
-        if urlsplit(location).scheme.lower() in ("http", "https"):
+        if _scheme(location) in ("http", "https"):
             return self._fetch_http(location)
         path = local_path(location)
         data = read_path(path, self.settings.max_bytes)
@@ -102,7 +102,10 @@ class FeedSource:
         drafts: list[ArticleDraft] = []
         if not response.not_modified:
             drafts = parse_feed(
-                response.body, source=url, base_url=response.url, content_type=response.content_type
+                response.body,
+                source=redact_url(url),
+                base_url=response.url,
+                content_type=response.content_type,
             )
         return FetchResult(
             drafts=drafts,
@@ -115,15 +118,22 @@ class FeedSource:
 
 def local_path(location: str) -> Path:
     """The file named by a ``file://`` URL or a plain path; other URL schemes are refused."""
-    parts = urlsplit(location)
-    scheme = parts.scheme.lower()
+    scheme = _scheme(location)
     if scheme == "file":
+        parts = urlsplit(location)
         if parts.netloc not in ("", "localhost"):
             raise SourceError(location, "file:// URLs must name a local file (no host)")
         return Path(url2pathname(parts.path))
     if scheme and len(scheme) > 1:  # one letter is a Windows drive, not a scheme
         raise SourceError(location, f"unsupported scheme {scheme!r}; use http(s)://, file:// or a path")
     return Path(location)
+
+
+def _scheme(location: str) -> str:
+    try:
+        return urlsplit(location).scheme.lower()
+    except ValueError as exc:  # e.g. a broken IPv6 literal
+        raise SourceError(location, f"is not a valid URL ({exc})") from None
 
 
 def parse_feed(
@@ -193,7 +203,8 @@ def _drafts(entries: Iterable[Mapping[str, Any]], site: str | None, source: str)
     for entry in entries:
         draft = entry_to_draft(entry, site)
         if draft is None:
-            log.warning("feed %s: skipped an entry without a safe http(s) link (%r)", source, entry.get("id"))
+            link, guid = _text(entry.get("link"))[:200], _text(entry.get("id"))[:200]
+            log.warning("feed %s: skipped an entry with no safe http(s) link (%r, id %r)", source, link, guid)
         else:
             yield draft
 
@@ -307,7 +318,8 @@ def _published(entry: Mapping[str, Any]) -> datetime | None:
         if not value:
             continue
         try:
-            return datetime(*tuple(value)[:6], tzinfo=UTC)
+            year, month, day, hour, minute, second = tuple(value)[:6]
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         except (TypeError, ValueError, OverflowError):
             continue
     return None

@@ -93,8 +93,8 @@ def fetch_url(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     headers.update(extra_headers or {})
-    where = _redact(url)
-    setting = f"sources.{source_name}" if source_name else "the source's settings"
+    where = redact_url(url)
+    setting = f"sources.{source_name or '<name>'}"
     deadline = time.monotonic() + timeout
     own_session = session is None
     client = session or requests.Session()
@@ -115,7 +115,8 @@ def _get(
     try:
         return client.get(url, headers=headers, timeout=(timeout, timeout), stream=True, allow_redirects=True)
     except requests.TooManyRedirects:
-        raise SourceError(where, f"more than {MAX_REDIRECTS} redirects; put the final URL in the settings") from None
+        reason = f"more than {MAX_REDIRECTS} redirects; put the final URL in the settings"
+        raise SourceError(where, reason) from None
     except requests.Timeout:
         raise SourceUnavailable(where, f"no answer within {timeout:g} s") from None
     except requests.ConnectionError as exc:
@@ -139,14 +140,15 @@ def _handle(
         raise _status_error(response, where, setting)
     if status != 304 and not 200 <= status < 300:
         raise SourceError(where, f"answered {status} {response.reason or ''}".rstrip() + "; expected 200")
-    body = b"" if status == 304 else _read_body(response, where, setting, max_bytes, deadline, timeout)
+    not_modified = status == 304
+    body = b"" if not_modified else _read_body(response, where, setting, max_bytes, deadline, timeout)
     return FetchResponse(
         url=response.url,
         status=status,
         body=body,
-        not_modified=status == 304,
-        etag=response.headers.get("ETag") or (sent_etag if status == 304 else None),
-        last_modified=response.headers.get("Last-Modified") or (sent_last_modified if status == 304 else None),
+        not_modified=not_modified,
+        etag=response.headers.get("ETag") or (sent_etag if not_modified else None),
+        last_modified=response.headers.get("Last-Modified") or (sent_last_modified if not_modified else None),
         content_type=response.headers.get("Content-Type"),
         permanent_url=_permanent_url(response),
     )
@@ -246,7 +248,7 @@ def read_path(path: str | Path, max_bytes: int) -> bytes:
     return data
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """The URL without a password in its user-info part, fit for error messages and logs."""
     try:
         parts = urlsplit(url)
