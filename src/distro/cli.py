@@ -294,3 +294,5 @@ def main() -> None:
     except DistroError as exc:
         err.print(f"error: {exc}", style="red", highlight=False, markup=False, soft_wrap=True)
         sys.exit(1)
+if __name__ == "__main__":
+    main()

@@ -101,7 +101,8 @@ def ingest_source(app: App, config: SourceSettings) -> IngestReport:
     now = utcnow()
     next_poll = now + timedelta(minutes=app.settings.scheduler.poll_minutes)
     try:
-        result = FeedSource(config, etag=etag, last_modified=last_modified).fetch()
+        result = FeedSource(config, etag=etag, last_modified=last_modified,
+                            user_agent=app.settings.user_agent).fetch()
     except SourceError as exc:
         with session_scope(app.engine) as session:
             session.execute(sa.update(Source).where(Source.id == source_id)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from datetime import datetime
 from distro.app import App
 from distro.db import upgrade
 from distro.dispatch import DispatchReport
-from distro.errors import SourceError
+from distro.errors import DistroError
 from distro.models import utcnow
 from distro.services.delivery import dispatch
 from distro.services.digest import DigestResult, compose_weekly, queue_digest
@@ -34,7 +34,7 @@ def ingest_all(app: App, *, strict: bool) -> list[IngestReport]:
     for report in reports:
         if report.error:
             if strict:
-                raise SourceError(report.source, report.error.split(": ", 1)[-1])
+                raise DistroError(report.error)  # already names the source, file or URL, and the line
             log.warning("ingest failed: %s", report.error)
     return reports
 
