@@ -53,7 +53,9 @@ def sample_articles() -> list[Article]:
     return articles
 
 
-def compose(settings: Settings | None = None, articles: list[Article] | None = None, templates: Path = TEMPLATES) -> ComposedDigest:
+def compose(
+    settings: Settings | None = None, articles: list[Article] | None = None, templates: Path = TEMPLATES
+) -> ComposedDigest:
     return compose_digest(
         settings=settings or Settings(),
         env=make_environment(templates),
@@ -77,16 +79,28 @@ def headings(text: str) -> list[str]:
 def test_sections_follow_the_configured_order(digest: ComposedDigest) -> None:
     # configured order, then unknown sections alphabetically, then "More" for articles without a section
     assert headings(digest.text) == [
-        "TOP STORY: SECURITY", "GEOPOLITICS", "SECURITY", "ECONOMY", "COMMENTARY", "ARTS", "SCIENCE", "MORE"
+        "TOP STORY: SECURITY",
+        "GEOPOLITICS",
+        "SECURITY",
+        "ECONOMY",
+        "COMMENTARY",
+        "ARTS",
+        "SCIENCE",
+        "MORE",
     ]
-    positions = [digest.html.index(f">{name}<") for name in ("GEOPOLITICS", "SECURITY", "ECONOMY", "COMMENTARY", "ARTS", "SCIENCE", "MORE")]
+    positions = [
+        digest.html.index(f">{name}<")
+        for name in ("GEOPOLITICS", "SECURITY", "ECONOMY", "COMMENTARY", "ARTS", "SCIENCE", "MORE")
+    ]
     assert positions == sorted(positions)
 
 
 def test_lead_is_the_newest_story_with_an_image(digest: ComposedDigest) -> None:
     lead = "Story 1: ports &amp; “policy”"
     assert digest.html.index(lead) < digest.html.index("Story 0: ports")
-    assert re.search(rf'<img alt="{re.escape(lead)}"[^>]*src="https://img.meridian-review.example/1.jpg"', digest.html)
+    assert re.search(
+        rf'<img alt="{re.escape(lead)}"[^>]*src="https://img.meridian-review.example/1.jpg"', digest.html
+    )
     assert 'width="552"' in digest.html
     assert digest.text.count("Story 1: ports") == 1  # the lead is not repeated in its section
     assert digest.subject == "The Meridian Review weekly · Story 1: ports & “policy”"
@@ -118,11 +132,17 @@ def test_every_article_link_carries_utm(digest: ComposedDigest) -> None:
 
 def test_text_part_is_a_reading_version(digest: ComposedDigest) -> None:
     text = digest.text
-    assert text.startswith("THE MERIDIAN REVIEW\nWeekly digest, 10 March 2025\n\nHello %%DISTRO:text.greeting_name.")
+    assert text.startswith(
+        "THE MERIDIAN REVIEW\nWeekly digest, 10 March 2025\n\nHello %%DISTRO:text.greeting_name."
+    )
     story = text[text.index("Story 5: ports") :]
-    assert story.startswith("Story 5: ports & “policy”\nBy Writer 5 | 9 March 2025 | 1 min read\n\nSummary of story 5.")
+    assert story.startswith(
+        "Story 5: ports & “policy”\nBy Writer 5 | 9 March 2025 | 1 min read\n\nSummary of story 5."
+    )
     flowed = " ".join(text.split())
-    assert "You are receiving this because you subscribed to the weekly digest of The Meridian Review" in flowed
+    assert (
+        "You are receiving this because you subscribed to the weekly digest of The Meridian Review" in flowed
+    )
     assert "Unsubscribe: %%DISTRO:text.unsubscribe_url%%" in text
     assert "The Meridian Review, 1 Example Street, London EC1A 1AA, United Kingdom" in text
     assert max(len(line) for line in text.splitlines() if "://" not in line and "%%" not in line) <= 72
@@ -133,7 +153,9 @@ def test_html_is_a_responsive_accessible_email(digest: ComposedDigest) -> None:
     assert html.startswith("<!doctype html>")
     assert '<meta name="color-scheme" content="light dark">' in html
     assert '<meta name="supported-color-schemes" content="light dark">' in html
-    assert "@media (prefers-color-scheme: dark)" in html and "@media only screen and (max-width:479px)" in html
+    assert (
+        "@media (prefers-color-scheme: dark)" in html and "@media only screen and (max-width:479px)" in html
+    )
     assert "max-width:600px" in html
     assert "Story 1: ports &amp; “policy” · and 11 more stories this week</div>" in html  # preheader
     assert "Hello %%DISTRO:html.greeting_name." in html
@@ -188,7 +210,9 @@ def test_syntax_error_stops_the_digest(templates: Path) -> None:
 
 
 def test_undefined_variable_stops_the_digest(templates: Path) -> None:
-    replace_line(templates / "email/partials/footer.mjml.j2", 4, "<mj-text>{{ publication.fax_number }}</mj-text>")
+    replace_line(
+        templates / "email/partials/footer.mjml.j2", 4, "<mj-text>{{ publication.fax_number }}</mj-text>"
+    )
     with pytest.raises(RenderError) as caught:
         compose(templates=templates)
     assert (caught.value.template, caught.value.line) == ("email/partials/footer.mjml.j2", 4)
@@ -220,7 +244,9 @@ def test_mjml_error_is_a_render_error(templates: Path) -> None:
 
 def test_altered_subscriber_slot_is_a_render_error(templates: Path) -> None:
     path = templates / "email/partials/masthead.mjml.j2"
-    source = path.read_text(encoding="utf-8").replace("subscriber.greeting_name", "subscriber.greeting_name|upper")
+    source = path.read_text(encoding="utf-8").replace(
+        "subscriber.greeting_name", "subscriber.greeting_name|upper"
+    )
     path.write_text(source, encoding="utf-8")
     with pytest.raises(RenderError) as caught:
         compose(templates=templates)

@@ -18,7 +18,9 @@ UNSUBSCRIBE = "https://meridian-review.example/u?token=AbC==&list=weekly"
 MAILTO = "mailto:unsubscribe@meridian-review.example?subject=unsubscribe%20AbC"
 
 
-def personal(name: str | None = 'Zoë <b>&"Ops"', address: str = "zoe@example.org", number: int = 1) -> Personal:
+def personal(
+    name: str | None = 'Zoë <b>&"Ops"', address: str = "zoe@example.org", number: int = 1
+) -> Personal:
     return Personal(
         email=address,
         name=name,
@@ -90,7 +92,7 @@ def test_wire_format(prepared: PreparedMessage) -> None:
 def test_personal_values_in_both_parts(prepared: PreparedMessage) -> None:
     plain, html = parts(parse(prepared.render(personal())))
     text_body, html_body = plain.get_content(), html.get_content()
-    assert "Hello Zoë <b>&\"Ops\"," in text_body
+    assert 'Hello Zoë <b>&"Ops",' in text_body
     assert "Hello Zoë &lt;b&gt;&amp;&quot;Ops&quot;," in html_body
     assert "<b>&" not in html_body
     assert f"Unsubscribe: {UNSUBSCRIBE}" in text_body
@@ -129,7 +131,16 @@ def test_name_with_line_breaks_cannot_inject_headers(prepared: PreparedMessage) 
 
 
 @pytest.mark.parametrize(
-    "address", ["eve@example.org\r\nBcc: x@evil.example", "eve @example.org", "<eve@example.org>", "no-at-sign"]
+    "address",
+    [
+        "eve@example.org\r\nBcc: x@evil.example",
+        "eve @example.org",
+        "<eve@example.org>",
+        "no-at-sign",
+        "a@x.example, boss@corp.example",
+        "@example.org",
+        "eve@",
+    ],
 )
 def test_unusable_address_is_refused(prepared: PreparedMessage, address: str) -> None:
     with pytest.raises(ValueError):
@@ -164,10 +175,12 @@ def test_long_non_ascii_name_is_encoded_and_folded(prepared: PreparedMessage) ->
     assert str(make_header(decode_header(phrase))).strip() == " ".join(name.split())
 
 
-def test_ascii_name_with_specials_is_quoted(prepared: PreparedMessage) -> None:
-    message = parse(prepared.render(personal(name='Doe, John "JD"')))
-    assert message["To"].addresses[0].display_name == 'Doe, John "JD"'
-    assert len(message["To"].addresses) == 1
+@pytest.mark.parametrize("name", ['Doe, John "JD"', "=?utf-8?q?The_Boss?=", "Ann <ann@x.example>"])
+def test_ascii_name_with_specials_is_quoted(prepared: PreparedMessage, name: str) -> None:
+    raw = prepared.render(personal(name=name))
+    to = parse(raw)["To"]
+    assert len(to.addresses) == 1
+    assert (to.addresses[0].display_name, to.addresses[0].addr_spec) == (name, "zoe@example.org")
 
 
 def test_non_ascii_subject_is_rfc2047_encoded() -> None:

@@ -101,6 +101,11 @@ def test_missing_template(templates: Path) -> None:
         render(make_environment(templates), "email/nope.mjml.j2", {})
     assert caught.value.template == "email/nope.mjml.j2"
     assert caught.value.line is None
+    write(templates, "email/includes.mjml.j2", "<p>a</p>\n{% include 'email/partials/gone.mjml.j2' %}\n")
+    with pytest.raises(RenderError) as caught:
+        render(make_environment(templates), "email/includes.mjml.j2", {})
+    assert (caught.value.template, caught.value.line) == ("email/includes.mjml.j2", 2)
+    assert "email/partials/gone.mjml.j2" in caught.value.reason
 
 
 def test_string_template_errors_carry_the_given_name(templates: Path) -> None:

@@ -83,8 +83,12 @@ def compose_digest(
     }
     subject = " ".join(render_string(env, settings.digest.subject, context, SUBJECT_SETTING).split())
     fallback = settings.digest.greeting_fallback
-    text = render(env, TEXT_TEMPLATE, {**context, "subscriber": subscriber_slots("text", greeting_fallback=fallback)})
-    source = render(env, HTML_TEMPLATE, {**context, "subscriber": subscriber_slots("html", greeting_fallback=fallback)})
+    text = render(
+        env, TEXT_TEMPLATE, {**context, "subscriber": subscriber_slots("text", greeting_fallback=fallback)}
+    )
+    source = render(
+        env, HTML_TEMPLATE, {**context, "subscriber": subscriber_slots("html", greeting_fallback=fallback)}
+    )
     html = _inline_css(_compile_mjml(source))
     for content, context_name, template in ((html, "html", HTML_TEMPLATE), (text, "text", TEXT_TEMPLATE)):
         try:
@@ -93,7 +97,9 @@ def compose_digest(
             raise RenderError(template, None, f"{exc}; pass subscriber.* values through unchanged") from exc
     size = len(html.encode("utf-8"))
     if size > GMAIL_CLIP_BYTES:
-        log.warning("digest %s HTML is %d bytes; Gmail clips messages above %d bytes", slug, size, GMAIL_CLIP_BYTES)
+        log.warning(
+            "digest %s HTML is %d bytes; Gmail clips messages above %d bytes", slug, size, GMAIL_CLIP_BYTES
+        )
     template = build_message_template(settings=settings, slug=slug, subject=subject, html=html, text=text)
     return ComposedDigest(subject=subject, html=html, text=text, message_template=template, size_bytes=size)
 
@@ -131,7 +137,9 @@ def _group(stories: Sequence[Story], order: Sequence[str]) -> list[tuple[str, li
     for story in stories:
         groups.setdefault(canonical.get(story.section.casefold(), story.section), []).append(story)
     configured = [name for name in order if name in groups]
-    others = sorted((n for n in groups if n not in canonical.values() and n != OTHER_SECTION), key=str.casefold)
+    others = sorted(
+        (n for n in groups if n not in canonical.values() and n != OTHER_SECTION), key=str.casefold
+    )
     tail = [OTHER_SECTION] if OTHER_SECTION in groups and OTHER_SECTION not in configured else []
     return [(name, groups[name]) for name in configured + others + tail]
 
@@ -140,7 +148,9 @@ def _compile_mjml(source: str) -> str:
     try:
         return str(mjml.mjml2html(source, fonts={}))  # no web-font imports: they track readers
     except (ValueError, RuntimeError) as exc:  # mjml-python reports MJML parse errors as ValueError
-        raise RenderError(HTML_TEMPLATE, None, f"MJML could not compile the rendered template: {exc}") from exc
+        raise RenderError(
+            HTML_TEMPLATE, None, f"MJML could not compile the rendered template: {exc}"
+        ) from exc
 
 
 def _inline_css(html: str) -> str:

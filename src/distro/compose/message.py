@@ -41,7 +41,8 @@ _MARKER = re.compile(r"%%DISTRO:(html|text|header)\.([a-z_]+)(?:\.([A-Za-z0-9_-]
 _ANY_MARKER = re.compile(r"(%%DISTRO:[^%\s]*%%)")
 _QP_UNSAFE = re.compile(rb"[^\x20-\x3c\x3e-\x7e]")  # all but printable ASCII other than "="
 _QP_WIDTH = 75  # characters before a soft break "=", so no line exceeds 76
-_BAD_IN_ADDRESS = re.compile(r"[\s<>\x00-\x1f\x7f]")
+_BAD_IN_URI = re.compile(r"[\s<>\x00-\x1f\x7f]")  # also for Message-IDs
+_BAD_IN_EMAIL = re.compile(r"[\s<>,;:()\"\\\[\]\x00-\x1f\x7f]")  # one plain addr-spec, nothing else
 _BAD_IN_HEADER = re.compile(r"[\x00-\x1f\x7f]")
 _ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")  # a phrase that needs no quoting
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -207,7 +208,7 @@ def _clean(personal: Personal) -> _Clean:
     if mailto is not None and not mailto.lower().startswith("mailto:"):
         mailto = f"mailto:{mailto}"
     message_id, date = personal.message_id, personal.date
-    if message_id[:1] != "<" or message_id[-1:] != ">" or _BAD_IN_ADDRESS.search(message_id[1:-1]):
+    if message_id[:1] != "<" or message_id[-1:] != ">" or _BAD_IN_URI.search(message_id[1:-1]):
         raise ValueError(f"message_id must look like <id@domain>, got {message_id!r}")
     if not date or not date.isascii() or _BAD_IN_HEADER.search(date):
         raise ValueError(f"date must be an RFC 5322 date on one line, got {date!r}")
@@ -222,18 +223,18 @@ def _clean(personal: Personal) -> _Clean:
 
 
 def _address(value: str) -> str:
-    if "@" not in value or _BAD_IN_ADDRESS.search(value):
+    local, _, domain = value.rpartition("@")
+    if not local or not domain or _BAD_IN_EMAIL.search(value):
         raise ValueError(f"not a usable email address: {value!r}")
     if value.isascii():
         return value
-    local, _, domain = value.rpartition("@")
     if not local.isascii():
         raise ValueError(f"address {value!r} needs SMTPUTF8, which digests do not use")
     return f"{local}@{domain.encode('idna').decode('ascii')}"
 
 
 def _uri(value: str, what: str) -> str:
-    if not value or not value.isascii() or _BAD_IN_ADDRESS.search(value):
+    if not value or not value.isascii() or _BAD_IN_URI.search(value):
         raise ValueError(f"{what} must be an ASCII URI without spaces or angle brackets: {value!r}")
     return value
 
@@ -255,7 +256,7 @@ def _header_to(clean: _Clean) -> str:
     name, address = clean.name, clean.email
     if name is None:
         return address
-    if not name.isascii():
+    if not name.isascii() or "=?" in name:  # many readers decode "=?...?=" even inside quotes
         phrase = "\r\n ".join(_encoded_words(name))
     else:
         phrase = name if _ATOMS.fullmatch(name) else f'"{quote(name)}"'
@@ -314,7 +315,9 @@ class PreparedMessage:
 
     __slots__ = ("_chunks", "_positions", "_markers")
 
-    def __init__(self, chunks: list[bytes], positions: list[tuple[int, int]], markers: list[tuple[str, str, str]]):
+    def __init__(
+        self, chunks: list[bytes], positions: list[tuple[int, int]], markers: list[tuple[str, str, str]]
+    ):
         self._chunks = chunks
         self._positions = positions  # (index in chunks, index in markers)
         self._markers = markers  # distinct (context, slot, arg)

@@ -94,15 +94,16 @@ def wrap(text: str, width: int = 72, indent: str = "") -> str:
 
 
 def render(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:
-    """Render the template ``name`` (e.g. ``"email/digest.mjml.j2"``) or raise :class:`RenderError`."""
+    """Render the template ``name`` (e.g. ``"email/digest.mjml.j2"``) or raise :class:`RenderError`.
+
+    A missing template is reported at the line that includes it (or as ``name`` itself, without a line).
+    """
     try:
         return env.get_template(name).render(context)
     except RenderError:
         raise
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(exc.name or name, exc.lineno, exc.message or "syntax error") from exc
-    except jinja2.TemplateNotFound as exc:
-        raise RenderError(exc.name or name, None, "template not found") from exc
     except Exception as exc:
         template, line = _where(env, exc, name)
         raise RenderError(template, line, _reason(exc)) from exc
@@ -116,8 +117,6 @@ def render_string(env: jinja2.Environment, source: str, context: Mapping[str, An
         raise
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(name, exc.lineno, exc.message or "syntax error") from exc
-    except jinja2.TemplateNotFound as exc:
-        raise RenderError(exc.name or name, None, "template not found") from exc
     except Exception as exc:
         template, line = _where(env, exc, name, string_name=name)
         raise RenderError(template, line, _reason(exc)) from exc
@@ -125,6 +124,8 @@ def render_string(env: jinja2.Environment, source: str, context: Mapping[str, An
 
 def _reason(exc: BaseException) -> str:
     message = str(exc) or type(exc).__name__
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return f"template not found: {message}"
     if isinstance(exc, jinja2.TemplateError):
         return message
     return f"{type(exc).__name__}: {message}"
