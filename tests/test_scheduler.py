@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
@@ -10,6 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from distro.app import App
 from distro.errors import ConfigError
 from distro.scheduler import build_scheduler, digest_trigger
+from tests.conftest import ROOT
 
 
 def test_jobs_have_fixed_ids_and_real_grace_times(app: App) -> None:
@@ -43,3 +51,25 @@ def test_a_bad_digest_time_is_a_config_error(app: App) -> None:
     app.settings.digest.time = "seven"
     with pytest.raises(ConfigError, match="digest"):
         digest_trigger(app)
+
+
+def test_run_dispatches_on_schedule_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    for name in ("templates", "examples", "config"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISTRO_")}
+    env |= {"DISTRO_SCHEDULER__DISPATCH_SECONDS": "1", "DISTRO_SCHEDULER__POLL_MINUTES": "1"}
+    subprocess.run([sys.executable, "-m", "distro.cli", "ingest"], cwd=tmp_path, env=env, check=True,
+                   capture_output=True, timeout=60)
+    subprocess.run([sys.executable, "-m", "distro.cli", "social", "send", "--no-dispatch"], cwd=tmp_path, env=env,
+                   check=True, capture_output=True, timeout=60)
+    process = subprocess.Popen([sys.executable, "-m", "distro.cli", "-v", "run"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    posts = tmp_path / "var" / "outbox" / "social" / "x"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(list(posts.glob("*.json"))) < 12:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    assert len(list(posts.glob("*.json"))) == 12, output
+    assert process.returncode == 0, output
+    assert "stopping" in output and "Traceback" not in output
