@@ -13,7 +13,6 @@ import pytest
 from typer.testing import CliRunner
 
 from distro.cli import cli
-
 from tests.conftest import ROOT
 
 DISTRO = [sys.executable, "-m", "distro.cli"]
@@ -38,7 +37,9 @@ def distro(workdir: Path, *args: str, check: bool = True) -> subprocess.Complete
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISTRO_")}
     env["DISTRO_DATABASE_URL"] = (workdir / ".db").read_text()
     env["COLUMNS"] = "200"
-    result = subprocess.run([*DISTRO, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*DISTRO, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=120
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"distro {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
@@ -62,7 +63,11 @@ def test_main_job_twice_then_listings_as_json(workdir: Path) -> None:
     distro(workdir, "init")
     distro(workdir, "subscribers", "import", "examples/subscribers.csv")
     first = distro(workdir, "run", "--once")
-    assert "email: 5 sent" in first.stdout and "x: 12 sent" in first.stdout and "facebook: 12 sent" in first.stdout
+    assert (
+        "email: 5 sent" in first.stdout
+        and "x: 12 sent" in first.stdout
+        and "facebook: 12 sent" in first.stdout
+    )
     files = outbox_files(workdir)
     assert len(files) == 29
     second = distro(workdir, "run", "--once")
@@ -105,7 +110,9 @@ def test_a_broken_template_stops_with_file_and_line_and_sends_nothing(workdir: P
 
 
 def test_an_unreadable_feed_stops_with_a_clear_error_and_sends_nothing(workdir: Path) -> None:
-    (workdir / "examples" / "feed.xml").write_text('<?xml version="1.0"?>\n<rss><channel>\n<item><title>x</titl')
+    (workdir / "examples" / "feed.xml").write_text(
+        '<?xml version="1.0"?>\n<rss><channel>\n<item><title>x</titl'
+    )
     distro(workdir, "subscribers", "import", "examples/subscribers.csv")
     result = distro(workdir, "run", "--once", check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
@@ -116,7 +123,9 @@ def test_an_unreadable_feed_stops_with_a_clear_error_and_sends_nothing(workdir: 
 
 def test_bad_subscriber_lines_are_reported_with_their_line_numbers(workdir: Path) -> None:
     csv = workdir / "people.csv"
-    csv.write_text("email,name\nok@example.org,Ok\nnot-an-address,Bad\nalso@bad@example.org,\nok@example.org,Dup\n")
+    csv.write_text(
+        "email,name\nok@example.org,Ok\nnot-an-address,Bad\nalso@bad@example.org,\nok@example.org,Dup\n"
+    )
     result = distro(workdir, "subscribers", "import", str(csv))
     assert "1 added, 1 already known, 2 rejected" in result.stdout
     assert "people.csv:3" in result.stderr and "people.csv:4" in result.stderr
@@ -124,9 +133,22 @@ def test_bad_subscriber_lines_are_reported_with_their_line_numbers(workdir: Path
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["init"], ["ingest"], ["run"], ["dispatch"], ["log"], ["digest"], ["digest", "preview"],
-     ["digest", "send"], ["social", "send"], ["articles", "list"], ["subscribers", "add"],
-     ["subscribers", "import"], ["subscribers", "list"]],
+    [
+        [],
+        ["init"],
+        ["ingest"],
+        ["run"],
+        ["dispatch"],
+        ["log"],
+        ["digest"],
+        ["digest", "preview"],
+        ["digest", "send"],
+        ["social", "send"],
+        ["articles", "list"],
+        ["subscribers", "add"],
+        ["subscribers", "import"],
+        ["subscribers", "list"],
+    ],
 )
 def test_every_command_explains_itself(command: list[str]) -> None:
     result = CliRunner().invoke(cli, [*command, "--help"])

@@ -63,11 +63,20 @@ def queue(app: App, addresses: list[str]) -> None:
 
 def retry_everything_now(app: App) -> None:
     with app.engine.begin() as c:
-        c.execute(sa.update(Delivery).where(Delivery.status == "pending").values(next_attempt_at=sa.func.now()
-                  if app.engine.dialect.name == "postgresql" else sa.text("'2000-01-01 00:00:00'")))
+        c.execute(
+            sa.update(Delivery)
+            .where(Delivery.status == "pending")
+            .values(
+                next_attempt_at=sa.func.now()
+                if app.engine.dialect.name == "postgresql"
+                else sa.text("'2000-01-01 00:00:00'")
+            )
+        )
 
 
-def test_smtp_faults_end_in_the_right_state_and_spare_everyone_else(smtp_app: tuple[App, FakeSmtpServer]) -> None:
+def test_smtp_faults_end_in_the_right_state_and_spare_everyone_else(
+    smtp_app: tuple[App, FakeSmtpServer],
+) -> None:
     app, server = smtp_app
     queue(app, HEALTHY[:3] + list(FAULTS) + HEALTHY[3:])
     first = dispatch(app)["email"]
@@ -85,7 +94,9 @@ def test_smtp_faults_end_in_the_right_state_and_spare_everyone_else(smtp_app: tu
     assert "gave up after 3 attempts" in (failed["later@example.org"] or "")
     assert sorted(m.rcpt_tos[0] for m in server.messages) == sorted(HEALTHY)
     with app.engine.connect() as c:
-        assert c.execute(sa.select(sa.func.count()).select_from(DeliveryAttempt)).scalar_one() == 6 + 1 + 3 * 3
+        assert (
+            c.execute(sa.select(sa.func.count()).select_from(DeliveryAttempt)).scalar_one() == 6 + 1 + 3 * 3
+        )
 
 
 def test_a_rejected_login_pauses_the_channel_and_keeps_every_message(settings: Settings) -> None:
@@ -95,7 +106,9 @@ def test_a_rejected_login_pauses_the_channel_and_keeps_every_message(settings: S
         settings.smtp.host, settings.smtp.port, settings.smtp.security = server.host, server.port, "starttls"
         settings.smtp.username, settings.smtp.password = "digest", SecretStr("wrong-password")
         settings.x.enabled = settings.facebook.enabled = False
-        app = build_app(settings, channels=lambda name: SmtpChannel(settings.smtp, ssl_context=tls.client_context))
+        app = build_app(
+            settings, channels=lambda name: SmtpChannel(settings.smtp, ssl_context=tls.client_context)
+        )
         upgrade(app.engine)
         ingest(app)
         queue(app, HEALTHY)
@@ -133,7 +146,10 @@ class FakeChannels:
 
 def test_posts_go_through_tweepy_and_requests_oauthlib_with_the_planned_bodies(settings: Settings) -> None:
     settings.x.mode = settings.facebook.mode = "api"
-    settings.x.api_key, settings.x.api_secret = SecretStr(x_api.CONSUMER_KEY), SecretStr(x_api.CONSUMER_SECRET)
+    settings.x.api_key, settings.x.api_secret = (
+        SecretStr(x_api.CONSUMER_KEY),
+        SecretStr(x_api.CONSUMER_SECRET),
+    )
     settings.x.access_token = SecretStr(x_api.ACCESS_TOKEN)
     settings.x.access_token_secret = SecretStr(x_api.ACCESS_TOKEN_SECRET)
     settings.facebook.page_id = graph_api.PAGE_ID
@@ -150,13 +166,23 @@ def test_posts_go_through_tweepy_and_requests_oauthlib_with_the_planned_bodies(s
     assert (reports["x"].sent, reports["x"].temporary, reports["facebook"].sent) == (11, 1, 12)
 
     with app.engine.connect() as c:
-        bodies = {row.key: row for row in c.execute(
-            sa.select(Delivery.key, Delivery.status, Delivery.provider_id, Delivery.next_attempt_at,
-                      SocialPost.body).join(SocialPost, SocialPost.id == Delivery.social_post_id))}
+        bodies = {
+            row.key: row
+            for row in c.execute(
+                sa.select(
+                    Delivery.key,
+                    Delivery.status,
+                    Delivery.provider_id,
+                    Delivery.next_attempt_at,
+                    SocialPost.body,
+                ).join(SocialPost, SocialPost.id == Delivery.social_post_id)
+            )
+        }
     sent_x = [s.json() for s in fakes.x.seen if s.status == 201]
     x_bodies = [b.body for k, b in bodies.items() if ":x:" in k and b.status == "sent"]
-    assert sorted(json.dumps(b, sort_keys=True) for b in sent_x) == sorted(json.dumps(b, sort_keys=True)
-                                                                         for b in x_bodies)
+    assert sorted(json.dumps(b, sort_keys=True) for b in sent_x) == sorted(
+        json.dumps(b, sort_keys=True) for b in x_bodies
+    )
     limited = [b for b in bodies.values() if b.status == "pending"]
     assert len(limited) == 1  # rescheduled for X's reset time, not retried at once
     assert abs(limited[0].next_attempt_at.timestamp() - reset) < 5

@@ -1,4 +1,4 @@
-"""The Alembic history builds exactly the schema the models describe, on both backends, and re-running is safe."""
+"""Alembic builds exactly the schema the models describe, on both backends; re-running is safe."""
 
 from __future__ import annotations
 
@@ -18,6 +18,14 @@ def test_upgrade_matches_models_and_is_repeatable(database_url: str) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": False})
         assert compare_metadata(context, SQLModel.metadata) == []
         tables = set(sa.inspect(connection).get_table_names())
-    assert {"source", "article", "subscriber", "digest", "socialpost", "delivery", "deliveryattempt"} <= tables
+    assert {
+        "source",
+        "article",
+        "subscriber",
+        "digest",
+        "socialpost",
+        "delivery",
+        "deliveryattempt",
+    } <= tables
     assert current_revision(engine) == "0001"
     engine.dispose()

@@ -40,8 +40,12 @@ def statuses(engine: Engine) -> dict[str, str]:
 
 
 def attempts_of(engine: Engine, key: str) -> list[tuple[int, str, str]]:
-    query = (sa.select(A.c.number, A.c.outcome, A.c.worker).join(D, D.c.id == A.c.delivery_id)
-             .where(D.c.key == key).order_by(A.c.id))
+    query = (
+        sa.select(A.c.number, A.c.outcome, A.c.worker)
+        .join(D, D.c.id == A.c.delivery_id)
+        .where(D.c.key == key)
+        .order_by(A.c.id)
+    )
     with engine.connect() as c:
         return [tuple(r) for r in c.execute(query)]  # type: ignore[misc]
 
@@ -94,8 +98,13 @@ def test_claim_hands_each_row_to_one_worker(engine: Engine) -> None:
 def test_claim_only_its_channel_and_due_rows(engine: Engine) -> None:
     outbox.enqueue_many(engine, rows(3, "email", "e") + rows(2, "x", "x"))
     later = utcnow() + timedelta(hours=1)
-    outbox.enqueue_many(engine, [{"key": "future", "channel": "x", "recipient": "main", "next_attempt_at": later}])
-    assert {c.key for c in outbox.claim(engine, channel="x", worker="w", limit=10, lease_seconds=60)} == {"x0", "x1"}
+    outbox.enqueue_many(
+        engine, [{"key": "future", "channel": "x", "recipient": "main", "next_attempt_at": later}]
+    )
+    assert {c.key for c in outbox.claim(engine, channel="x", worker="w", limit=10, lease_seconds=60)} == {
+        "x0",
+        "x1",
+    }
 
 
 def test_expired_lease_is_reclaimed_and_logged_as_abandoned(engine: Engine) -> None:
@@ -113,12 +122,17 @@ def test_outcomes_move_rows_and_log_every_attempt(engine: Engine) -> None:
     outbox.enqueue_many(engine, rows(4))
     batch = outbox.claim(engine, channel="email", worker="w", limit=10, lease_seconds=60)
     by_key = {c.key: c for c in batch}
-    outbox.record(engine, [
-        Outcome(by_key["k0"], AttemptOutcome.SENT, provider_id="queued-1"),
-        Outcome(by_key["k1"], AttemptOutcome.PERMANENT, error="550 no such user"),
-        Outcome(by_key["k2"], AttemptOutcome.RATE_LIMITED, error="429", retry_after=900),
-        Outcome(by_key["k3"], AttemptOutcome.SUPPRESSED, error="unsubscribed"),
-    ], worker="w", settings=SETTINGS)
+    outbox.record(
+        engine,
+        [
+            Outcome(by_key["k0"], AttemptOutcome.SENT, provider_id="queued-1"),
+            Outcome(by_key["k1"], AttemptOutcome.PERMANENT, error="550 no such user"),
+            Outcome(by_key["k2"], AttemptOutcome.RATE_LIMITED, error="429", retry_after=900),
+            Outcome(by_key["k3"], AttemptOutcome.SUPPRESSED, error="unsubscribed"),
+        ],
+        worker="w",
+        settings=SETTINGS,
+    )
     assert statuses(engine) == {"k0": "sent", "k1": "failed", "k2": "pending", "k3": "suppressed"}
     with engine.connect() as c:
         row = c.execute(sa.select(D).where(D.c.key == "k2")).one()
@@ -136,8 +150,12 @@ def test_temporary_failures_back_off_then_give_up(engine: Engine) -> None:
         now += timedelta(hours=1)
         (claimed,) = outbox.claim(engine, channel="email", worker="w", limit=1, lease_seconds=60, now=now)
         assert claimed.attempt == attempt
-        outbox.record(engine, [Outcome(claimed, AttemptOutcome.TEMPORARY, error="451 try later")],
-                      worker="w", settings=SETTINGS)
+        outbox.record(
+            engine,
+            [Outcome(claimed, AttemptOutcome.TEMPORARY, error="451 try later")],
+            worker="w",
+            settings=SETTINGS,
+        )
     with engine.connect() as c:
         row = c.execute(sa.select(D)).one()
     assert row.status == DeliveryStatus.FAILED
@@ -166,8 +184,12 @@ def test_a_late_success_is_recorded_even_after_the_lease_moved(engine: Engine) -
     (slow,) = outbox.claim(engine, channel="email", worker="slow", limit=1, lease_seconds=1)
     later = utcnow() + timedelta(seconds=5)
     (fast,) = outbox.claim(engine, channel="email", worker="fast", limit=1, lease_seconds=60, now=later)
-    outbox.record(engine, [Outcome(slow, AttemptOutcome.SENT, provider_id="p1")], worker="slow", settings=SETTINGS)
+    outbox.record(
+        engine, [Outcome(slow, AttemptOutcome.SENT, provider_id="p1")], worker="slow", settings=SETTINGS
+    )
     assert statuses(engine) == {"k0": "sent"}
-    outbox.record(engine, [Outcome(fast, AttemptOutcome.TEMPORARY, error="x")], worker="fast", settings=SETTINGS)
+    outbox.record(
+        engine, [Outcome(fast, AttemptOutcome.TEMPORARY, error="x")], worker="fast", settings=SETTINGS
+    )
     assert statuses(engine) == {"k0": "sent"}
     assert [a[1] for a in attempts_of(engine, "k0")] == ["abandoned", "sent", "temporary"]

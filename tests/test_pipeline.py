@@ -74,7 +74,9 @@ def test_main_job_sends_everything_once_and_logs_it(app: App) -> None:
         assert "https://meridian-review.example/" in body["text"]
     for data in fb_posts.values():
         body = json.loads(data)
-        assert set(body) == {"message", "link"} and body["link"].startswith("https://meridian-review.example/")
+        assert set(body) == {"message", "link"} and body["link"].startswith(
+            "https://meridian-review.example/"
+        )
 
     log = delivery_log(app)
     assert len(log) == 29 and {e.status for e in log} == {"sent"}
@@ -103,8 +105,11 @@ def test_an_unsubscribed_reader_is_suppressed_even_after_queueing(app: App) -> N
     assert result.digest is not None
     assert queue_digest(app, result.digest) == 5
     with app.engine.begin() as c:
-        c.execute(sa.update(Subscriber).where(Subscriber.email == "amira.haddad@example.org")
-                  .values(status=SubscriberStatus.UNSUBSCRIBED))
+        c.execute(
+            sa.update(Subscriber)
+            .where(Subscriber.email == "amira.haddad@example.org")
+            .values(status=SubscriberStatus.UNSUBSCRIBED)
+        )
     reports = dispatch(app)
     assert (reports["email"].sent, reports["email"].suppressed) == (4, 1)
     suppressed = [e for e in delivery_log(app) if e.status == "suppressed"]

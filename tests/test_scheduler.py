@@ -42,7 +42,9 @@ def test_jobs_have_fixed_ids_and_real_grace_times(app: App) -> None:
         (datetime(2026, 10, 22, 12, 0, tzinfo=UTC), datetime(2026, 10, 26, 7, 0, tzinfo=UTC)),
     ],
 )
-def test_weekly_digest_fires_at_local_time_across_dst(app: App, now: datetime, expected_utc: datetime) -> None:
+def test_weekly_digest_fires_at_local_time_across_dst(
+    app: App, now: datetime, expected_utc: datetime
+) -> None:
     fire = digest_trigger(app).get_next_fire_time(None, now)
     assert fire is not None and fire.astimezone(UTC) == expected_utc
 
@@ -58,12 +60,30 @@ def test_run_dispatches_on_schedule_and_stops_cleanly_on_sigterm(tmp_path: Path)
         shutil.copytree(ROOT / name, tmp_path / name)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISTRO_")}
     env |= {"DISTRO_SCHEDULER__DISPATCH_SECONDS": "1", "DISTRO_SCHEDULER__POLL_MINUTES": "1"}
-    subprocess.run([sys.executable, "-m", "distro.cli", "ingest"], cwd=tmp_path, env=env, check=True,
-                   capture_output=True, timeout=60)
-    subprocess.run([sys.executable, "-m", "distro.cli", "social", "send", "--no-dispatch"], cwd=tmp_path, env=env,
-                   check=True, capture_output=True, timeout=60)
-    process = subprocess.Popen([sys.executable, "-m", "distro.cli", "-v", "run"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    subprocess.run(
+        [sys.executable, "-m", "distro.cli", "ingest"],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    subprocess.run(
+        [sys.executable, "-m", "distro.cli", "social", "send", "--no-dispatch"],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "distro.cli", "-v", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     posts = tmp_path / "var" / "outbox" / "social" / "x"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and len(list(posts.glob("*.json"))) < 12:

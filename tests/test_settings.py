@@ -18,8 +18,12 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_file_values_are_read_and_environment_overrides_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write(tmp_path, '[smtp]\nhost = "mail.file.example"\nport = 2525\n[digest]\ntimezone = "America/New_York"\n')
+def test_file_values_are_read_and_environment_overrides_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(
+        tmp_path, '[smtp]\nhost = "mail.file.example"\nport = 2525\n[digest]\ntimezone = "America/New_York"\n'
+    )
     monkeypatch.setenv("DISTRO_SMTP__HOST", "mail.env.example")
     settings = load_settings(path)
     assert settings.smtp.host == "mail.env.example"
@@ -35,7 +39,9 @@ def test_a_secret_in_the_file_is_refused_with_the_variable_to_use(tmp_path: Path
     assert "hunter2" not in str(error.value)
 
 
-def test_secrets_from_the_environment_are_masked_when_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secrets_from_the_environment_are_masked_when_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DISTRO_SMTP__PASSWORD", "hunter2")
     monkeypatch.setenv("DISTRO_X__ACCESS_TOKEN_SECRET", "tok-secret-123")
     settings = load_settings(write(tmp_path, ""))
@@ -65,7 +71,7 @@ def test_config_files_in_the_repository_are_valid_and_example_documents_every_ke
     example = load_settings(ROOT / "config" / "example.toml")
     text = (ROOT / "config" / "example.toml").read_text()
     data = read_config_file(ROOT / "config" / "example.toml")
-    for name, field in Settings.model_fields.items():
+    for name in Settings.model_fields:
         section = getattr(example, name)
         if hasattr(type(section), "model_fields"):
             assert f"[{name}]" in text, name

@@ -35,7 +35,9 @@ class App:
     templates: jinja2.Environment
     signing_key: bytes
     channel_factory: ChannelFactory
-    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
+    worker_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    )
 
     def enabled_channels(self) -> list[str]:
         names = ["email"]
@@ -69,7 +71,9 @@ def make_channel(settings: Settings, name: str) -> Channel[Any]:
     raise ConfigError(f"unknown channel {name!r}; known: {', '.join(CHANNELS)}")
 
 
-def build_app(settings: Settings, *, channels: ChannelFactory | None = None, engine: Engine | None = None) -> App:
+def build_app(
+    settings: Settings, *, channels: ChannelFactory | None = None, engine: Engine | None = None
+) -> App:
     if not settings.templates_dir.is_dir():
         raise ConfigError(f"templates directory {settings.templates_dir} does not exist (set templates_dir)")
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None

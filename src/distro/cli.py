@@ -8,7 +8,7 @@ import sys
 import webbrowser
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,10 +23,16 @@ from distro.settings import load_settings
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
-cli = typer.Typer(help="distro: turn new articles into weekly digests and social posts, and send them.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+cli = typer.Typer(
+    help="distro: turn new articles into weekly digests and social posts, and send them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 digest_cli = typer.Typer(help="Compose, preview and send the weekly digest.", no_args_is_help=True)
-social_cli = typer.Typer(help="Plan and send one post per new article on each platform.", no_args_is_help=True)
+social_cli = typer.Typer(
+    help="Plan and send one post per new article on each platform.", no_args_is_help=True
+)
 articles_cli = typer.Typer(help="Articles stored from your sources.", no_args_is_help=True)
 subscribers_cli = typer.Typer(help="The digest's subscribers.", no_args_is_help=True)
 cli.add_typer(digest_cli, name="digest")
@@ -35,7 +41,7 @@ cli.add_typer(articles_cli, name="articles")
 cli.add_typer(subscribers_cli, name="subscribers")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
 
@@ -46,13 +52,17 @@ _STATE: dict[str, Any] = {}
 
 @cli.callback()
 def _root(
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML file (default: config/distro.toml "
-                                                "or $DISTRO_CONFIG).")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="TOML file (default: config/distro.toml or $DISTRO_CONFIG)."),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
 ) -> None:
     """distro reads config/distro.toml, then DISTRO_* environment variables (DISTRO_SMTP__HOST=...)."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     _STATE["config"] = config
 
 
@@ -109,8 +119,12 @@ def init() -> None:
 
 @cli.command(name="ingest")
 def ingest_command(
-    source: Annotated[str | None, typer.Argument(help="A configured source name, a feed URL or a file path. "
-                                                 "Default: every source in the config.")] = None,
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            help="A configured source name, a feed URL or a file path. Default: every source in the config."
+        ),
+    ] = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Fetch sources and store their new or edited articles."""
@@ -125,8 +139,10 @@ def ingest_command(
 
 @cli.command()
 def run(
-    once: Annotated[bool, typer.Option("--once", help="Run the main job once and exit, instead of "
-                                       "starting the scheduler.")] = False,
+    once: Annotated[
+        bool,
+        typer.Option("--once", help="Run the main job once and exit, instead of starting the scheduler."),
+    ] = False,
 ) -> None:
     """Start the scheduler (poll, weekly digest, dispatch), or with --once run the whole job now."""
     if once:
@@ -142,8 +158,10 @@ def run(
             console.print(f"digest: {digest.reason}")
         console.print(f"social: {summary.social_rows} new deliveries queued")
         for name, rep in summary.dispatched.items():
-            console.print(f"dispatch {name}: {rep.sent} sent, {rep.temporary} to retry, {rep.permanent} failed, "
-                          f"{rep.suppressed} suppressed" + (" (paused)" if rep.paused else ""))
+            console.print(
+                f"dispatch {name}: {rep.sent} sent, {rep.temporary} to retry, {rep.permanent} failed, "
+                f"{rep.suppressed} suppressed" + (" (paused)" if rep.paused else "")
+            )
         return
     from distro.scheduler import run_scheduler
 
@@ -152,14 +170,18 @@ def run(
 
 @cli.command(name="dispatch")
 def dispatch_command(
-    channel: Annotated[list[str] | None, typer.Option("--channel", help="Only this channel (repeatable).")] = None,
+    channel: Annotated[
+        list[str] | None, typer.Option("--channel", help="Only this channel (repeatable).")
+    ] = None,
 ) -> None:
     """Send every queued delivery that is due, on every enabled channel."""
     from distro.services.delivery import dispatch
 
     for name, rep in dispatch(app(), channel).items():
-        console.print(f"{name}: {rep.sent} sent, {rep.temporary} to retry, {rep.permanent} failed, "
-                      f"{rep.suppressed} suppressed")
+        console.print(
+            f"{name}: {rep.sent} sent, {rep.temporary} to retry, {rep.permanent} failed, "
+            f"{rep.suppressed} suppressed"
+        )
 
 
 @cli.command(name="log")
@@ -174,13 +196,19 @@ def log_command(
     from distro.services.delivery import delivery_log
 
     rows = delivery_log(app(), channel=channel, status=status, digest=digest, limit=limit)
-    show(rows, ["id", "channel", "recipient", "status", "attempts", "provider_id", "last_error", "sent_at"],
-         fmt, "delivery log")
+    show(
+        rows,
+        ["id", "channel", "recipient", "status", "attempts", "provider_id", "last_error", "sent_at"],
+        fmt,
+        "delivery log",
+    )
 
 
 @digest_cli.command("preview")
 def digest_preview(
-    subscriber: Annotated[str | None, typer.Option("--subscriber", help="Personalise for this address.")] = None,
+    subscriber: Annotated[
+        str | None, typer.Option("--subscriber", help="Personalise for this address.")
+    ] = None,
     open_: Annotated[bool, typer.Option("--open", help="Open the HTML in a browser.")] = False,
 ) -> None:
     """Compose this week's digest (if needed) and write the exact HTML and text that would be sent."""
@@ -199,7 +227,9 @@ def digest_preview(
 @digest_cli.command("send")
 def digest_send(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    no_dispatch: Annotated[bool, typer.Option("--no-dispatch", help="Only queue; leave sending to workers.")] = False,
+    no_dispatch: Annotated[
+        bool, typer.Option("--no-dispatch", help="Only queue; leave sending to workers.")
+    ] = False,
 ) -> None:
     """Compose and queue this week's digest for every active subscriber, then send it."""
     from distro.services.delivery import dispatch
@@ -222,7 +252,9 @@ def digest_send(
 
 @social_cli.command("send")
 def social_send(
-    no_dispatch: Annotated[bool, typer.Option("--no-dispatch", help="Only queue; leave sending to workers.")] = False,
+    no_dispatch: Annotated[
+        bool, typer.Option("--no-dispatch", help="Only queue; leave sending to workers.")
+    ] = False,
 ) -> None:
     """Plan one post per new article for each enabled platform, then send them."""
     from distro.services.delivery import dispatch
@@ -231,7 +263,9 @@ def social_send(
     application = app()
     console.print(f"social: {plan_social(application)} new deliveries queued")
     if not no_dispatch:
-        for name, rep in dispatch(application, [c for c in application.enabled_channels() if c != "email"]).items():
+        for name, rep in dispatch(
+            application, [c for c in application.enabled_channels() if c != "email"]
+        ).items():
             console.print(f"{name}: {rep.sent} sent, {rep.temporary} to retry, {rep.permanent} failed")
 
 
@@ -265,7 +299,9 @@ def subscribers_add(
 
 
 @subscribers_cli.command("import")
-def subscribers_import(path: Annotated[Path, typer.Argument(help="CSV with a header: email,name,sections.")]) -> None:
+def subscribers_import(
+    path: Annotated[Path, typer.Argument(help="CSV with a header: email,name,sections.")],
+) -> None:
     """Import subscribers from CSV; report every rejected line. Never re-subscribes someone who left."""
     from distro.services.subscribers import import_csv
 
@@ -283,8 +319,12 @@ def subscribers_list(
     """Subscribers with their status and chosen sections."""
     from distro.services.subscribers import list_subscribers
 
-    show(list_subscribers(app(), limit=limit), ["id", "email", "name", "status", "sections", "created_at"], fmt,
-         "subscribers")
+    show(
+        list_subscribers(app(), limit=limit),
+        ["id", "email", "name", "status", "sections", "created_at"],
+        fmt,
+        "subscribers",
+    )
 
 
 def main() -> None:
@@ -294,5 +334,7 @@ def main() -> None:
     except DistroError as exc:
         err.print(f"error: {exc}", style="red", highlight=False, markup=False, soft_wrap=True)
         sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

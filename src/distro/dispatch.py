@@ -92,8 +92,14 @@ def dispatch_channel(
     started = utcnow()
     failures_in_row = 0
     while not (stop and stop.is_set()):
-        batch = outbox.claim(engine, channel=channel.name, worker=worker, limit=settings.batch_size,
-                             lease_seconds=settings.lease_seconds, due_before=started)
+        batch = outbox.claim(
+            engine,
+            channel=channel.name,
+            worker=worker,
+            limit=settings.batch_size,
+            lease_seconds=settings.lease_seconds,
+            due_before=started,
+        )
         if not batch:
             break
         messages = build(batch)
@@ -106,8 +112,11 @@ def dispatch_channel(
                     break
                 outcome = _attempt(channel, claimed, messages.get(claimed.id))
                 outcomes.append(outcome)
-                failed = outcome.outcome in (AttemptOutcome.TEMPORARY, AttemptOutcome.RATE_LIMITED,
-                                             AttemptOutcome.PERMANENT)
+                failed = outcome.outcome in (
+                    AttemptOutcome.TEMPORARY,
+                    AttemptOutcome.RATE_LIMITED,
+                    AttemptOutcome.PERMANENT,
+                )
                 failures_in_row = failures_in_row + 1 if failed else 0
                 if outcome.outcome == AttemptOutcome.CHANNEL_DOWN:
                     failures_in_row = settings.pause_after_errors

@@ -5,7 +5,7 @@
     ├── SourceError             a feed or page could not be fetched or parsed; nothing was stored from it
     ├── RenderError             a template failed to render; nothing was queued or sent
     └── DeliveryError           one send failed; raised by channels, handled by the dispatcher
-        ├── TemporaryFailure    try again later (SMTP 4xx, HTTP 5xx, timeouts); ``retry_after`` seconds if known
+        ├── TemporaryFailure    retry later (SMTP 4xx, HTTP 5xx, timeouts); ``retry_after`` seconds if known
         │   ├── RateLimited     the provider said "slow down"; ``retry_after`` is its reset time
         │   └── ChannelFailure  the channel cannot work at all (rejected login, revoked token, untrusted
         │                       certificate): the message is fine, so it stays queued and the channel pauses

@@ -43,8 +43,14 @@ def enqueue_many(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
             return 0
         now = utcnow()
         values = [
-            {"status": DeliveryStatus.PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now,
-             "updated_at": now, **row}
+            {
+                "status": DeliveryStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+                **row,
+            }
             for row in batch
         ]
         statement = insert(D).values(values).on_conflict_do_nothing(index_elements=["key"])
@@ -108,9 +114,15 @@ def claim(
             return []
         ids = [row.id for row in picked]
         abandoned = [
-            {"delivery_id": row.id, "number": row.attempts, "worker": row.lease_owner or "unknown",
-             "outcome": AttemptOutcome.ABANDONED, "error": "worker stopped reporting; lease expired",
-             "started_at": now, "finished_at": now}
+            {
+                "delivery_id": row.id,
+                "number": row.attempts,
+                "worker": row.lease_owner or "unknown",
+                "outcome": AttemptOutcome.ABANDONED,
+                "error": "worker stopped reporting; lease expired",
+                "started_at": now,
+                "finished_at": now,
+            }
             for row in picked
             if row.status == DeliveryStatus.SENDING
         ]
@@ -119,13 +131,27 @@ def claim(
         connection.execute(
             sa.update(D)
             .where(D.c.id.in_(ids))
-            .values(status=DeliveryStatus.SENDING, lease_owner=worker,
-                    lease_until=now + timedelta(seconds=lease_seconds), attempts=D.c.attempts + 1, updated_at=now)
+            .values(
+                status=DeliveryStatus.SENDING,
+                lease_owner=worker,
+                lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=D.c.attempts + 1,
+                updated_at=now,
+            )
         )
         rows = connection.execute(sa.select(D).where(D.c.id.in_(ids)).order_by(D.c.id)).fetchall()
     return [
-        Claimed(row.id, row.key, row.channel, row.recipient, row.digest_id, row.subscriber_id,
-                row.social_post_id, row.attempts, now)
+        Claimed(
+            row.id,
+            row.key,
+            row.channel,
+            row.recipient,
+            row.digest_id,
+            row.subscriber_id,
+            row.social_post_id,
+            row.attempts,
+            now,
+        )
         for row in rows
     ]
 
@@ -151,24 +177,37 @@ def backoff_seconds(attempt: int, settings: DispatchSettings, *, rng: random.Ran
 def _next_state(item: Outcome, settings: DispatchSettings, now: datetime) -> dict[str, Any]:
     state: dict[str, Any] = {"updated_at": now, "lease_owner": None, "lease_until": None}
     if item.outcome == AttemptOutcome.SENT:
-        return state | {"status": DeliveryStatus.SENT, "provider_id": item.provider_id, "sent_at": now,
-                        "last_error": None}
+        return state | {
+            "status": DeliveryStatus.SENT,
+            "provider_id": item.provider_id,
+            "sent_at": now,
+            "last_error": None,
+        }
     if item.outcome == AttemptOutcome.SUPPRESSED:
         return state | {"status": DeliveryStatus.SUPPRESSED, "last_error": item.error}
     if item.outcome == AttemptOutcome.PERMANENT:
         return state | {"status": DeliveryStatus.FAILED, "last_error": item.error}
     if item.outcome == AttemptOutcome.CHANNEL_DOWN:  # not the message's fault: the try is not counted
         delay = item.retry_after if item.retry_after is not None else CHANNEL_DOWN_RETRY_SECONDS
-        return state | {"status": DeliveryStatus.PENDING, "last_error": item.error,
-                        "attempts": item.claimed.attempt - 1, "next_attempt_at": now + timedelta(seconds=delay)}
+        return state | {
+            "status": DeliveryStatus.PENDING,
+            "last_error": item.error,
+            "attempts": item.claimed.attempt - 1,
+            "next_attempt_at": now + timedelta(seconds=delay),
+        }
     if item.outcome == AttemptOutcome.TEMPORARY and item.claimed.attempt >= settings.max_attempts:
-        return state | {"status": DeliveryStatus.FAILED,
-                        "last_error": f"gave up after {item.claimed.attempt} attempts: {item.error}"}
+        return state | {
+            "status": DeliveryStatus.FAILED,
+            "last_error": f"gave up after {item.claimed.attempt} attempts: {item.error}",
+        }
     delay = backoff_seconds(item.claimed.attempt, settings)
     if item.retry_after is not None:
         delay = max(item.retry_after, 1.0)
-    return state | {"status": DeliveryStatus.PENDING, "last_error": item.error,
-                    "next_attempt_at": now + timedelta(seconds=delay)}
+    return state | {
+        "status": DeliveryStatus.PENDING,
+        "last_error": item.error,
+        "next_attempt_at": now + timedelta(seconds=delay),
+    }
 
 
 def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings: DispatchSettings) -> None:
@@ -184,9 +223,16 @@ def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings
         connection.execute(
             sa.insert(A),
             [
-                {"delivery_id": o.claimed.id, "number": o.claimed.attempt, "worker": worker,
-                 "outcome": o.outcome, "provider_id": o.provider_id, "error": o.error,
-                 "started_at": o.claimed.started_at, "finished_at": o.finished_at or now}
+                {
+                    "delivery_id": o.claimed.id,
+                    "number": o.claimed.attempt,
+                    "worker": worker,
+                    "outcome": o.outcome,
+                    "provider_id": o.provider_id,
+                    "error": o.error,
+                    "started_at": o.claimed.started_at,
+                    "finished_at": o.finished_at or now,
+                }
                 for o in outcomes
             ],
         )
@@ -206,10 +252,18 @@ def release(engine: Engine, claimed: Sequence[Claimed], *, worker: str) -> None:
     with engine.begin() as connection:
         connection.execute(
             sa.update(D)
-            .where(D.c.id.in_([c.id for c in claimed]), D.c.lease_owner == worker,
-                   D.c.status == DeliveryStatus.SENDING)
-            .values(status=DeliveryStatus.PENDING, lease_owner=None, lease_until=None,
-                    attempts=D.c.attempts - 1, updated_at=utcnow())
+            .where(
+                D.c.id.in_([c.id for c in claimed]),
+                D.c.lease_owner == worker,
+                D.c.status == DeliveryStatus.SENDING,
+            )
+            .values(
+                status=DeliveryStatus.PENDING,
+                lease_owner=None,
+                lease_until=None,
+                attempts=D.c.attempts - 1,
+                updated_at=utcnow(),
+            )
         )
 
 

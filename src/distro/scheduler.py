@@ -50,28 +50,55 @@ def dispatch_job() -> None:
     reports = dispatch(app, stop=_STOP)
     for name, report in reports.items():
         if report.sent or report.temporary or report.permanent:
-            log.info("%s: sent %d, retrying %d, failed %d", name, report.sent, report.temporary, report.permanent)
+            log.info(
+                "%s: sent %d, retrying %d, failed %d", name, report.sent, report.temporary, report.permanent
+            )
 
 
 def digest_trigger(app: App) -> CronTrigger:
     settings = app.settings.digest
     try:
         hour, minute = (int(part) for part in settings.time.split(":", 1))
-        return CronTrigger(day_of_week=settings.day_of_week, hour=hour, minute=minute, timezone=settings.timezone)
+        return CronTrigger(
+            day_of_week=settings.day_of_week, hour=hour, minute=minute, timezone=settings.timezone
+        )
     except ValueError as exc:
-        raise ConfigError(f"digest.day_of_week/time: {exc} (e.g. day_of_week = 'mon', time = '07:00')") from exc
+        raise ConfigError(
+            f"digest.day_of_week/time: {exc} (e.g. day_of_week = 'mon', time = '07:00')"
+        ) from exc
 
 
 def build_scheduler(app: App) -> BlockingScheduler:
     _APP["app"] = app
     scheduler = BlockingScheduler(timezone=app.settings.digest.timezone)
     every = app.settings.scheduler
-    scheduler.add_job(poll_job, IntervalTrigger(minutes=every.poll_minutes), id="poll", replace_existing=True,
-                      coalesce=True, max_instances=1, misfire_grace_time=every.poll_minutes * 60)
-    scheduler.add_job(digest_job, digest_trigger(app), id="digest", replace_existing=True, coalesce=True,
-                      max_instances=1, misfire_grace_time=6 * 3600)
-    scheduler.add_job(dispatch_job, IntervalTrigger(seconds=every.dispatch_seconds), id="dispatch",
-                      replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=60)
+    scheduler.add_job(
+        poll_job,
+        IntervalTrigger(minutes=every.poll_minutes),
+        id="poll",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=every.poll_minutes * 60,
+    )
+    scheduler.add_job(
+        digest_job,
+        digest_trigger(app),
+        id="digest",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=6 * 3600,
+    )
+    scheduler.add_job(
+        dispatch_job,
+        IntervalTrigger(seconds=every.dispatch_seconds),
+        id="dispatch",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=60,
+    )
     return scheduler
 
 

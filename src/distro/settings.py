@@ -82,9 +82,7 @@ class DigestSettings(_Section):
     timezone: str = "Europe/London"
     window_days: int = 7
     max_stories: int = 12
-    sections: list[str] = Field(
-        default_factory=lambda: ["Geopolitics", "Security", "Economy", "Commentary"]
-    )
+    sections: list[str] = Field(default_factory=lambda: ["Geopolitics", "Security", "Economy", "Commentary"])
     subject: str = "{{ publication.name }} weekly · {{ lead.title }}"
     greeting_fallback: str = "reader"
     utm_source: str = "newsletter"
@@ -193,7 +191,9 @@ def _reject_file_secrets(data: dict[str, Any], path: Path) -> None:
             node = node.get(part) if isinstance(node, dict) else None
         if node is not None:
             env = "DISTRO_" + dotted.upper().replace(".", "__")
-            raise ConfigError(f"{path}: '{dotted}' is a secret; remove it from the file and set {env} instead")
+            raise ConfigError(
+                f"{path}: '{dotted}' is a secret; remove it from the file and set {env} instead"
+            )
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

@@ -12,7 +12,14 @@ from requests_oauthlib import OAuth2Session
 
 from distro.channels import facebook
 from distro.channels.base import SocialOut
-from distro.errors import ChannelFailure, ConfigError, DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
+from distro.errors import (
+    ChannelFailure,
+    ConfigError,
+    DeliveryError,
+    PermanentFailure,
+    RateLimited,
+    TemporaryFailure,
+)
 from distro.settings import FacebookSettings
 from tests.fakes import graph_api
 from tests.fakes.graph_api import FakeGraphAPI
@@ -42,8 +49,12 @@ def connect(fake: FakeGraphAPI, settings: FacebookSettings | None = None) -> fac
 
 
 def post(message: str = "Sanctions, explained: what changes on Monday", link: str | None = LINK) -> SocialOut:
-    return SocialOut(key="article-1:facebook:page", platform="facebook", account=graph_api.PAGE_ID,
-                     body=facebook.build_body(message, link))
+    return SocialOut(
+        key="article-1:facebook:page",
+        platform="facebook",
+        account=graph_api.PAGE_ID,
+        body=facebook.build_body(message, link),
+    )
 
 
 def send_failing(channel: facebook.FacebookChannel, message: SocialOut | None = None) -> DeliveryError:
@@ -193,7 +204,9 @@ ERRORS = [
         graph_api.graph_error(
             200, "(#200) The permission(s) pages_manage_posts are not available", status=403
         ),
-        PermanentFailure, "pages_manage_posts", id="403-permission",
+        PermanentFailure,
+        "pages_manage_posts",
+        id="403-permission",
     ),
     pytest.param(graph_api.unexpected(500, 2), TemporaryFailure, "HTTP 500, code 2", id="500-code-2"),
     pytest.param(
@@ -244,12 +257,17 @@ RATE_LIMITS = [
     pytest.param(graph_api.rate_limited(613, regain_minutes=0), facebook.DEFAULT_RETRY_AFTER, id="613-zero"),
     pytest.param(graph_api.rate_limited(80001, regain_minutes=5), 300, id="80001-page-buc"),
     pytest.param(
-        graph_api.graph_error(32, "(#32) Page request limit reached", headers={
-            "X-Page-Usage": json.dumps(
-                {"call_count": 100, "total_time": 20, "estimated_time_to_regain_access": 3}
-            )
-        }),
-        180, id="32-page-usage-header",
+        graph_api.graph_error(
+            32,
+            "(#32) Page request limit reached",
+            headers={
+                "X-Page-Usage": json.dumps(
+                    {"call_count": 100, "total_time": 20, "estimated_time_to_regain_access": 3}
+                )
+            },
+        ),
+        180,
+        id="32-page-usage-header",
     ),
 ]
 
@@ -267,6 +285,7 @@ def test_throttling_codes_are_rate_limited_for_the_regain_time(
 
 
 # --- configuration and secrecy ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("token", [None, ""])
 def test_a_missing_page_token_is_a_config_error_naming_the_variable(token: str | None) -> None:

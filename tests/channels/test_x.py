@@ -14,7 +14,14 @@ from requests_oauthlib import OAuth1
 
 from distro.channels import x
 from distro.channels.base import SocialOut
-from distro.errors import ChannelFailure, ConfigError, DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
+from distro.errors import (
+    ChannelFailure,
+    ConfigError,
+    DeliveryError,
+    PermanentFailure,
+    RateLimited,
+    TemporaryFailure,
+)
 from distro.settings import XSettings
 from tests.fakes import x_api
 from tests.fakes.x_api import FakeXAPI
@@ -79,8 +86,10 @@ def channel(fake: FakeXAPI) -> Iterator[x.XChannel]:
 BODIES = [
     pytest.param("Hello", None, {"text": "Hello"}, id="text"),
     pytest.param(
-        "Follow-up", "1850000000000000000",
-        {"reply": {"in_reply_to_tweet_id": "1850000000000000000"}, "text": "Follow-up"}, id="reply",
+        "Follow-up",
+        "1850000000000000000",
+        {"reply": {"in_reply_to_tweet_id": "1850000000000000000"}, "text": "Follow-up"},
+        id="reply",
     ),
 ]
 
@@ -116,6 +125,7 @@ def test_body_not_made_by_build_body_is_refused_before_sending(channel: x.XChann
 
 # --- timeouts ---------------------------------------------------------------------------------------------
 
+
 def test_every_request_carries_the_configured_timeout(channel: x.XChannel, fake: FakeXAPI) -> None:
     channel.send(post("one"))
     channel.send(post("two"))
@@ -125,8 +135,10 @@ def test_every_request_carries_the_configured_timeout(channel: x.XChannel, fake:
 
 def test_an_injected_plain_tweepy_client_gets_the_timeout_and_keeps_its_adapter(fake: FakeXAPI) -> None:
     client = tweepy.Client(
-        consumer_key=x_api.CONSUMER_KEY, consumer_secret=x_api.CONSUMER_SECRET,
-        access_token=x_api.ACCESS_TOKEN, access_token_secret=x_api.ACCESS_TOKEN_SECRET,
+        consumer_key=x_api.CONSUMER_KEY,
+        consumer_secret=x_api.CONSUMER_SECRET,
+        access_token=x_api.ACCESS_TOKEN,
+        access_token_secret=x_api.ACCESS_TOKEN_SECRET,
     )
     client.session.mount("https://", fake)
 
@@ -138,9 +150,8 @@ def test_an_injected_plain_tweepy_client_gets_the_timeout_and_keeps_its_adapter(
 
 # --- the fake really checks OAuth 1.0a --------------------------------------------------------------------
 
-@pytest.mark.parametrize(
-    "wrong", ["api_key", "api_secret", "access_token", "access_token_secret"]
-)
+
+@pytest.mark.parametrize("wrong", ["api_key", "api_secret", "access_token", "access_token_secret"])
 def test_a_wrong_credential_is_rejected_by_the_fake_and_is_permanent(fake: FakeXAPI, wrong: str) -> None:
     value = "Wr0ngWr0ngWr0ngWr0ngWr0ng" if "token" not in wrong else "999-Wr0ngWr0ngWr0ngWr0ng"
     channel = connect(fake, make_settings(**{wrong: value}))
@@ -169,7 +180,10 @@ def test_the_fake_rejects_unsigned_and_replayed_requests(fake: FakeXAPI) -> None
 
     assert replayed.status_code == 401
     assert replayed.json() == {
-        "title": "Unauthorized", "detail": "Unauthorized", "type": "about:blank", "status": 401
+        "title": "Unauthorized",
+        "detail": "Unauthorized",
+        "type": "about:blank",
+        "status": 401,
     }
 
 
@@ -178,8 +192,10 @@ def test_the_fake_rejects_unsigned_and_replayed_requests(fake: FakeXAPI) -> None
 ERRORS = [
     pytest.param(x_api.unauthorized(), ChannelFailure, "invalid or revoked", id="401"),
     pytest.param(
-        x_api.invalid_request("$.text: text is required"), PermanentFailure,
-        "X rejected the post (400): $.text: text is required", id="400",
+        x_api.invalid_request("$.text: text is required"),
+        PermanentFailure,
+        "X rejected the post (400): $.text: text is required",
+        id="400",
     ),
     pytest.param(x_api.duplicate(), PermanentFailure, "duplicate post refused by X (403)", id="403-dup"),
     pytest.param(x_api.client_forbidden(), PermanentFailure, "attached to a Project", id="403-other"),
@@ -230,22 +246,29 @@ RATE_LIMITS = [
         id="user-24h-cap",
     ),
     pytest.param(
-        x_api.too_many_requests(NOW + 120, remaining=40, app_24h=(0, NOW + 7200)), 7200, "x-app-limit-24hour",
+        x_api.too_many_requests(NOW + 120, remaining=40, app_24h=(0, NOW + 7200)),
+        7200,
+        "x-app-limit-24hour",
         id="app-24h-cap",
     ),
     pytest.param(
-        x_api.too_many_requests(NOW + 120, user_24h=(0, NOW + 3600), app_24h=(0, NOW + 5000)), 5000,
-        "x-app-limit-24hour", id="both-caps-the-later-wins",
+        x_api.too_many_requests(NOW + 120, user_24h=(0, NOW + 3600), app_24h=(0, NOW + 5000)),
+        5000,
+        "x-app-limit-24hour",
+        id="both-caps-the-later-wins",
     ),
     pytest.param(
-        x_api.too_many_requests(NOW + 120, user_24h=(12, NOW + 3600)), 120, "x-rate-limit",
+        x_api.too_many_requests(NOW + 120, user_24h=(12, NOW + 3600)),
+        120,
+        "x-rate-limit",
         id="cap-not-exhausted",
     ),
     pytest.param(x_api.too_many_requests(NOW - 30), 1, "x-rate-limit", id="reset-already-passed"),
     pytest.param(
         x_api.Reply(429, x_api.problem(429, "Too Many Requests", "Too Many Requests").body),
         x.DEFAULT_RETRY_AFTER,
-        "no reset header", id="no-headers",
+        "no reset header",
+        id="no-headers",
     ),
 ]
 
@@ -267,6 +290,7 @@ def test_429_is_rate_limited_until_the_exhausted_window_resets(
 
 
 # --- configuration and secrecy ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("missing", "env"),

@@ -252,3 +252,23 @@ def test_altered_subscriber_slot_is_a_render_error(templates: Path) -> None:
         compose(templates=templates)
     assert caught.value.template == "email/digest.mjml.j2"
     assert "slot" in caught.value.reason
+
+
+def test_feed_text_shaped_like_a_slot_cannot_become_one() -> None:
+    articles = sample_articles()
+    articles[1].title = "Leak %%DISTRO:header.to%% and %%DISTRO:html.unsubscribe_url%%"
+    articles[2].summary = "Broken %%DISTRO:nonsense%% marker"
+    articles[3].url = "https://meridian-review.example/x?q=%%DISTRO:text.email%%"
+    digest = compose(articles=articles)  # composes instead of failing on a feed's text
+    assert "Leak %\u2060%DISTRO:header.to%% and" in digest.text
+    assert "?q=%25%25DISTRO:text.email%%&utm_source" in digest.text
+    assert digest.message_template.count("%%DISTRO:header.to%%") == 1  # only the To header's slot
+
+
+def test_lead_without_a_section() -> None:
+    article = sample_articles()[0]
+    article.section = None
+    digest = compose(articles=[article])
+    assert "\nTOP STORY\n" in digest.text
+    assert ">TOP STORY</div>" in digest.html
+    assert "Here is this week's 1 story from The Meridian Review." in digest.text

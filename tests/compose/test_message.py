@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+from dataclasses import replace
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
@@ -150,17 +151,13 @@ def test_unusable_address_is_refused(prepared: PreparedMessage, address: str) ->
 def test_unusable_message_id_or_url_is_refused(prepared: PreparedMessage) -> None:
     good = personal()
     for bad in (
-        Personal(**{**_fields(good), "message_id": "no-brackets@x"}),
-        Personal(**{**_fields(good), "message_id": "<a\r\nBcc: x@y>"}),
-        Personal(**{**_fields(good), "date": "Mon\r\nBcc: x@y"}),
-        Personal(**{**_fields(good), "unsubscribe_url": "https://x.example/u>\r\nBcc: x@y"}),
+        replace(good, message_id="no-brackets@x"),
+        replace(good, message_id="<a\r\nBcc: x@y>"),
+        replace(good, date="Mon\r\nBcc: x@y"),
+        replace(good, unsubscribe_url="https://x.example/u>\r\nBcc: x@y"),
     ):
         with pytest.raises(ValueError):
             prepared.render(bad)
-
-
-def _fields(value: Personal) -> dict[str, str | None]:
-    return {name: getattr(value, name) for name in Personal.__slots__}
 
 
 def test_long_non_ascii_name_is_encoded_and_folded(prepared: PreparedMessage) -> None:
@@ -199,7 +196,7 @@ def test_list_unsubscribe_without_mailto() -> None:
 
 
 def test_subscriber_without_mailto_gets_only_the_https_form(prepared: PreparedMessage) -> None:
-    who = Personal(**{**_fields(personal()), "unsubscribe_mailto": None})
+    who = replace(personal(), unsubscribe_mailto=None)
     assert parse(prepared.render(who))["List-Unsubscribe"] == f"<{UNSUBSCRIBE}>"
 
 

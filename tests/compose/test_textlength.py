@@ -70,12 +70,30 @@ def test_cjk_text_is_cut_to_the_weighted_limit() -> None:
 
 def test_unshortenable_text_is_an_error() -> None:
     with pytest.raises(ValueError):
-        shorten(" ".join("#tag%d" % i for i in range(60)))
+        shorten(" ".join(f"#tag{i}" for i in range(60)))
 
 
 _PIECES = st.sampled_from(
-    ["word", " ", "\n", "東京", "é", "e\u0301", "👍", "👍🏽", "👩\u200d👩\u200d👧", "🇬🇧", "#tag", "—", "…",
-     "https://www.meridian-review.com/2026/11/a-long-slug?utm_source=x", "(", ")", ".", ","]
+    [
+        "word",
+        " ",
+        "\n",
+        "東京",
+        "é",
+        "e\u0301",
+        "👍",
+        "👍🏽",
+        "👩\u200d👩\u200d👧",
+        "🇬🇧",
+        "#tag",
+        "—",
+        "…",
+        "https://www.meridian-review.com/2026/11/a-long-slug?utm_source=x",
+        "(",
+        ")",
+        ".",
+        ",",
+    ]
 )
 
 

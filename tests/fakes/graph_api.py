@@ -125,8 +125,9 @@ _RATE_MESSAGES = {
 }
 
 
-def rate_limited(code: int, *, status: int = 400, regain_minutes: int | None = None,
-                 page_id: str = PAGE_ID) -> Reply:
+def rate_limited(
+    code: int, *, status: int = 400, regain_minutes: int | None = None, page_id: str = PAGE_ID
+) -> Reply:
     headers = business_use_case_usage(page_id, regain_minutes) if regain_minutes is not None else {}
     return graph_error(code, _RATE_MESSAGES[code], status=status, headers=headers, is_transient=True)
 
@@ -175,8 +176,9 @@ def appsecret_proof(app_secret: str, token: str) -> str:
 class FakeGraphAPI(BaseAdapter):
     """``POST /{version}/{page_id}/feed`` as Graph answers it; see the module docstring."""
 
-    def __init__(self, *, page_id: str = PAGE_ID, page_token: str = PAGE_TOKEN,
-                 app_secret: str | None = APP_SECRET) -> None:
+    def __init__(
+        self, *, page_id: str = PAGE_ID, page_token: str = PAGE_TOKEN, app_secret: str | None = APP_SECRET
+    ) -> None:
         super().__init__()
         self.page_id = page_id
         self.page_token = page_token
@@ -192,8 +194,15 @@ class FakeGraphAPI(BaseAdapter):
         self._script.extend(outcomes)
         return self
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
-             verify: bool | str = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         body = request.body or b""
         body = body.encode() if isinstance(body, str) else body
         headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
@@ -244,11 +253,15 @@ class FakeGraphAPI(BaseAdapter):
             return None
         proof = params.get("appsecret_proof")
         if not proof:
-            return graph_error(100, "API calls from the server require an appsecret_proof argument",
-                               type_="GraphMethodException")
+            return graph_error(
+                100,
+                "API calls from the server require an appsecret_proof argument",
+                type_="GraphMethodException",
+            )
         if not hmac.compare_digest(str(proof), appsecret_proof(self.app_secret, self.page_token)):
-            return graph_error(100, "Invalid appsecret_proof provided in the API argument",
-                               type_="GraphMethodException")
+            return graph_error(
+                100, "Invalid appsecret_proof provided in the API argument", type_="GraphMethodException"
+            )
         return None
 
     def _publish(self, fields: dict[str, Any]) -> Reply:
@@ -275,8 +288,13 @@ def _response(request: requests.PreparedRequest, reply: Reply, adapter: BaseAdap
     content = json.dumps(reply.body).encode()
     response = requests.Response()
     response.status_code = reply.status
-    response.reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
-                       500: "Internal Server Error"}.get(reply.status, "Unknown")
+    response.reason = {
+        200: "OK",
+        400: "Bad Request",
+        403: "Forbidden",
+        404: "Not Found",
+        500: "Internal Server Error",
+    }.get(reply.status, "Unknown")
     response.headers = CaseInsensitiveDict(
         {"content-type": "application/json; charset=UTF-8", **reply.headers}
     )

@@ -219,8 +219,15 @@ class FakeXAPI(BaseAdapter):
         self._script.extend(outcomes)
         return self
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
-             verify: bool | str = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         body = request.body or b""
         body = body.encode() if isinstance(body, str) else body
         headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
@@ -310,6 +317,14 @@ def _response(request: requests.PreparedRequest, reply: Reply, adapter: BaseAdap
 
 
 _REASONS = {
-    200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+    200: "OK",
+    201: "Created",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
 }

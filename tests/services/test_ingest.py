@@ -17,8 +17,10 @@ ITEM = """<item><title>{title}</title><link>{link}</link>{guid}
 
 
 def feed(path: Path, *items: str) -> str:
-    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel><title>T</title>'
-                    "<link>https://mag.example.com/</link>" + "".join(items) + "</channel></rss>")
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel><title>T</title>'
+        "<link>https://mag.example.com/</link>" + "".join(items) + "</channel></rss>"
+    )
     return str(path)
 
 
@@ -29,21 +31,28 @@ def item(title: str, link: str, guid: str | None = None, summary: str = "Summary
 
 def articles(app: App) -> list[tuple[str | None, str, str, str]]:
     with app.engine.connect() as c:
-        rows = c.execute(sa.select(Article.guid, Article.url, Article.title, Article.summary).order_by(Article.id))
+        rows = c.execute(
+            sa.select(Article.guid, Article.url, Article.title, Article.summary).order_by(Article.id)
+        )
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
 def test_the_same_article_is_stored_once_and_edits_update_it(app: App, tmp_path: Path) -> None:
-    path = feed(tmp_path / "a.xml", item("First", "https://mag.example.com/a", "p=1"),
-                item("Second", "https://mag.example.com/b"))
+    path = feed(
+        tmp_path / "a.xml",
+        item("First", "https://mag.example.com/a", "p=1"),
+        item("Second", "https://mag.example.com/b"),
+    )
     (report,) = ingest(app, path)
     assert (report.new, report.updated, report.error) == (2, 0, None)
     (again,) = ingest(app, path)
     assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
 
-    feed(tmp_path / "a.xml",
-         item("First, corrected", "https://mag.example.com/a?amp=1", "p=1", "New summary."),  # same GUID
-         item("Second", "https://mag.example.com/b", "p=2"))  # same URL, now with a GUID
+    feed(
+        tmp_path / "a.xml",
+        item("First, corrected", "https://mag.example.com/a?amp=1", "p=1", "New summary."),  # same GUID
+        item("Second", "https://mag.example.com/b", "p=2"),
+    )  # same URL, now with a GUID
     (edited,) = ingest(app, path)
     assert (edited.new, edited.updated, edited.unchanged) == (0, 1, 1)
     assert articles(app) == [
@@ -53,7 +62,9 @@ def test_the_same_article_is_stored_once_and_edits_update_it(app: App, tmp_path:
 
 
 def test_an_article_that_leaves_the_feed_is_kept(app: App, tmp_path: Path) -> None:
-    path = feed(tmp_path / "a.xml", item("One", "https://mag.example.com/1"), item("Two", "https://mag.example.com/2"))
+    path = feed(
+        tmp_path / "a.xml", item("One", "https://mag.example.com/1"), item("Two", "https://mag.example.com/2")
+    )
     ingest(app, path)
     feed(tmp_path / "a.xml", item("Two", "https://mag.example.com/2"))
     ingest(app, path)

@@ -31,7 +31,14 @@ import requests
 from requests_oauthlib import OAuth2Session
 
 from distro.channels.base import Receipt, SocialOut
-from distro.errors import ChannelFailure, ConfigError, DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
+from distro.errors import (
+    ChannelFailure,
+    ConfigError,
+    DeliveryError,
+    PermanentFailure,
+    RateLimited,
+    TemporaryFailure,
+)
 from distro.settings import FacebookSettings
 
 GRAPH_URL = "https://graph.facebook.com"

@@ -27,7 +27,14 @@ import requests
 import tweepy
 
 from distro.channels.base import Receipt, SocialOut
-from distro.errors import ChannelFailure, ConfigError, DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
+from distro.errors import (
+    ChannelFailure,
+    ConfigError,
+    DeliveryError,
+    PermanentFailure,
+    RateLimited,
+    TemporaryFailure,
+)
 from distro.settings import XSettings
 
 MAX_WEIGHTED_LENGTH = 280  # X counts weighted characters; the composer enforces the weighting

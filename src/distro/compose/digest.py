@@ -18,7 +18,7 @@ import mjml
 import premailer
 
 from distro.compose.links import add_utm
-from distro.compose.message import build_message_template, check_markers, subscriber_slots
+from distro.compose.message import build_message_template, check_markers, defuse, subscriber_slots
 from distro.compose.templating import render, render_string
 from distro.errors import RenderError
 from distro.models import Article
@@ -41,7 +41,7 @@ class Story:
     url: str
     summary: str
     author: str | None
-    section: str
+    section: str | None  # None when the article has none; listed under "More"
     image_url: str | None
     published_at: datetime
 
@@ -90,11 +90,8 @@ def compose_digest(
         env, HTML_TEMPLATE, {**context, "subscriber": subscriber_slots("html", greeting_fallback=fallback)}
     )
     html = _inline_css(_compile_mjml(source))
-    for content, context_name, template in ((html, "html", HTML_TEMPLATE), (text, "text", TEXT_TEMPLATE)):
-        try:
-            check_markers(content, context_name)
-        except ValueError as exc:
-            raise RenderError(template, None, f"{exc}; pass subscriber.* values through unchanged") from exc
+    _check_slots(html, "html", HTML_TEMPLATE)
+    _check_slots(text, "text", TEXT_TEMPLATE)
     size = len(html.encode("utf-8"))
     if size > GMAIL_CLIP_BYTES:
         log.warning(
@@ -102,6 +99,14 @@ def compose_digest(
         )
     template = build_message_template(settings=settings, slug=slug, subject=subject, html=html, text=text)
     return ComposedDigest(subject=subject, html=html, text=text, message_template=template, size_bytes=size)
+
+
+def _check_slots(content: str, context: str, template: str) -> None:
+    """A filter applied to ``subscriber.*`` (``|upper``, ``|truncate``) would break its slot silently."""
+    try:
+        check_markers(content, context)
+    except ValueError as exc:
+        raise RenderError(template, None, f"{exc}; use subscriber.* values unchanged") from exc
 
 
 def _tag(settings: Settings, slug: str, url: str) -> str:
@@ -114,15 +119,16 @@ def _published(article: Article) -> datetime:
 
 
 def _select(settings: Settings, slug: str, articles: Sequence[Article]) -> list[Story]:
+    """The newest articles as stories; text from feeds is defused so it cannot pose as a slot marker."""
     newest = sorted(articles, key=_published, reverse=True)[: settings.digest.max_stories]
     return [
         Story(
-            title=" ".join(a.title.split()),
-            url=_tag(settings, slug, a.url),
-            summary=a.summary.strip(),
-            author=a.author or None,
-            section=(a.section or "").strip() or OTHER_SECTION,
-            image_url=a.image_url or None,
+            title=defuse(" ".join(a.title.split())),
+            url=_tag(settings, slug, defuse(a.url, url=True)),
+            summary=defuse(a.summary.strip()),
+            author=defuse(a.author or "") or None,
+            section=defuse((a.section or "").strip()) or None,
+            image_url=defuse(a.image_url or "", url=True) or None,
             published_at=_published(a),
         )
         for a in newest
@@ -135,7 +141,8 @@ def _group(stories: Sequence[Story], order: Sequence[str]) -> list[tuple[str, li
     canonical = {name.casefold(): name for name in order}
     groups: dict[str, list[Story]] = {}
     for story in stories:
-        groups.setdefault(canonical.get(story.section.casefold(), story.section), []).append(story)
+        name = story.section or OTHER_SECTION
+        groups.setdefault(canonical.get(name.casefold(), name), []).append(story)
     configured = [name for name in order if name in groups]
     others = sorted(
         (n for n in groups if n not in canonical.values() and n != OTHER_SECTION), key=str.casefold

@@ -99,6 +99,16 @@ def _parse_marker(marker: str) -> tuple[str, str, str]:
         raise ValueError(f"damaged slot marker {marker!r}") from exc
 
 
+def defuse(content: str, *, url: bool = False) -> str:
+    """``content`` from a feed (title, summary, URL) with anything shaped like a slot marker made inert.
+
+    Text gets an invisible WORD JOINER inside "%%"; in a URL, where "%%" is never valid, it is escaped.
+    """
+    if _PREFIX not in content:
+        return content
+    return content.replace(_PREFIX, "%25%25DISTRO:" if url else "%\u2060%DISTRO:")
+
+
 def check_markers(content: str, context: str) -> None:
     """ValueError when ``content`` holds a damaged marker or one meant for another part."""
     found = _ANY_MARKER.findall(content)

@@ -14,10 +14,10 @@ import jinja2
 from distro.channels import facebook, x
 from distro.compose.links import add_utm
 from distro.compose.templating import render
+from distro.compose.textlength import X_LIMIT, shorten
 from distro.errors import RenderError
 from distro.models import Article
 from distro.settings import Settings
-from distro.compose.textlength import X_LIMIT, shorten
 
 FACEBOOK_LIMIT = 63_206
 

@@ -32,17 +32,20 @@ class MessageBuilder:
         if digest_id not in self._digests:
             with session_scope(self.app.engine) as session:
                 digest = session.get_one(Digest, digest_id)
-                self._digests[digest_id] = (digest.slug, PreparedMessage.from_template(digest.message_template))
+                self._digests[digest_id] = (
+                    digest.slug,
+                    PreparedMessage.from_template(digest.message_template),
+                )
         return self._digests[digest_id]
 
     def __call__(self, batch: Sequence[Claimed]) -> Mapping[int, Any]:
         subscriber_ids = [c.subscriber_id for c in batch if c.subscriber_id is not None]
         post_ids = [c.social_post_id for c in batch if c.social_post_id is not None]
         with session_scope(self.app.engine) as session:
-            subscribers = {s.id: s for s in session.exec(
-                select(Subscriber).where(Subscriber.id.in_(subscriber_ids)))}  # type: ignore[union-attr]
-            posts = {p.id: p for p in session.exec(
-                select(SocialPost).where(SocialPost.id.in_(post_ids)))}  # type: ignore[union-attr]
+            subscribers = {
+                s.id: s for s in session.exec(select(Subscriber).where(Subscriber.id.in_(subscriber_ids)))
+            }  # type: ignore[union-attr]
+            posts = {p.id: p for p in session.exec(select(SocialPost).where(SocialPost.id.in_(post_ids)))}  # type: ignore[union-attr]
         built: dict[int, Any] = {}
         for claimed in batch:
             if claimed.digest_id is not None and claimed.subscriber_id is not None:
@@ -58,8 +61,14 @@ class MessageBuilder:
         if subscriber.status != SubscriberStatus.ACTIVE:
             return Suppressed(f"subscriber is {subscriber.status}")
         slug, prepared = self._digest(claimed.digest_id or 0)
-        personal = personal_for(self.app, digest_slug=slug, subscriber_id=subscriber.id or 0,
-                                email=subscriber.email, name=subscriber.name, delivery_id=claimed.id)
+        personal = personal_for(
+            self.app,
+            digest_slug=slug,
+            subscriber_id=subscriber.id or 0,
+            email=subscriber.email,
+            name=subscriber.name,
+            delivery_id=claimed.id,
+        )
         try:
             data = prepared.render(personal)
         except ValueError as exc:
@@ -67,15 +76,23 @@ class MessageBuilder:
         return EmailOut(claimed.key, self.app.settings.email.from_address, subscriber.email, data)
 
 
-def dispatch(app: App, channels: Sequence[str] | None = None, *, stop: Any = None) -> dict[str, DispatchReport]:
+def dispatch(
+    app: App, channels: Sequence[str] | None = None, *, stop: Any = None
+) -> dict[str, DispatchReport]:
     """Send everything due on the given channels (default: all enabled); close each channel after."""
     builder = MessageBuilder(app)
     reports: dict[str, DispatchReport] = {}
     for name in channels or app.enabled_channels():
         channel = app.channel_factory(name)
         try:
-            reports[name] = dispatch_channel(engine=app.engine, channel=channel, build=builder,
-                                             settings=app.settings.dispatch, worker=app.worker_id, stop=stop)
+            reports[name] = dispatch_channel(
+                engine=app.engine,
+                channel=channel,
+                build=builder,
+                settings=app.settings.dispatch,
+                worker=app.worker_id,
+                stop=stop,
+            )
         finally:
             channel.close()
     return reports
@@ -95,8 +112,14 @@ class LogEntry:
     sent_at: datetime | None
 
 
-def delivery_log(app: App, *, channel: str | None = None, status: str | None = None,
-                 digest: str | None = None, limit: int = 200) -> list[LogEntry]:
+def delivery_log(
+    app: App,
+    *,
+    channel: str | None = None,
+    status: str | None = None,
+    digest: str | None = None,
+    limit: int = 200,
+) -> list[LogEntry]:
     query = (
         sa.select(Delivery, Digest.slug)
         .outerjoin(Digest, Digest.id == Delivery.digest_id)  # type: ignore[arg-type]
@@ -111,7 +134,17 @@ def delivery_log(app: App, *, channel: str | None = None, status: str | None = N
         query = query.where(Digest.slug == digest)  # type: ignore[arg-type]
     with session_scope(app.engine) as session:
         return [
-            LogEntry(d.id or 0, d.channel, d.recipient, d.status, d.attempts, d.provider_id, d.last_error, slug,
-                     d.updated_at, d.sent_at)
+            LogEntry(
+                d.id or 0,
+                d.channel,
+                d.recipient,
+                d.status,
+                d.attempts,
+                d.provider_id,
+                d.last_error,
+                slug,
+                d.updated_at,
+                d.sent_at,
+            )
             for d, slug in session.execute(query)
         ]

@@ -35,11 +35,13 @@ def window_articles(app: App, now: datetime) -> tuple[datetime, list[Article]]:
     with session_scope(app.engine) as session:
         previous = session.exec(select(Digest).order_by(Digest.window_end.desc())).first()  # type: ignore[attr-defined]
         start = previous.window_end if previous else now - timedelta(days=app.settings.digest.window_days)
-        articles = list(session.exec(
-            select(Article)
-            .where(Article.first_seen_at > start, Article.first_seen_at <= now)
-            .order_by(sa.desc(sa.func.coalesce(Article.published_at, Article.first_seen_at)), Article.id)
-        ))
+        articles = list(
+            session.exec(
+                select(Article)
+                .where(Article.first_seen_at > start, Article.first_seen_at <= now)
+                .order_by(sa.desc(sa.func.coalesce(Article.published_at, Article.first_seen_at)), Article.id)
+            )
+        )
     return start, articles
 
 
@@ -63,11 +65,21 @@ def compose_weekly(app: App, now: datetime | None = None) -> DigestResult:
         return DigestResult(None, created=False, reason=f"no new articles since {start:%Y-%m-%d %H:%M} UTC")
     composed = compose_digest(settings=app.settings, env=app.templates, slug=slug, articles=articles, now=now)
     prepared = PreparedMessage.from_template(composed.message_template)
-    prepared.render(personal_for(app, digest_slug=slug, subscriber_id=0, email="check@example.org",
-                                 name="Check", delivery_id=0))  # every slot must fill before we queue
-    digest = Digest(slug=slug, subject=composed.subject, window_start=start, window_end=now,
-                    article_ids=[a.id for a in articles if a.id is not None][: app.settings.digest.max_stories],
-                    html=composed.html, text=composed.text, message_template=composed.message_template)
+    prepared.render(
+        personal_for(
+            app, digest_slug=slug, subscriber_id=0, email="check@example.org", name="Check", delivery_id=0
+        )
+    )  # every slot must fill before we queue
+    digest = Digest(
+        slug=slug,
+        subject=composed.subject,
+        window_start=start,
+        window_end=now,
+        article_ids=[a.id for a in articles if a.id is not None][: app.settings.digest.max_stories],
+        html=composed.html,
+        text=composed.text,
+        message_template=composed.message_template,
+    )
     with session_scope(app.engine) as session:
         session.add(digest)
     return DigestResult(digest, created=True)
@@ -76,8 +88,13 @@ def compose_weekly(app: App, now: datetime | None = None) -> DigestResult:
 def queue_digest(app: App, digest: Digest) -> int:
     """One outbox row per active subscriber (idempotent); returns how many rows were new."""
     rows = (
-        {"key": f"digest:{digest.slug}:{subscriber.id}", "channel": "email", "recipient": subscriber.email,
-         "digest_id": digest.id, "subscriber_id": subscriber.id}
+        {
+            "key": f"digest:{digest.slug}:{subscriber.id}",
+            "channel": "email",
+            "recipient": subscriber.email,
+            "digest_id": digest.id,
+            "subscriber_id": subscriber.id,
+        }
         for subscriber in active_subscribers(app)
     )
     created = outbox.enqueue_many(app.engine, rows)
@@ -102,9 +119,14 @@ def preview(app: App, digest: Digest, *, email: str | None = None) -> tuple[Path
     if email:
         with session_scope(app.engine) as session:
             subscriber = session.exec(select(Subscriber).where(Subscriber.email == email)).first()
-    personal = personal_for(app, digest_slug=digest.slug, subscriber_id=subscriber.id if subscriber else 0,
-                            email=subscriber.email if subscriber else "preview@example.org",
-                            name=subscriber.name if subscriber else None, delivery_id=0)
+    personal = personal_for(
+        app,
+        digest_slug=digest.slug,
+        subscriber_id=subscriber.id if subscriber else 0,
+        email=subscriber.email if subscriber else "preview@example.org",
+        name=subscriber.name if subscriber else None,
+        delivery_id=0,
+    )
     target = app.settings.var_dir / "preview"
     target.mkdir(parents=True, exist_ok=True)
     html_path, text_path = target / f"{digest.slug}.html", target / f"{digest.slug}.txt"

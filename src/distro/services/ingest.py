@@ -53,14 +53,18 @@ def _source_row(session: Session, config: SourceSettings) -> Source:
     return row
 
 
-def store_drafts(session: Session, source_id: int | None, drafts: Sequence[ArticleDraft]) -> tuple[int, int, int]:
+def store_drafts(
+    session: Session, source_id: int | None, drafts: Sequence[ArticleDraft]
+) -> tuple[int, int, int]:
     """Insert new articles, update edited ones; return (new, updated, unchanged)."""
     guids = [d.guid for d in drafts if d.guid]
     urls = [d.url for d in drafts]
     known: dict[str, Article] = {}
     for start in range(0, max(len(urls), len(guids)), 500):
-        condition = sa.or_(Article.guid.in_(guids[start : start + 500]),  # type: ignore[union-attr]
-                           Article.url.in_(urls[start : start + 500]))  # type: ignore[attr-defined]
+        condition = sa.or_(
+            Article.guid.in_(guids[start : start + 500]),  # type: ignore[union-attr]
+            Article.url.in_(urls[start : start + 500]),
+        )  # type: ignore[attr-defined]
         for article in session.exec(select(Article).where(condition)):
             if article.guid:
                 known["guid:" + article.guid] = article
@@ -71,10 +75,19 @@ def store_drafts(session: Session, source_id: int | None, drafts: Sequence[Artic
         existing = known.get(f"guid:{draft.guid}") if draft.guid else None
         existing = existing or known.get("url:" + draft.url)
         if existing is None:
-            article = Article(source_id=source_id, guid=draft.guid, url=draft.url, title=draft.title,
-                              summary=draft.summary, author=draft.author, section=draft.section,
-                              image_url=draft.image_url, published_at=draft.published_at, first_seen_at=now,
-                              updated_at=now)
+            article = Article(
+                source_id=source_id,
+                guid=draft.guid,
+                url=draft.url,
+                title=draft.title,
+                summary=draft.summary,
+                author=draft.author,
+                section=draft.section,
+                image_url=draft.image_url,
+                published_at=draft.published_at,
+                first_seen_at=now,
+                updated_at=now,
+            )
             session.add(article)
             if draft.guid:
                 known["guid:" + draft.guid] = article
@@ -101,12 +114,16 @@ def ingest_source(app: App, config: SourceSettings) -> IngestReport:
     now = utcnow()
     next_poll = now + timedelta(minutes=app.settings.scheduler.poll_minutes)
     try:
-        result = FeedSource(config, etag=etag, last_modified=last_modified,
-                            user_agent=app.settings.user_agent).fetch()
+        result = FeedSource(
+            config, etag=etag, last_modified=last_modified, user_agent=app.settings.user_agent
+        ).fetch()
     except SourceError as exc:
         with session_scope(app.engine) as session:
-            session.execute(sa.update(Source).where(Source.id == source_id)  # type: ignore[arg-type]
-                            .values(last_polled_at=now, last_error=str(exc), next_poll_at=next_poll))
+            session.execute(
+                sa.update(Source)
+                .where(Source.id == source_id)  # type: ignore[arg-type]
+                .values(last_polled_at=now, last_error=str(exc), next_poll_at=next_poll)
+            )
         return IngestReport(config.name, error=str(exc))
     with session_scope(app.engine) as session:
         row = session.get_one(Source, source_id)

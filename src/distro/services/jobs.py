@@ -29,7 +29,7 @@ class RunSummary:
 
 
 def ingest_all(app: App, *, strict: bool) -> list[IngestReport]:
-    """Poll every configured source; with ``strict`` the first failure stops the job before anything is sent."""
+    """Poll every configured source; with ``strict`` the first failure stops the job before any send."""
     reports = ingest(app)
     for report in reports:
         if report.error:

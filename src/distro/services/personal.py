@@ -35,8 +35,9 @@ def message_id(app: App, digest_slug: str, delivery_id: int) -> str:
     return f"<{digest_slug}.{delivery_id}.{tag}@{domain}>"
 
 
-def personal_for(app: App, *, digest_slug: str, subscriber_id: int, email: str, name: str | None,
-                 delivery_id: int) -> Personal:
+def personal_for(
+    app: App, *, digest_slug: str, subscriber_id: int, email: str, name: str | None, delivery_id: int
+) -> Personal:
     return Personal(
         email=email,
         name=name,

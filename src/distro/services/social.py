@@ -35,11 +35,13 @@ def articles_without_posts(app: App, now: datetime) -> list[Article]:
         .having(sa.func.count() >= wanted)
     )
     with session_scope(app.engine) as session:
-        return list(session.exec(
-            select(Article)
-            .where(Article.first_seen_at > since, Article.id.not_in(posted))  # type: ignore[union-attr]
-            .order_by(Article.published_at, Article.id)  # type: ignore[arg-type]
-        ))
+        return list(
+            session.exec(
+                select(Article)
+                .where(Article.first_seen_at > since, Article.id.not_in(posted))  # type: ignore[union-attr]
+                .order_by(Article.published_at, Article.id)  # type: ignore[arg-type]
+            )
+        )
 
 
 def plan_social(app: App, now: datetime | None = None) -> int:
@@ -57,8 +59,19 @@ def plan_social(app: App, now: datetime | None = None) -> int:
     with session_scope(app.engine) as session:
         session.execute(
             insert(table)
-            .values([{"article_id": a.id, "platform": p.platform, "account": p.account, "text": p.text,
-                      "body": p.body, "created_at": now} for a, p in planned])
+            .values(
+                [
+                    {
+                        "article_id": a.id,
+                        "platform": p.platform,
+                        "account": p.account,
+                        "text": p.text,
+                        "body": p.body,
+                        "created_at": now,
+                    }
+                    for a, p in planned
+                ]
+            )
             .on_conflict_do_nothing(index_elements=["article_id", "platform", "account"])
         )
     with session_scope(app.engine) as session:
@@ -69,8 +82,12 @@ def plan_social(app: App, now: datetime | None = None) -> int:
             )
         }
     rows = [
-        {"key": post_key(a.id or 0, p.platform, p.account), "channel": p.platform, "recipient": p.account,
-         "social_post_id": ids[(a.id, p.platform, p.account)]}
+        {
+            "key": post_key(a.id or 0, p.platform, p.account),
+            "channel": p.platform,
+            "recipient": p.account,
+            "social_post_id": ids[(a.id, p.platform, p.account)],
+        }
         for a, p in planned
     ]
     return outbox.enqueue_many(app.engine, rows)

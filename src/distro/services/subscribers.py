@@ -17,8 +17,10 @@ from distro.errors import DistroError
 from distro.models import Subscriber, SubscriberStatus
 
 # Syntax only: enough to refuse what would break an SMTP envelope; deliverability is the server's call.
-_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_ADDRESS = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -77,7 +79,9 @@ def import_csv(app: App, path: Path) -> ImportReport:
             row = {(k or "").strip().lower(): (v or "") for k, v in row.items()}
             line = reader.line_num
             try:
-                added = add_subscriber(app, row.get("email", ""), row.get("name"), _sections(row.get("sections")))
+                added = add_subscriber(
+                    app, row.get("email", ""), row.get("name"), _sections(row.get("sections"))
+                )
             except InvalidSubscriber as exc:
                 report.rejected.append((line, str(exc)))
                 continue
@@ -93,12 +97,14 @@ def active_subscribers(app: App, *, page_size: int = 1000) -> Iterator[Subscribe
     last_id = 0
     while True:
         with session_scope(app.engine) as session:
-            page = list(session.exec(
-                select(Subscriber)
-                .where(Subscriber.status == SubscriberStatus.ACTIVE, Subscriber.id > last_id)  # type: ignore[operator]
-                .order_by(Subscriber.id)  # type: ignore[arg-type]
-                .limit(page_size)
-            ))
+            page = list(
+                session.exec(
+                    select(Subscriber)
+                    .where(Subscriber.status == SubscriberStatus.ACTIVE, Subscriber.id > last_id)  # type: ignore[operator]
+                    .order_by(Subscriber.id)  # type: ignore[arg-type]
+                    .limit(page_size)
+                )
+            )
         if not page:
             return
         yield from page
