@@ -10,6 +10,7 @@
         │   └── ChannelFailure  the channel cannot work at all (rejected login, revoked token, untrusted
         │                       certificate): the message is fine, so it stays queued and the channel pauses
         └── PermanentFailure    never retry this message (SMTP 5xx, bad token, duplicate post)
+            └── RecipientRejected  the receiving server refused this address (a hard bounce)
 
 Every message names the thing to fix (file and line, URL and status, setting name), and none contains a
 secret: channels build messages from provider replies, never from credentials.
@@ -77,3 +78,10 @@ class PermanentFailure(DeliveryError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class RecipientRejected(PermanentFailure):
+    """The recipient's server refused the address itself (SMTP 5.1.x at RCPT): a hard bounce.
+
+    Counted per subscriber; after enough of them the address is suppressed.
+    """
