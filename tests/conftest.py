@@ -77,7 +77,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         var_dir=tmp_path / "var",
         templates_dir=ROOT / "templates",
-        sources=[SourceSettings(name="meridian-review", url=str(EXAMPLE_FEED))],
+        # backfill=12: the example's twelve articles are this week's news, not a back catalogue.
+        sources=[SourceSettings(name="meridian-review", url=str(EXAMPLE_FEED), backfill=12)],
     )
 
 

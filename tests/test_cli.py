@@ -154,3 +154,16 @@ def test_every_command_explains_itself(command: list[str]) -> None:
     result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
     assert len(result.output.split("Usage:")[1].strip().splitlines()) > 2
+
+
+def test_status_reports_sources_queues_and_failures(workdir: Path) -> None:
+    distro(workdir, "subscribers", "add", "a@example.org")
+    distro(workdir, "ingest")
+    distro(workdir, "social", "send", "--no-dispatch")
+    status = json.loads(distro(workdir, "status", "--format", "json").stdout)
+    assert [s["source"] for s in status["sources"]] == ["meridian-review"]
+    assert status["sources"][0]["last_poll"] and status["sources"][0]["last_error"] is None
+    queues = {c["channel"]: c for c in status["channels"]}
+    assert sum(c["pending"] for c in queues.values()) == 24
+    assert all(c["failed_attempts_24h"] == 0 for c in queues.values())
+    assert "queues" in distro(workdir, "status").stdout

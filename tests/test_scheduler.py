@@ -5,25 +5,37 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
-from datetime import UTC, datetime
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.triggers.cron import CronTrigger
 
-from distro.app import App
+from distro.app import App, build_app
+from distro.db import make_engine
 from distro.errors import ConfigError
-from distro.scheduler import build_scheduler, digest_trigger
+from distro.scheduler import build_scheduler, digest_trigger, ensure_jobs
+from distro.settings import Settings
 from tests.conftest import ROOT
 
 
 def test_jobs_have_fixed_ids_and_real_grace_times(app: App) -> None:
-    scheduler = build_scheduler(app)
+    scheduler = build_scheduler(app, persistent=False)
+    scheduler.start(paused=True)
+    ensure_jobs(scheduler, app)
+    ensure_jobs(scheduler, app)  # a restart adds nothing
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"poll", "digest", "dispatch"}
+    scheduler.shutdown()
+    assert set(jobs) == {"poll", "digest", "dispatch", "leadership", "websub"}
     assert all(job.misfire_grace_time and job.misfire_grace_time > 1 for job in jobs.values())
     assert all(job.coalesce for job in jobs.values())
     trigger = jobs["digest"].trigger
@@ -77,7 +89,7 @@ def test_run_dispatches_on_schedule_and_stops_cleanly_on_sigterm(tmp_path: Path)
         timeout=60,
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "distro.cli", "-v", "run"],
+        [sys.executable, "-m", "distro.cli", "-v", "run", "--port", "0"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -93,3 +105,179 @@ def test_run_dispatches_on_schedule_and_stops_cleanly_on_sigterm(tmp_path: Path)
     assert len(list(posts.glob("*.json"))) == 12, output
     assert process.returncode == 0, output
     assert "stopping" in output and "Traceback" not in output
+
+
+class Scheduler:
+    """A `distro -v run` process whose log lines are collected by a thread."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "distro.cli", "-v", "run", "--port", "0"],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def saw(self, text: str, timeout: float = 30) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.lines):
+                return True
+            if self.process.poll() is not None and not self._reader.is_alive():
+                return any(text in line for line in self.lines)
+            time.sleep(0.1)
+        return False
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=30)
+        self._reader.join(timeout=5)
+        return code
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+
+def scheduler_env(workdir: Path, database_url: str) -> dict[str, str]:
+    for name in ("templates", "examples", "config"):
+        if not (workdir / name).exists():
+            shutil.copytree(ROOT / name, workdir / name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISTRO_")}
+    return env | {
+        "DISTRO_DATABASE_URL": database_url,
+        "DISTRO_SCHEDULER__STANDBY_POLL_SECONDS": "0.3",
+        "DISTRO_SCHEDULER__POLL_MINUTES": "600",
+        "DISTRO_SCHEDULER__DISPATCH_SECONDS": "600",
+    }
+
+
+def test_one_scheduler_leads_and_a_standby_takes_over_when_it_dies(tmp_path: Path, database_url: str) -> None:
+    env = scheduler_env(tmp_path, database_url)
+    first = Scheduler(tmp_path, env)
+    assert first.saw("leader for this database"), first.output
+    second = Scheduler(tmp_path, env)
+    try:
+        assert second.saw("waiting as standby"), second.output
+        assert not second.saw("leader for this database", timeout=2)
+        first.process.kill()  # SIGKILL: no clean release, the lock must go with the process
+        first.process.wait(timeout=10)
+        assert second.saw("leader for this database", timeout=30), second.output
+    finally:
+        first.stop()
+        assert second.stop() == 0, second.output
+
+
+def _set_digest_due(workdir: Path, database_url: str, seconds_ago: float) -> None:
+    """Move the stored digest job's next run into the past, as if the service had been down then."""
+    settings = Settings(database_url=database_url, var_dir=workdir / "var", templates_dir=ROOT / "templates")
+    application = build_app(settings)
+    store = SQLAlchemyJobStore(engine=application.engine)
+    store.start(build_scheduler(application, persistent=False), "default")  # a store, no running scheduler
+    job = store.lookup_job("digest")
+    assert job is not None
+    job._modify(next_run_time=datetime.now(UTC) - timedelta(seconds=seconds_ago))
+    store.update_job(job)
+    application.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("late", "expected"), [(120, "digest job:"), (8 * 3600, "missed by more than its grace")]
+)
+def test_a_digest_missed_while_down_goes_once_within_grace_and_is_reported_after(
+    tmp_path: Path, late: float, expected: str
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'distro.db'}"  # the job store behaves alike on PostgreSQL
+    env = scheduler_env(tmp_path, database_url)
+    first = Scheduler(tmp_path, env)
+    assert first.saw("job digest"), first.output
+    assert first.stop() == 0
+    _set_digest_due(tmp_path, database_url, late)  # the service was down when the digest fell due
+    again = Scheduler(tmp_path, env)
+    try:
+        assert again.saw(expected), again.output
+    finally:
+        assert again.stop() == 0, again.output
+    ran = again.output.count("digest job:")
+    assert ran == (1 if late < 3600 else 0), again.output
+
+
+def test_two_schedulers_on_postgresql_enqueue_the_digest_exactly_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    env = scheduler_env(tmp_path, postgres_url)
+    for args in (["subscribers", "import", "examples/subscribers.csv"], ["ingest"]):
+        subprocess.run(
+            [sys.executable, "-m", "distro.cli", *args],
+            cwd=tmp_path,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    first = Scheduler(tmp_path, env)
+    assert first.saw("job digest"), first.output
+    assert first.stop() == 0
+    _set_digest_due(tmp_path, postgres_url, 60)
+    both = [Scheduler(tmp_path, env), Scheduler(tmp_path, env)]
+    try:
+        assert any(s.saw("digest job:", timeout=30) for s in both), both[0].output + both[1].output
+        time.sleep(2)
+        # Checked before stopping: when the leader stops, the standby rightly takes over.
+        assert sum("leader for this database" in s.output for s in both) == 1
+    finally:
+        codes = [s.stop() for s in both]
+    assert codes == [0, 0]
+    assert sum(s.output.count("digest job:") for s in both) == 1
+    engine = make_engine(postgres_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT count(*) FROM delivery WHERE channel = 'email'")
+        ).scalar_one()
+    engine.dispose()
+    assert rows == 5
+
+
+def test_run_all_serves_the_web_app_beside_the_scheduler(tmp_path: Path) -> None:
+    env = scheduler_env(tmp_path, f"sqlite:///{tmp_path / 'distro.db'}")
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "distro.cli", "-v", "run", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        answer = None
+        while time.monotonic() < deadline and answer is None:
+            try:
+                answer = urllib.request.urlopen(f"http://127.0.0.1:{port}/hooks/articles", timeout=2)
+            except urllib.error.HTTPError as exc:
+                answer = exc  # the route exists and refuses a GET: the app is up
+            except OSError:
+                time.sleep(0.2)
+        assert answer is not None and answer.status in (405, 200)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -17,7 +17,7 @@ import jinja2
 from sqlalchemy.engine import Engine
 
 from distro.channels.base import Channel
-from distro.channels.filesink import EmailFileSink, SocialFileSink
+from distro.channels.filesink import EmailFileSink
 from distro.compose.templating import make_environment
 from distro.db import make_engine
 from distro.errors import ConfigError
@@ -25,7 +25,7 @@ from distro.settings import Settings
 from distro.tokens import load_or_create_key
 
 ChannelFactory = Callable[[str], Channel[Any]]
-CHANNELS = ("email", "x", "facebook")
+CHANNELS = ("email", "x", "facebook", "mastodon", "bluesky", "<platform>:<account>")
 
 
 @dataclass
@@ -40,34 +40,27 @@ class App:
     )
 
     def enabled_channels(self) -> list[str]:
-        names = ["email"]
-        if self.settings.x.enabled:
-            names.append("x")
-        if self.settings.facebook.enabled:
-            names.append("facebook")
-        return names
+        from distro.accounts import configured_accounts
+
+        return ["email"] + [account.channel for account in configured_accounts(self.settings)]
 
 
-def make_channel(settings: Settings, name: str) -> Channel[Any]:
-    """The channel the settings ask for: a file sink by default, the real service in ``api``/``smtp`` mode."""
+def make_channel(settings: Settings, name: str, engine: Engine | None = None) -> Channel[Any]:
+    """The channel the settings ask for: a file sink by default, the real service in ``api``/``smtp`` mode.
+
+    Social channels are per account (``x``, ``x:security``, ...; see :mod:`distro.accounts`).
+    """
     if name == "email":
         if settings.email.mode == "smtp":
             from distro.channels.smtp import SmtpChannel
 
             return SmtpChannel(settings.smtp)
         return EmailFileSink(settings.email_dir)
-    if name == "x":
-        if settings.x.mode == "api":
-            from distro.channels.x import XChannel
+    from distro.accounts import account_for_channel, social_channel
 
-            return XChannel(settings.x)
-        return SocialFileSink(settings.social_dir, "x")
-    if name == "facebook":
-        if settings.facebook.mode == "api":
-            from distro.channels.facebook import FacebookChannel
-
-            return FacebookChannel(settings.facebook)
-        return SocialFileSink(settings.social_dir, "facebook")
+    account = account_for_channel(settings, name)
+    if account is not None:
+        return social_channel(settings, account, engine)
     raise ConfigError(f"unknown channel {name!r}; known: {', '.join(CHANNELS)}")
 
 
@@ -77,10 +70,11 @@ def build_app(
     if not settings.templates_dir.is_dir():
         raise ConfigError(f"templates directory {settings.templates_dir} does not exist (set templates_dir)")
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    engine = engine or make_engine(settings.database_url)
     return App(
         settings=settings,
-        engine=engine or make_engine(settings.database_url),
+        engine=engine,
         templates=make_environment(settings.templates_dir),
         signing_key=load_or_create_key(secret, settings.var_dir / "secret.key"),
-        channel_factory=channels or (lambda name: make_channel(settings, name)),
+        channel_factory=channels or (lambda name: make_channel(settings, name, engine)),
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import webbrowser
 from dataclasses import asdict, is_dataclass
@@ -19,6 +18,7 @@ from rich.table import Table
 from distro.app import App, build_app
 from distro.db import upgrade
 from distro.errors import DistroError
+from distro.logs import configure_logging, redact, secret_values
 from distro.settings import load_settings
 
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -39,6 +39,10 @@ cli.add_typer(digest_cli, name="digest")
 cli.add_typer(social_cli, name="social")
 cli.add_typer(articles_cli, name="articles")
 cli.add_typer(subscribers_cli, name="subscribers")
+sources_cli = typer.Typer(help="The sources articles come from.", no_args_is_help=True)
+cli.add_typer(sources_cli, name="sources")
+accounts_cli = typer.Typer(help="Social accounts: status, token expiry, queued posts.", no_args_is_help=True)
+cli.add_typer(accounts_cli, name="accounts")
 
 
 class Format(StrEnum):
@@ -57,19 +61,22 @@ def _root(
         typer.Option("--config", "-c", help="TOML file (default: config/distro.toml or $DISTRO_CONFIG)."),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+    log_format: Annotated[
+        str,
+        typer.Option("--log-format", envvar="DISTRO_LOG_FORMAT", help="Log lines as 'text' or 'json'."),
+    ] = "text",
 ) -> None:
     """distro reads config/distro.toml, then DISTRO_* environment variables (DISTRO_SMTP__HOST=...)."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose=verbose, fmt=log_format)
     _STATE["config"] = config
 
 
 def app() -> App:
     """The wired application, built once per command, with the schema brought up to date."""
     if "app" not in _STATE:
-        built = build_app(load_settings(_STATE.get("config")))
+        settings = load_settings(_STATE.get("config"))
+        redact(secret_values(settings))
+        built = build_app(settings)
         upgrade(built.engine)
         _STATE["app"] = built
     return _STATE["app"]  # type: ignore[no-any-return]
@@ -122,16 +129,27 @@ def ingest_command(
     source: Annotated[
         str | None,
         typer.Argument(
-            help="A configured source name, a feed URL or a file path. Default: every source in the config."
+            help="A configured source name, a feed or article page URL, or a file path. "
+            "Default: every source in the config."
         ),
     ] = None,
     fmt: FormatOption = Format.table,
+    backfill: Annotated[
+        int | None,
+        typer.Option(
+            "--backfill",
+            min=0,
+            help="On a source's first poll, treat its N newest items as new (default: the source's "
+            "backfill setting, 0). The rest of its back catalogue is recorded as seen, never sent.",
+        ),
+    ] = None,
 ) -> None:
     """Fetch sources and store their new or edited articles."""
     from distro.services.ingest import ingest
 
-    reports = ingest(app(), source)
-    show(reports, ["source", "new", "updated", "unchanged", "not_modified", "error"], fmt, "ingest")
+    reports = ingest(app(), source, backfill=backfill)
+    columns = ["source", "new", "backlog", "updated", "unchanged", "not_modified", "error"]
+    show(reports, columns, fmt, "ingest")
     failed = [r for r in reports if r.error]
     if failed:
         raise DistroError(failed[0].error or "ingest failed")
@@ -141,10 +159,20 @@ def ingest_command(
 def run(
     once: Annotated[
         bool,
-        typer.Option("--once", help="Run the main job once and exit, instead of starting the scheduler."),
+        typer.Option("--once", help="Run the main job once and exit, instead of starting the service."),
     ] = False,
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="all (scheduler + dispatch + web in one process, for a small site), or one of "
+            "scheduler, worker, web for a larger one.",
+        ),
+    ] = "all",
+    host: Annotated[str, typer.Option(help="Web app address (roles all, web).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Web app port (roles all, web); 0 picks a free one.")] = 8000,
 ) -> None:
-    """Start the scheduler (poll, weekly digest, dispatch), or with --once run the whole job now."""
+    """Run the service until SIGTERM/Ctrl-C, or with --once run the whole main job now and exit."""
     if once:
         from distro.services.jobs import run_once
 
@@ -163,9 +191,11 @@ def run(
                 f"{rep.suppressed} suppressed" + (" (paused)" if rep.paused else "")
             )
         return
-    from distro.scheduler import run_scheduler
+    from distro.scheduler import run_service
 
-    run_scheduler(app())
+    if role not in ("all", "scheduler", "worker", "web"):
+        raise DistroError(f"unknown role {role!r}: use all, scheduler, worker or web")
+    run_service(app(), role=role, host=host, port=port)
 
 
 @cli.command(name="dispatch")
@@ -181,6 +211,27 @@ def dispatch_command(
         console.print(
             f"{name}: {rep.sent} sent, {rep.temporary} to retry, {rep.permanent} failed, "
             f"{rep.suppressed} suppressed"
+        )
+
+
+@cli.command(name="worker")
+def worker_command(
+    channel: Annotated[
+        list[str] | None, typer.Option("--channel", help="Only this channel (repeatable).")
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="One pass over the due rows, then exit.")] = False,
+) -> None:
+    """Run a dispatch worker until SIGTERM/SIGINT (any number, on any number of machines).
+
+    On a signal the message in flight is finished and recorded, the rest is released, and it exits 0.
+    """
+    from distro.worker import run_worker
+
+    report = run_worker(app(), channel, once=once)
+    for name, rep in report.channels.items():
+        console.print(
+            f"{name}: {rep.sent} sent, {rep.temporary} to retry, {rep.permanent} failed, "
+            f"{rep.suppressed} suppressed" + (" (paused)" if rep.paused else "")
         )
 
 
@@ -217,11 +268,77 @@ def digest_preview(
     result = compose_weekly(app())
     if result.digest is None:
         raise DistroError(f"nothing to preview: {result.reason}")
-    html_path, text_path, _ = preview(app(), result.digest, email=subscriber)
+    try:
+        html_path, text_path, _ = preview(app(), result.digest, email=subscriber)
+    except LookupError as exc:
+        raise DistroError(str(exc)) from None
     console.print(str(html_path.resolve()))
     console.print(str(text_path.resolve()))
+    if result.warning:
+        console.print(f"warning: {result.warning}")
     if open_:
         webbrowser.open(html_path.resolve().as_uri())
+
+
+@digest_cli.command("edit")
+def digest_edit(
+    intro: Annotated[Path | None, typer.Option(help="Markdown intro file ('-' clears it).")] = None,
+    pin: Annotated[int | None, typer.Option(help="Article id to lead the digest.")] = None,
+    unpin: Annotated[bool, typer.Option(help="Drop the pinned lead story.")] = False,
+    exclude: Annotated[list[int] | None, typer.Option(help="Article id to leave out (repeatable).")] = None,
+    include: Annotated[list[int] | None, typer.Option(help="Excluded article id to put back.")] = None,
+    max_stories: Annotated[int | None, typer.Option(help="At most this many stories.")] = None,
+    days: Annotated[
+        int | None, typer.Option(help="Window: the last N days (0: since the previous digest).")
+    ] = None,
+    section: Annotated[list[str] | None, typer.Option(help="Section order (repeatable).")] = None,
+) -> None:
+    """Change this week's digest before it is queued, then preview again; recomposes it at once."""
+    from distro.services.digest_edit import EditChanges, save_edit
+
+    text: str | None = None
+    if intro is not None:
+        try:
+            text = "" if str(intro) == "-" else intro.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise DistroError(f"--intro {intro}: {exc.strerror or exc}") from None
+    changes = EditChanges(
+        intro=text,
+        pin=pin,
+        unpin=unpin,
+        exclude=tuple(exclude or ()),
+        include=tuple(include or ()),
+        max_stories=max_stories,
+        window_days=days,
+        sections=tuple(section) if section else None,
+    )
+    result = save_edit(app(), changes)
+    if result.digest is None:
+        console.print(f"edit saved; nothing to compose: {result.reason}")
+        return
+    digest = result.digest
+    console.print(f"digest {digest.slug}: {len(digest.article_ids)} stories, '{digest.subject}'")
+    if result.warning:
+        console.print(f"warning: {result.warning}")
+
+
+@digest_cli.command("test")
+def digest_test(
+    to: Annotated[str, typer.Option("--to", help="Address that gets the test copy.")],
+) -> None:
+    """Send one copy of this week's digest to --to now, subject "[TEST] ...", logged apart."""
+    from distro.services.digest import compose_weekly
+    from distro.services.digest_edit import send_test
+
+    application = app()
+    result = compose_weekly(application)
+    if result.digest is None:
+        raise DistroError(f"nothing to test: {result.reason}")
+    row = send_test(application, result.digest, to)
+    reason = f" ({row.last_error})" if row.last_error else ""
+    console.print(f"{row.key}: {row.status} to {row.recipient}{reason}")
+    if row.status != "sent":
+        raise typer.Exit(1)
 
 
 @digest_cli.command("send")
@@ -241,6 +358,8 @@ def digest_send(
         console.print(f"nothing sent: {result.reason}")
         return
     recipients = count_recipients(application)
+    if result.warning:
+        console.print(f"warning: {result.warning}")
     if not yes and not typer.confirm(f"Send '{result.digest.subject}' to {recipients} subscribers?"):
         raise typer.Exit(1)
     created = queue_digest(application, result.digest)
@@ -324,6 +443,87 @@ def subscribers_list(
         ["id", "email", "name", "status", "sections", "created_at"],
         fmt,
         "subscribers",
+    )
+
+
+@accounts_cli.command("list")
+def accounts_list(fmt: FormatOption = Format.table) -> None:
+    """Every configured social account: mode, token (never shown), status, expiry and queued posts."""
+    from distro.accounts import list_accounts
+
+    application = app()
+    show(
+        list_accounts(application.engine, application.settings),
+        ["channel", "mode", "sections", "status", "token", "expires_at", "pending", "last_error"],
+        fmt,
+        "social accounts",
+    )
+
+
+@social_cli.command("edit")
+def social_edit(
+    article_id: Annotated[int, typer.Argument(help="The article (see `distro articles list`).")],
+    platform: Annotated[str, typer.Option("--platform", help="x, facebook, mastodon or bluesky.")],
+    text: Annotated[str, typer.Option("--text", help="The post's new text, link included where it goes.")],
+    account: Annotated[str | None, typer.Option("--account", help="Only this account's post.")] = None,
+) -> None:
+    """Replace a planned post's text before it is sent (checked against the platform's length rule)."""
+    from distro.services.social import edit_post
+
+    try:
+        changed = edit_post(app(), article_id, platform, text, account)
+    except ValueError as exc:
+        raise DistroError(f"social edit: {exc}") from None
+    console.print(f"{changed} {platform} post(s) of article {article_id} updated")
+
+
+@sources_cli.command("list")
+def sources_list(fmt: FormatOption = Format.table) -> None:
+    """Every source with its last poll, last error, next poll and WebSub state."""
+    from distro.services.ingest import list_sources
+
+    columns = ["name", "kind", "articles", "last_polled_at", "next_poll_at", "websub", "last_error", "url"]
+    show(list_sources(app()), columns, fmt, "sources")
+
+
+@cli.command(name="web")
+def web_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the web app (CMS webhook, WebSub callback) with uvicorn; put a TLS proxy in front."""
+    import uvicorn
+
+    from distro.web.app import create_web_app
+
+    uvicorn.run(create_web_app(app()), host=host, port=port, log_level="info", proxy_headers=True)
+
+
+@cli.command("status")
+def status_command(fmt: FormatOption = Format.table) -> None:
+    """Sources (last poll, error, next poll), scheduled jobs, queue depth per channel, failures in 24 h."""
+    from distro.services.status import collect
+
+    status = collect(app())
+    if fmt == Format.json:
+        sys.stdout.write(json.dumps(_plain(status), indent=2, ensure_ascii=False) + "\n")
+        return
+    show(status.sources, ["source", "last_poll", "next_poll", "last_error"], fmt, "sources")
+    show(status.jobs, ["job", "trigger", "next_run"], fmt, "scheduled jobs")
+    show(
+        status.channels,
+        [
+            "channel",
+            "pending",
+            "sending",
+            "sent",
+            "failed",
+            "suppressed",
+            "failed_attempts_24h",
+            "oldest_pending",
+        ],
+        fmt,
+        "queues",
     )
 
 

@@ -86,6 +86,8 @@ class Source(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     next_poll_at: datetime | None = _when()
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # When the first successful poll stored the back catalogue; None until then (see Article.backlog).
+    seeded_at: datetime | None = _when()
 
 
 class Article(SQLModel, table=True):
@@ -101,6 +103,9 @@ class Article(SQLModel, table=True):
     published_at: datetime | None = _when(index=True)
     first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # True for the back catalogue found on a source's first poll: recorded as seen, never sent.
+    # Digest and social selection must add ``Article.backlog.is_(False)`` (distro.services.ingest.FRESH).
+    backlog: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class Subscriber(SQLModel, table=True):
@@ -111,6 +116,7 @@ class Subscriber(SQLModel, table=True):
     sections: list[str] | None = Field(default=None, sa_type=sa.JSON)  # None means every section
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     unsubscribed_at: datetime | None = _when()
+    hard_bounces: int = 0  # 5xx refusals at RCPT; at dispatch.hard_bounce_limit the address is suppressed
 
 
 class Digest(SQLModel, table=True):
@@ -177,3 +183,89 @@ class DeliveryAttempt(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=sa.Text)
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     finished_at: datetime | None = _when()
+
+
+class DigestEdit(SQLModel, table=True):
+    """The editor's choices for one week's digest (by slug), stored before composing; None = settings."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(sa_type=sa.String(100), unique=True)
+    intro: str | None = Field(default=None, sa_type=sa.Text)  # Markdown, rendered to safe HTML
+    pinned_article_id: int | None = None
+    excluded_article_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    max_stories: int | None = None
+    window_days: int | None = None  # None: since the previous digest (else the last N days)
+    sections: list[str] | None = Field(default=None, sa_type=sa.JSON)  # section order
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class DigestVariant(SQLModel, table=True):
+    """The digest composed for one choice of sections, so personalisation stays byte substitution."""
+
+    __table_args__ = (sa.UniqueConstraint("digest_id", "sections_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest_id: int = Field(foreign_key="digest.id", index=True)
+    sections_key: str = Field(sa_type=sa.String(1000))  # sorted casefolded names joined by "|"
+    html: str = Field(sa_type=sa.Text)
+    text: str = Field(sa_type=sa.Text)
+    message_template: str = Field(sa_type=sa.Text)
+
+
+class WebSubSubscription(SQLModel, table=True):
+    """One WebSub subscription per feed (topic): asked of its hub, verified by the hub, renewed before expiry.
+
+    ``hub.secret`` is not stored: it is derived from the signing key and the topic when needed.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_name: str = Field(sa_type=sa.String(200), index=True)
+    topic: str = Field(sa_type=sa.String(2000), unique=True)
+    hub: str = Field(sa_type=sa.String(2000))
+    state: str = Field(default="pending", sa_type=sa.String(20))  # pending, active, denied, failed
+    lease_seconds: int | None = None
+    expires_at: datetime | None = _when()
+    requested_at: datetime | None = _when()
+    verified_at: datetime | None = _when()
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class AccountStatus(StrEnum):
+    OK = "ok"
+    NEEDS_REAUTH = "needs_reauth"  # the platform refused the token (X 401, Facebook 190); posts wait
+
+
+class SocialAccount(SQLModel, table=True):
+    """A platform account's stored token (Fernet ciphertext, never clear text) and health."""
+
+    __table_args__ = (sa.UniqueConstraint("platform", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(sa_type=sa.String(20))
+    name: str = Field(sa_type=sa.String(50))
+    status: str = Field(default=AccountStatus.OK, sa_type=sa.String(20))
+    token: str | None = Field(default=None, sa_type=sa.Text)  # encrypted with DISTRO_TOKEN_KEY
+    user_id: str | None = Field(default=None, sa_type=sa.String(100))  # the platform's id for the account
+    expires_at: datetime | None = _when()
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class SuppressionReason(StrEnum):
+    HARD_BOUNCE = "hard_bounce"
+    COMPLAINT = "complaint"
+    MANUAL = "manual"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class Suppression(SQLModel, table=True):
+    """An address nothing is sent to, whoever it belongs to; consulted at enqueue and again at send.
+
+    ``email`` is stored lower-cased so the lookup ignores case (the list is about mailboxes, not rows).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_type=sa.String(320), unique=True)
+    reason: str = Field(sa_type=sa.String(20))
+    detail: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from distro.db import is_postgres
 from distro.models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
+from distro.services.suppression import Bounce, count_bounces
 from distro.settings import DispatchSettings
 
 D = Delivery.__table__  # type: ignore[attr-defined]
@@ -166,6 +167,7 @@ class Outcome:
     error: str | None = None
     retry_after: float | None = None  # seconds, from the provider (rate limit reset, Retry-After)
     finished_at: datetime | None = None
+    hard_bounce: bool = False  # the recipient's server refused the address (counts toward suppression)
 
 
 def backoff_seconds(attempt: int, settings: DispatchSettings, *, rng: random.Random | None = None) -> float:
@@ -211,7 +213,7 @@ def _next_state(item: Outcome, settings: DispatchSettings, now: datetime) -> dic
 
 
 def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings: DispatchSettings) -> None:
-    """Log each attempt and move each row on, in one transaction.
+    """Log each attempt, move each row on and count hard bounces, in one transaction.
 
     A row whose lease another worker took over meanwhile keeps that worker's state, except that a confirmed
     send is always recorded: the log must not deny a message the provider accepted.
@@ -243,6 +245,13 @@ def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings
             connection.execute(
                 sa.update(D).where(D.c.id == item.claimed.id, ours).values(**_next_state(item, settings, now))
             )
+        bounces = [
+            Bounce(o.claimed.subscriber_id, o.claimed.recipient, o.error or "refused")
+            for o in outcomes
+            if o.hard_bounce
+        ]
+        if bounces:
+            count_bounces(connection, bounces, limit=settings.hard_bounce_limit)
 
 
 def release(engine: Engine, claimed: Sequence[Claimed], *, worker: str) -> None:

@@ -1,8 +1,11 @@
 """``distro run``: APScheduler 3.x jobs that poll sources, send the weekly digest and dispatch the outbox.
 
-Jobs are module-level functions of plain arguments (a later step moves them to a persistent job store,
-which pickles them). Every cron trigger carries the editor's timezone, and each job has its own
-``misfire_grace_time`` (APScheduler's default of 1 s would silently skip a digest after a short hiccup).
+Jobs live in APScheduler's SQLAlchemy job store in the project's database, so schedules survive restarts;
+the store pickles jobs, so they are module-level functions referenced by name with no arguments, and fixed
+ids with ``replace_existing`` mean a restart never adds a duplicate. Every cron trigger carries the
+editor's timezone, and each job has its own ``misfire_grace_time`` (APScheduler's default of 1 s would
+silently skip a digest after a short hiccup); a digest missed by more than its grace time is reported,
+not sent late. Only one scheduler acts per database (see :mod:`distro.leader`); the others wait.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ import signal
 import threading
 from typing import Any
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from distro.app import App
 from distro.errors import ConfigError, DistroError
+from distro.leader import Leadership, leadership_for
 from distro.services.delivery import dispatch
 from distro.services.jobs import ingest_all, send_digest
 from distro.services.social import plan_social
@@ -40,9 +46,10 @@ def digest_job() -> None:
     app = _APP["app"]
     try:
         result, rows = send_digest(app)
-        log.info("digest: %s (%d rows queued)", result.reason or result.digest and result.digest.slug, rows)
+        what = result.reason or (result.digest.slug if result.digest else "")
+        log.info("digest job: %s (%d deliveries queued)", what, rows)
     except DistroError as exc:
-        log.error("digest not sent: %s", exc)
+        log.error("digest job: not sent: %s", exc)
 
 
 def dispatch_job() -> None:
@@ -53,6 +60,18 @@ def dispatch_job() -> None:
             log.info(
                 "%s: sent %d, retrying %d, failed %d", name, report.sent, report.temporary, report.permanent
             )
+
+
+def websub_job() -> None:
+    from distro.services.websub import renew_websub_leases
+
+    app = _APP["app"]
+    try:
+        renewed = renew_websub_leases(app)
+        if renewed:
+            log.info("websub: renewed %d subscriptions", len(renewed))
+    except DistroError as exc:
+        log.error("websub renewal failed: %s", exc)
 
 
 def digest_trigger(app: App) -> CronTrigger:
@@ -68,51 +87,157 @@ def digest_trigger(app: App) -> CronTrigger:
         ) from exc
 
 
-def build_scheduler(app: App) -> BlockingScheduler:
+def _report_missed(event: JobExecutionEvent) -> None:
+    if event.job_id == "digest":
+        log.error(
+            "the digest due at %s was missed by more than its grace time; not sending stale news. "
+            "Run `distro digest send` to send it anyway.",
+            event.scheduled_run_time,
+        )
+    else:
+        log.warning("job %s due at %s was missed", event.job_id, event.scheduled_run_time)
+
+
+def build_scheduler(app: App, *, persistent: bool = True) -> BackgroundScheduler:
+    """A scheduler with the project's job store; start it (paused) and call :func:`ensure_jobs`."""
     _APP["app"] = app
-    scheduler = BlockingScheduler(timezone=app.settings.digest.timezone)
-    every = app.settings.scheduler
-    scheduler.add_job(
-        poll_job,
-        IntervalTrigger(minutes=every.poll_minutes),
-        id="poll",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=every.poll_minutes * 60,
-    )
-    scheduler.add_job(
-        digest_job,
-        digest_trigger(app),
-        id="digest",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=6 * 3600,
-    )
-    scheduler.add_job(
-        dispatch_job,
-        IntervalTrigger(seconds=every.dispatch_seconds),
-        id="dispatch",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=60,
-    )
+    stores = {"default": SQLAlchemyJobStore(engine=app.engine)} if persistent else {}
+    scheduler = BackgroundScheduler(timezone=app.settings.digest.timezone, jobstores=stores)
+    scheduler.add_listener(_report_missed, EVENT_JOB_MISSED)
     return scheduler
 
 
-def run_scheduler(app: App) -> None:
+def ensure_jobs(scheduler: BackgroundScheduler, app: App, *, dispatch: bool = True) -> None:
+    """Add the jobs by fixed id. The digest job keeps its stored next run time when its schedule is
+    unchanged, so a digest that fell due while the service was down is caught up (or reported) on start
+    instead of being silently moved to next week."""
+    every = app.settings.scheduler
+    common: dict[str, Any] = {"replace_existing": True, "coalesce": True, "max_instances": 1}
+    trigger = digest_trigger(app)
+    stored = scheduler.get_job("digest")
+    if stored is None or repr(stored.trigger) != repr(trigger):
+        scheduler.add_job(
+            "distro.scheduler:digest_job",
+            trigger,
+            id="digest",
+            misfire_grace_time=every.digest_grace_minutes * 60,
+            **common,
+        )
+    scheduler.add_job(
+        "distro.scheduler:poll_job",
+        IntervalTrigger(minutes=every.poll_minutes),
+        id="poll",
+        misfire_grace_time=every.poll_minutes * 60,
+        **common,
+    )
+    if dispatch:
+        scheduler.add_job(
+            "distro.scheduler:dispatch_job",
+            IntervalTrigger(seconds=every.dispatch_seconds),
+            id="dispatch",
+            misfire_grace_time=60,
+            **common,
+        )
+    elif scheduler.get_job("dispatch") is not None:
+        scheduler.remove_job("dispatch")  # workers send; an old all-in-one job must not linger
+    scheduler.add_job(
+        "distro.scheduler:websub_job",
+        IntervalTrigger(hours=1),
+        id="websub",
+        misfire_grace_time=3600,
+        **common,
+    )
+    scheduler.add_job(
+        "distro.scheduler:check_leadership",
+        IntervalTrigger(seconds=15),
+        id="leadership",
+        misfire_grace_time=15,
+        **common,
+    )
+
+
+def _wait_for_leadership(app: App, leadership: Leadership) -> bool:
+    """Block as a hot standby until this process leads; False if asked to stop first."""
+    announced = False
+    while not _STOP.is_set():
+        if leadership.try_acquire():
+            log.info("scheduler: leader for this database")
+            return True
+        if not announced:
+            log.info("scheduler: another scheduler leads this database; waiting as standby")
+            announced = True
+        _STOP.wait(app.settings.scheduler.standby_poll_seconds)
+    return False
+
+
+_LEADERSHIP: dict[str, Leadership] = {}
+
+
+def check_leadership() -> None:
+    """A leader that lost its lock (database restart) stops, so two schedulers never act at once."""
+    leadership = _LEADERSHIP.get("current")
+    if leadership is not None and not leadership.still_held():
+        log.error("scheduler: lost leadership of the database; stopping")
+        _STOP.set()
+
+
+def run_service(app: App, *, role: str = "all", host: str = "127.0.0.1", port: int = 8000) -> None:
+    """``distro run``: one role, or all of them in one process for a small site.
+
+    In ``all`` the scheduler's dispatch job sends; with separate roles the scheduler only plans and
+    ``worker`` processes (any number, on any machine) send.
+    """
+    if role == "worker":
+        from distro.worker import run_worker
+
+        run_worker(app)
+        return
+    import uvicorn
+
+    from distro.web.app import create_web_app
+
+    if role == "web":
+        uvicorn.run(create_web_app(app), host=host, port=port, log_level="info", proxy_headers=True)
+        return
+    server: uvicorn.Server | None = None
+    thread: threading.Thread | None = None
+    if role == "all":
+        config = uvicorn.Config(
+            create_web_app(app), host=host, port=port, log_level="warning", proxy_headers=True
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name="web", daemon=True)
+        thread.start()
+    try:
+        run_scheduler(app, dispatch=role == "all")
+    finally:
+        if server is not None and thread is not None:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+
+def run_scheduler(app: App, *, dispatch: bool = True) -> None:
     """Block until SIGINT/SIGTERM; the job in progress finishes, the message in flight is not cut."""
-    scheduler = build_scheduler(app)
 
     def stop(signum: int, _frame: Any) -> None:
         log.info("signal %d: stopping after the current job", signum)
         _STOP.set()
-        scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    for job in scheduler.get_jobs():
-        log.info("job %s: %s", job.id, job.trigger)
-    scheduler.start()
+    leadership = leadership_for(app.engine, app.settings.var_dir)
+    if not _wait_for_leadership(app, leadership):
+        return
+    _LEADERSHIP["current"] = leadership
+    scheduler = build_scheduler(app)
+    try:
+        scheduler.start(paused=True)
+        ensure_jobs(scheduler, app, dispatch=dispatch)
+        for job in scheduler.get_jobs():
+            log.info("job %s: %s, next run %s", job.id, job.trigger, job.next_run_time)
+        scheduler.resume()
+        _STOP.wait()
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+        leadership.release()

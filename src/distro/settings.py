@@ -41,6 +41,11 @@ class EmailSettings(_Section):
     list_id: str = "weekly.meridian-review.example"
     # Mailbox that receives mailto: unsubscribe requests (List-Unsubscribe); None to omit the mailto form.
     unsubscribe_mailto: str | None = "unsubscribe@meridian-review.example"
+    # DKIM signing (dkimpy) when selector, domain and a key (file, or DISTRO_EMAIL__DKIM_PRIVATE_KEY) are set.
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+    dkim_private_key_file: Path | None = None
+    dkim_private_key: SecretStr | None = None
 
 
 class SmtpSettings(_Section):
@@ -54,6 +59,18 @@ class SmtpSettings(_Section):
     messages_per_connection: int = 100
 
 
+ACCOUNT_NAME = r"^[a-z0-9][a-z0-9_-]{0,10}$"  # short: "facebook:" + name must fit the channel column
+
+
+class SocialAccountSettings(_Section):
+    """One more account on a platform (the platform's own section is its first account)."""
+
+    name: str = Field(pattern=ACCOUNT_NAME)
+    mode: Literal["file", "api"] | None = None  # None: the platform's mode
+    sections: list[str] | None = None  # None: every section
+    page_id: str | None = None  # Facebook: the Page this account posts to
+
+
 class XSettings(_Section):
     enabled: bool = True
     mode: Literal["file", "api"] = "file"
@@ -63,6 +80,10 @@ class XSettings(_Section):
     access_token: SecretStr | None = None
     access_token_secret: SecretStr | None = None
     timeout: float = 15.0
+    sections: list[str] | None = None  # the first account's sections; None: every section
+    thread: bool = False  # post a long summary as a reply thread instead of shortening it
+    media: bool = False  # upload the article's og:image (with alt text) and attach it
+    accounts: list[SocialAccountSettings] = Field(default_factory=list)
 
 
 class FacebookSettings(_Section):
@@ -73,6 +94,47 @@ class FacebookSettings(_Section):
     page_access_token: SecretStr | None = None
     app_secret: SecretStr | None = None
     timeout: float = 15.0
+    account: str = "page"
+    sections: list[str] | None = None
+    photo: bool = False  # post the og:image as a photo with the text as its caption
+    app_id: str | None = None  # for `distro auth facebook`
+    accounts: list[SocialAccountSettings] = Field(default_factory=list)
+
+
+class MastodonSettings(_Section):
+    enabled: bool = False
+    mode: Literal["file", "api"] = "file"
+    account: str = "main"
+    sections: list[str] | None = None
+    instance_url: str = "https://mastodon.social"
+    access_token: SecretStr | None = None
+    max_length: int = 500  # the instance's limit; 500 unless the instance says otherwise
+    visibility: Literal["public", "unlisted", "private"] = "public"
+    timeout: float = 15.0
+    accounts: list[SocialAccountSettings] = Field(default_factory=list)
+
+
+class BlueskySettings(_Section):
+    enabled: bool = False
+    mode: Literal["file", "api"] = "file"
+    account: str = "main"
+    sections: list[str] | None = None
+    service_url: str = "https://bsky.social"
+    handle: str | None = None
+    app_password: SecretStr | None = None
+    timeout: float = 15.0
+    accounts: list[SocialAccountSettings] = Field(default_factory=list)
+
+
+class SocialSettings(_Section):
+    # Hashtags added per article section; a template social/<platform>.<Section>.txt.j2 overrides more.
+    hashtags: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "Security": ["#Security"],
+            "Geopolitics": ["#Geopolitics"],
+            "Economy": ["#Economy"],
+        }
+    )
 
 
 class DigestSettings(_Section):
@@ -86,6 +148,10 @@ class DigestSettings(_Section):
     subject: str = "{{ publication.name }} weekly · {{ lead.title }}"
     greeting_fallback: str = "reader"
     utm_source: str = "newsletter"
+    # A week without new articles: "skip" sends nothing, "note" sends the short email/empty.mjml.j2 note.
+    empty_week: Literal["skip", "note"] = "skip"
+    intro: str = ""  # default editor's intro (Markdown) when the week's edit has none
+    max_html_bytes: int = 102 * 1024  # warn above this HTML size (Gmail clips at 102 KB)
 
     @field_validator("timezone")
     @classmethod
@@ -101,6 +167,12 @@ class DigestSettings(_Section):
 
 class WebSettings(_Section):
     public_url: str = "http://localhost:8000"
+    # Shared secret of the CMS webhook (POST /hooks/articles); from DISTRO_WEB__WEBHOOK_SECRET only.
+    webhook_secret: SecretStr | None = None
+    # A signed webhook request older (or newer) than this many seconds is refused as a replay.
+    webhook_max_age_seconds: int = 300
+    # Lease asked of WebSub hubs; leases are renewed when less than a fifth of this remains.
+    websub_lease_seconds: int = 7 * 24 * 3600
 
 
 class DispatchSettings(_Section):
@@ -111,20 +183,38 @@ class DispatchSettings(_Section):
     backoff_max_seconds: float = 6 * 3600.0
     # Stop claiming a channel's rows for this run after this many consecutive failures.
     pause_after_errors: int = 10
+    # Sender threads per channel in `distro worker`/dispatch, each with its own channel (SMTP connection).
+    workers_per_channel: int = Field(default=1, ge=1, le=64)
+    # Throttles (messages per second; 0 = unlimited): over all recipients, and per recipient domain.
+    max_per_second: float = Field(default=0.0, ge=0)
+    max_per_second_per_domain: float = Field(default=0.0, ge=0)
+    # Hard bounces (recipient refused with 5xx at RCPT) after which an address is suppressed.
+    hard_bounce_limit: int = Field(default=1, ge=1)
+    # How long `distro worker` sleeps when nothing is due.
+    idle_seconds: float = Field(default=5.0, gt=0)
 
 
 class SchedulerSettings(_Section):
     poll_minutes: int = 30
     dispatch_seconds: int = 30
+    # A digest up to this late (service down at send time) still goes once; later, the editor is told.
+    digest_grace_minutes: int = 360
+    standby_poll_seconds: float = 5.0
 
 
 class SourceSettings(_Section):
     name: str
     url: str
-    kind: Literal["feed"] = "feed"
+    kind: Literal["feed", "wordpress", "page"] = "feed"
     user_agent: str | None = None
+    # Extra request headers (e.g. Authorization for a private feed, Accept-Language).
+    headers: dict[str, str] = Field(default_factory=dict)
     timeout: float = 20.0
     max_bytes: int = 20 * 1024 * 1024
+    # On the first poll, how many of the newest items count as new; the rest are back catalogue.
+    backfill: int = Field(default=0, ge=0)
+    # Fetch from loopback, private and link-local addresses (refused by default: SSRF protection).
+    allow_private_addresses: bool = False
 
 
 class Settings(BaseSettings):
@@ -138,12 +228,17 @@ class Settings(BaseSettings):
     # Signs unsubscribe tokens. From DISTRO_SECRET_KEY; if unset, a key is generated once in var_dir.
     secret_key: SecretStr | None = None
     user_agent: str = "distro/0.1 (+https://github.com/distro-newsletter/distro)"
+    # Fernet key that encrypts stored OAuth tokens (DISTRO_TOKEN_KEY); tokens are refused without it.
+    token_key: SecretStr | None = None
 
     publication: PublicationSettings = Field(default_factory=PublicationSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     x: XSettings = Field(default_factory=XSettings)
     facebook: FacebookSettings = Field(default_factory=FacebookSettings)
+    mastodon: MastodonSettings = Field(default_factory=MastodonSettings)
+    bluesky: BlueskySettings = Field(default_factory=BlueskySettings)
+    social: SocialSettings = Field(default_factory=SocialSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)

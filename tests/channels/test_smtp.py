@@ -1,4 +1,6 @@
-"""SmtpChannel against a real aiosmtpd server on loopback: what arrives, how each refusal is classified."""
+"""SmtpChannel against a real aiosmtpd server on loopback: what arrives, how each refusal is classified.
+
+Every test runs twice: against a server without PIPELINING (smtplib's path) and with it (the fast path)."""
 
 from __future__ import annotations
 
@@ -11,14 +13,13 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from distro.channels.base import EmailOut
-from distro.channels.smtp import SmtpChannel
-from distro.errors import ChannelFailure, PermanentFailure, TemporaryFailure
+from distro.channels.smtp import SmtpChannel, wire_data
+from distro.errors import ChannelFailure, PermanentFailure, RecipientRejected, TemporaryFailure
 from distro.settings import SmtpSettings
 from tests.fakes import smtp_server as fake
 from tests.fakes.smtp_server import DROP, FakeSmtpServer, TlsMaterial, unused_port
 
-smtp_server = fake.smtp_server  # fixtures, bound here so pytest finds them in this module
-smtp_tls = fake.smtp_tls
+smtp_tls = fake.smtp_tls  # a fixture, bound here so pytest finds it in this module
 
 StartServer = Callable[..., FakeSmtpServer]
 MakeChannel = Callable[..., SmtpChannel]
@@ -31,6 +32,27 @@ def email(recipient: str = "reader@example.org", body: str = "Hello.\r\n", key: 
         f"Message-ID: <{key}@example.com>\r\n\r\n{body}"
     ).encode()
     return EmailOut(key=key, sender="digest@example.com", recipient=recipient, data=data)
+
+
+@pytest.fixture(params=[False, True], ids=["smtplib", "pipelined"])
+def pipelining(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
+@pytest.fixture
+def smtp_server(pipelining: bool) -> Iterator[StartServer]:
+    """Factory: ``smtp_server(**options)`` starts a server (with PIPELINING or not) stopped after the test."""
+    started: list[FakeSmtpServer] = []
+
+    def start(**options: object) -> FakeSmtpServer:
+        options.setdefault("pipelining", pipelining)
+        server = FakeSmtpServer(**options).start()  # type: ignore[arg-type]
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture
@@ -336,3 +358,116 @@ def test_close_sends_quit_and_never_raises(smtp_server: StartServer, channels: M
     channel.send(email())  # reconnects after close
     server.stop()
     channel.close()  # the server is gone: still no error
+
+
+def test_pipelining_is_used_when_offered(
+    smtp_server: StartServer, channels: MakeChannel, pipelining: bool
+) -> None:
+    server = smtp_server()
+    channel = channels(server)
+
+    for i in range(3):
+        channel.send(email(key=f"k{i}"))
+
+    assert len(server.messages) == 3
+    assert server.count("PIPELINED") == (3 if pipelining else 0)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ".\r\n",  # a lone dot as the first line of the body
+        "a\r\n.\r\nb\r\n",  # a lone dot in the middle
+        "..\r\n...\r\n",  # lines that are dots only
+        ".leading\r\n. space\r\n",
+        "ends with a dot line\r\n.",  # no final CRLF, last line a dot
+        "dots.in.the\r\nmiddle.\r\n",
+    ],
+)
+def test_dot_stuffing_delivers_every_line_intact(
+    smtp_server: StartServer, channels: MakeChannel, body: str
+) -> None:
+    server = smtp_server()
+    message = email(body=body)
+
+    channels(server).send(message)
+
+    expected = message.data if message.data.endswith(b"\r\n") else message.data + b"\r\n"
+    assert server.messages[0].data == expected
+
+
+def test_data_starting_with_a_dot_and_bare_line_feeds(
+    smtp_server: StartServer, channels: MakeChannel
+) -> None:
+    """EmailOut promises CRLF; data that breaks the promise is fixed as smtplib would, not sent broken."""
+    server = smtp_server()
+    data = b".Subject: odd\n\nline one\r.\nend\n"
+    channels(server).send(
+        EmailOut(key="k", sender="digest@example.com", recipient="r@example.org", data=data)
+    )
+
+    assert server.messages[0].data == b".Subject: odd\r\n\r\nline one\r\n.\r\nend\r\n"
+
+
+def test_wire_data_stuffs_once_and_terminates() -> None:
+    assert wire_data(b"a\r\n.b\r\n") == b"a\r\n..b\r\n.\r\n"
+    assert wire_data(b".x") == b"..x\r\n.\r\n"
+    assert wire_data(b"") == b".\r\n"
+
+
+def test_refused_recipient_is_a_hard_bounce_and_4xx_enhanced_is_temporary(
+    smtp_server: StartServer, channels: MakeChannel
+) -> None:
+    server = smtp_server(
+        rcpt_replies={
+            "gone@example.org": "550 5.1.1 No such user",
+            "full@example.org": "552 4.2.2 Mailbox full, try later",
+        },
+        data_replies={"spam@example.org": "554 5.7.1 Rejected"},
+    )
+    channel = channels(server)
+
+    with pytest.raises(RecipientRejected, match="550 5.1.1 No such user"):
+        channel.send(email("gone@example.org"))
+    with pytest.raises(TemporaryFailure, match="552 4.2.2 Mailbox full"):
+        channel.send(email("full@example.org"))
+    with pytest.raises(PermanentFailure) as caught:
+        channel.send(email("spam@example.org"))
+    channel.send(email())
+
+    assert not isinstance(caught.value, RecipientRejected)
+    assert [m.rcpt_tos for m in server.messages] == [("reader@example.org",)]
+    assert server.connections == 1
+
+
+def test_refused_sender_is_permanent_and_the_connection_carries_on(
+    smtp_server: StartServer, channels: MakeChannel
+) -> None:
+    server = smtp_server(mail_replies={"banned@example.com": "553 5.7.1 Sender not allowed"})
+    channel = channels(server)
+    banned = EmailOut(key="k", sender="banned@example.com", recipient="r@example.org", data=b"x\r\n")
+
+    with pytest.raises(PermanentFailure, match="refused sender banned@example.com: 553 5.7.1") as caught:
+        channel.send(banned)
+    channel.send(email())
+
+    assert not isinstance(caught.value, RecipientRejected)
+
+    assert len(server.messages) == 1
+    assert server.connections == 1
+
+
+def test_address_with_a_line_break_is_refused_before_the_wire(
+    smtp_server: StartServer, channels: MakeChannel
+) -> None:
+    server = smtp_server()
+    channel = channels(server)
+    evil = EmailOut(
+        key="k", sender="d@example.com", recipient="r@example.org>\r\nRCPT TO:<x@y", data=b"x\r\n"
+    )
+
+    with pytest.raises(PermanentFailure, match="recipient address .* is not a plain address"):
+        channel.send(evil)
+    channel.send(email())
+
+    assert [m.rcpt_tos for m in server.messages] == [("reader@example.org",)]

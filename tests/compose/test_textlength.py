@@ -106,3 +106,36 @@ def test_shortened_text_is_accepted_by_twitter_text(text: str) -> None:
         return
     assert parse_tweet(short).weightedLength <= X_LIMIT
     assert "https://www.meridian-review.com/x" in short
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("界" * 140, 280),  # CJK weighs 2: exactly the limit
+        ("界" * 140 + "a", 281),  # one over
+        ("a" * 256 + " https://example.com/" + "p" * 80, 280),  # the URL is 23 whatever its length
+        ("a" * 257 + " https://example.com/", 281),
+        ("👩🏽‍💻", 2),  # ZWJ sequence with a skin-tone modifier: one emoji
+        ("👨‍❤️‍💋‍👨", 2),
+        ("שָׁלוֹם", 7),  # Hebrew with combining points: each code point counts (no precomposed form)
+        ("o\u0308\u0332", 2),  # ö (NFC) + combining low line
+    ],
+)
+def test_weighted_length_edges(text: str, expected: int) -> None:
+    assert weighted_length(text) == expected
+    assert (weighted_length(text) <= X_LIMIT) == (expected <= X_LIMIT)
+
+
+@pytest.mark.parametrize(
+    ("text", "masto", "graphemes_"),
+    [
+        ("hello", 5, 5),
+        ("see https://example.com/" + "a" * 100, 4 + 23, 4 + 120),
+        ("👩‍👩‍👧‍👦 e\u0301", 10, 3),
+        ("🇬🇧🇫🇷", 4, 2),
+    ],
+)
+def test_mastodon_and_bluesky_counts(text: str, masto: int, graphemes_: int) -> None:
+    from distro.compose.textlength import graphemes, mastodon_length
+
+    assert mastodon_length(text) == masto and graphemes(text) == graphemes_

@@ -35,6 +35,7 @@ class RecordedRequest:
     method: str
     path: str  # including the query string
     headers: dict[str, str]  # names as sent; look them up with the usual capitalisation
+    body: bytes = b""  # POST bodies
 
     def header(self, name: str) -> str | None:
         """Case-insensitive header lookup."""
@@ -82,7 +83,14 @@ def _handler_class(state: FakeHTTPServer) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.0"  # one request per connection; a streamed body ends at close
 
         def do_GET(self) -> None:  # noqa: N802 - the name http.server looks for
-            request = RecordedRequest("GET", self.path, dict(self.headers.items()))
+            self._answer(RecordedRequest("GET", self.path, dict(self.headers.items())))
+
+        def do_POST(self) -> None:  # noqa: N802 - the name http.server looks for
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            self._answer(RecordedRequest("POST", self.path, dict(self.headers.items()), body))
+
+        def _answer(self, request: RecordedRequest) -> None:
             state.requests.append(request)
             route = state.routes.get(urlsplit(self.path).path)
             reply = route(request) if route else Reply(404, {"Content-Type": "text/plain"}, b"not found")

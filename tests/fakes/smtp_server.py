@@ -1,9 +1,13 @@
 """A real SMTP server on loopback for tests: records what it accepts and misbehaves on request.
 
-Built on aiosmtpd's threaded ``Controller``, bound to 127.0.0.1 on a free port. Per recipient it can answer
-a chosen reply to RCPT or to the end of DATA (``"550 5.1.1 No such user"``, ``"451 4.3.0 Try again"``); a
-``421`` reply is sent and the connection closed, as real servers do; :data:`DROP` closes the connection
-without answering. It offers STARTTLS or implicit TLS with a trustme certificate, and AUTH for one user.
+Built on aiosmtpd's threaded ``Controller``, bound to 127.0.0.1 on a free port. It can answer a chosen
+reply to MAIL per sender, to RCPT or to the end of DATA per recipient (``"550 5.1.1 No such user"``,
+``"451 4.3.0 Try again"``); a ``421`` reply is sent and the connection closed, as real servers do;
+:data:`DROP` closes the connection without answering. It offers STARTTLS or implicit TLS with a trustme
+certificate, and AUTH for one user.
+With ``pipelining=True`` it advertises PIPELINING (RFC 2920; aiosmtpd reads commands line by line, so it
+already handles them) and counts transactions whose DATA command had arrived before RCPT was answered:
+proof that the client really pipelined.
 
 Use it as a context manager or through the fixtures (import them into a test module, or list this module
 in ``pytest_plugins`` of the root conftest)::
@@ -76,6 +80,7 @@ class FakeSmtpServer:
     def __init__(
         self,
         *,
+        mail_replies: Mapping[str, str] | None = None,
         rcpt_replies: Mapping[str, str] | None = None,
         data_replies: Mapping[str, str] | None = None,
         tls: TlsMaterial | None = None,
@@ -84,16 +89,19 @@ class FakeSmtpServer:
         credentials: tuple[str, str] | None = None,
         queue_ids: bool = True,
         idle_timeout: float = 300.0,
+        pipelining: bool = False,
     ) -> None:
+        self.mail_replies = dict(mail_replies or {})
         self.rcpt_replies = dict(rcpt_replies or {})
         self.data_replies = dict(data_replies or {})
         self.credentials = credentials
         self.queue_ids = queue_ids
+        self.pipelining = pipelining
         self.implicit_tls = tls is not None and tls_mode == "implicit"
         self._lock = threading.Lock()
         self._messages: list[ReceivedMessage] = []
         self._connections = 0
-        self._counts = {"RSET": 0, "QUIT": 0}
+        self._counts = {"RSET": 0, "QUIT": 0, "PIPELINED": 0}
         self._queue_numbers = itertools.count(1)
         options: dict[str, Any] = {"timeout": idle_timeout}
         if tls is not None and tls_mode == "starttls":
@@ -124,7 +132,7 @@ class FakeSmtpServer:
         with self._lock:
             return self._connections
 
-    def count(self, command: Literal["RSET", "QUIT"]) -> int:
+    def count(self, command: Literal["RSET", "QUIT", "PIPELINED"]) -> int:
         with self._lock:
             return self._counts[command]
 
@@ -201,9 +209,29 @@ class _Handler:
     def __init__(self, owner: FakeSmtpServer) -> None:
         self.owner = owner
 
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname  # aiosmtpd leaves this to the hook once a handler has one
+        if self.owner.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        reply = self.owner.mail_replies.get(address)
+        if reply is not None:
+            return _answer(server, reply)
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        if server._reader is not None and b"DATA" in bytes(server._reader._buffer):  # type: ignore[attr-defined]
+            self.owner._saw("PIPELINED")  # the client sent DATA before this RCPT was answered
         reply = self.owner.rcpt_replies.get(address)
         if reply is not None:
             return _answer(server, reply)

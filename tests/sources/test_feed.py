@@ -30,6 +30,7 @@ def server() -> Iterator[FakeHTTPServer]:
 
 
 def source_for(url: str, **overrides: object) -> FeedSource:
+    overrides.setdefault("allow_private_addresses", True)  # the test server is on loopback
     return FeedSource(SourceSettings(name="meridian", url=url, **overrides))  # type: ignore[arg-type]
 
 
@@ -445,7 +446,7 @@ def test_conditional_get_over_http(server: FakeHTTPServer) -> None:
     assert len(first.drafts) == 12
     assert (first.etag, first.last_modified) == ('W/"feed-42"', "Sun, 22 Nov 2026 18:04:51 GMT")
     again = FeedSource(
-        SourceSettings(name="meridian", url=server.url("/feed/")),
+        SourceSettings(name="meridian", url=server.url("/feed/"), allow_private_addresses=True),
         etag=first.etag,
         last_modified=first.last_modified,
     ).fetch()
@@ -463,7 +464,8 @@ def test_user_agent_precedence(server: FakeHTTPServer) -> None:
     server.route("/feed/", body=EXAMPLE_FEED.read_bytes())
     source_for(server.url("/feed/")).fetch()
     source_for(server.url("/feed/"), user_agent="MeridianBot/2.0").fetch()
-    make_source(SourceSettings(name="m", url=server.url("/feed/")), user_agent="distro/9 (+ops)").fetch()
+    config = SourceSettings(name="m", url=server.url("/feed/"), allow_private_addresses=True)
+    make_source(config, user_agent="distro/9 (+ops)").fetch()
     agents = [request.header("User-Agent") for request in server.requests]
     assert agents == [DEFAULT_USER_AGENT, "MeridianBot/2.0", "distro/9 (+ops)"]
 

@@ -33,7 +33,12 @@ def server() -> Iterator[FakeHTTPServer]:
 
 
 def get(url: str, **overrides: object) -> FetchResponse:
-    options: dict[str, object] = {"user_agent": UA, "timeout": 5.0, "max_bytes": 1_000_000}
+    options: dict[str, object] = {
+        "user_agent": UA,
+        "timeout": 5.0,
+        "max_bytes": 1_000_000,
+        "allow_private_addresses": True,  # the test server is on loopback
+    }
     options.update(overrides)
     return fetch_url(url, **options)  # type: ignore[arg-type]
 

@@ -8,15 +8,17 @@ Everything is rendered and checked before anything is returned, so a template er
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 import mjml
 import premailer
 
+from distro.compose.intro import intro_html, intro_text
 from distro.compose.links import add_utm
 from distro.compose.message import build_message_template, check_markers, defuse, subscriber_slots
 from distro.compose.templating import render, render_string
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 
 HTML_TEMPLATE = "email/digest.mjml.j2"
 TEXT_TEMPLATE = "email/digest.txt.j2"
+EMPTY_HTML_TEMPLATE = "email/empty.mjml.j2"
+EMPTY_TEXT_TEMPLATE = "email/empty.txt.j2"
 SUBJECT_SETTING = "settings.digest.subject"
 OTHER_SECTION = "More"
 GMAIL_CLIP_BYTES = 102 * 1024  # Gmail hides ("clips") anything after this much HTML
@@ -44,6 +48,18 @@ class Story:
     section: str | None  # None when the article has none; listed under "More"
     image_url: str | None
     published_at: datetime
+    article_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Edition:
+    """The editor's choices for one digest; None or empty means "as the settings say"."""
+
+    intro: str = ""  # Markdown
+    pinned_article_id: int | None = None  # the lead story, when it is in the window
+    excluded_article_ids: frozenset[int] = field(default_factory=frozenset)
+    max_stories: int | None = None
+    sections: tuple[str, ...] | None = None  # section order
 
 
 @dataclass(frozen=True)
@@ -55,48 +71,109 @@ class ComposedDigest:
     text: str
     message_template: str
     size_bytes: int
+    article_ids: tuple[int, ...] = ()  # the stories shown, lead first
+
+    @property
+    def size_warning(self) -> str | None:
+        return size_warning(self.size_bytes)
+
+
+def size_warning(size: int, limit: int = GMAIL_CLIP_BYTES) -> str | None:
+    """A sentence for the editor when the HTML is over ``limit`` bytes (Gmail clips it), else None."""
+    if size <= limit:
+        return None
+    return (
+        f"the digest HTML is {size / 1024:.1f} KB ({size} bytes); Gmail clips messages over "
+        f"{limit / 1024:.0f} KB: remove stories (--max-stories) or shorten the intro"
+    )
 
 
 def compose_digest(
-    *, settings: Settings, env: jinja2.Environment, slug: str, articles: Sequence[Article], now: datetime
+    *,
+    settings: Settings,
+    env: jinja2.Environment,
+    slug: str,
+    articles: Sequence[Article],
+    now: datetime,
+    edition: Edition | None = None,
+    only_sections: Collection[str] | None = None,
 ) -> ComposedDigest:
-    """Render the digest of ``articles`` (at most ``settings.digest.max_stories``, newest first).
+    """Render the digest of ``articles`` (at most ``max_stories``, pinned lead first, then newest first).
 
-    Raises :class:`RenderError` for any template or MJML problem and ValueError when ``articles`` is
-    empty (there is no lead story to write about).
+    ``only_sections`` keeps the stories of those sections (case-insensitive) for a subscriber's variant.
+    Raises :class:`RenderError` for any template or MJML problem and ValueError when no article is left
+    (there is no lead story to write about).
     """
-    stories = _select(settings, slug, articles)
+    edition = edition or Edition(intro=settings.digest.intro)
+    stories = _select(settings, slug, articles, edition)
+    if only_sections is not None:
+        wanted = {name.casefold() for name in only_sections}
+        stories = [s for s in stories if s.section and s.section.casefold() in wanted]
     if not stories:
         raise ValueError("a digest needs at least one article")
-    lead = next((s for s in stories if s.image_url), stories[0])
+    pin = edition.pinned_article_id
+    pinned = next((s for s in stories if pin is not None and s.article_id == pin), None)
+    lead = pinned or next((s for s in stories if s.image_url), stories[0])
     rest = [s for s in stories if s is not lead]
+    intro = defuse(edition.intro)
     context: dict[str, Any] = {
         "publication": settings.publication,
         "digest": settings.digest,
         "email": settings.email,
         "home_url": _tag(settings, slug, settings.publication.url),
         "lead": lead,
-        "sections": _group(rest, settings.digest.sections),
+        "sections": _group(rest, edition.sections or settings.digest.sections),
         "stories": stories,
+        "intro_html": intro_html(intro),
+        "intro_text": intro_text(intro),
+        "slug": slug,
+        "now": now,
+        "week": now.astimezone(ZoneInfo(settings.digest.timezone)).isocalendar()[1],
+    }
+    subject = " ".join(render_string(env, settings.digest.subject, context, SUBJECT_SETTING).split())
+    composed = _finish(settings, env, slug, subject, context, (HTML_TEMPLATE, TEXT_TEMPLATE))
+    ids = tuple(s.article_id for s in [lead, *rest] if s.article_id is not None)
+    return ComposedDigest(**{**composed.__dict__, "article_ids": ids})
+
+
+def compose_empty(*, settings: Settings, env: jinja2.Environment, slug: str, now: datetime) -> ComposedDigest:
+    """The short "nothing new this week" note (``digest.empty_week = "note"``)."""
+    context: dict[str, Any] = {
+        "publication": settings.publication,
+        "digest": settings.digest,
+        "email": settings.email,
+        "home_url": _tag(settings, slug, settings.publication.url),
         "slug": slug,
         "now": now,
     }
-    subject = " ".join(render_string(env, settings.digest.subject, context, SUBJECT_SETTING).split())
+    subject = f"{settings.publication.name}: no new stories this week"
+    return _finish(settings, env, slug, subject, context, (EMPTY_HTML_TEMPLATE, EMPTY_TEXT_TEMPLATE))
+
+
+def _finish(
+    settings: Settings,
+    env: jinja2.Environment,
+    slug: str,
+    subject: str,
+    context: dict[str, Any],
+    templates: tuple[str, str],
+) -> ComposedDigest:
+    """Render both parts with slot markers, compile and inline the HTML, check it, build the message."""
+    html_template, text_template = templates
     fallback = settings.digest.greeting_fallback
     text = render(
-        env, TEXT_TEMPLATE, {**context, "subscriber": subscriber_slots("text", greeting_fallback=fallback)}
+        env, text_template, {**context, "subscriber": subscriber_slots("text", greeting_fallback=fallback)}
     )
     source = render(
-        env, HTML_TEMPLATE, {**context, "subscriber": subscriber_slots("html", greeting_fallback=fallback)}
+        env, html_template, {**context, "subscriber": subscriber_slots("html", greeting_fallback=fallback)}
     )
-    html = _inline_css(_compile_mjml(source))
-    _check_slots(html, "html", HTML_TEMPLATE)
-    _check_slots(text, "text", TEXT_TEMPLATE)
+    html = _inline_css(_compile_mjml(source, html_template))
+    _check_slots(html, "html", html_template)
+    _check_slots(text, "text", text_template)
     size = len(html.encode("utf-8"))
-    if size > GMAIL_CLIP_BYTES:
-        log.warning(
-            "digest %s HTML is %d bytes; Gmail clips messages above %d bytes", slug, size, GMAIL_CLIP_BYTES
-        )
+    warning = size_warning(size, settings.digest.max_html_bytes)
+    if warning:
+        log.warning("digest %s: %s", slug, warning)
     template = build_message_template(settings=settings, slug=slug, subject=subject, html=html, text=text)
     return ComposedDigest(subject=subject, html=html, text=text, message_template=template, size_bytes=size)
 
@@ -118,9 +195,13 @@ def _published(article: Article) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-def _select(settings: Settings, slug: str, articles: Sequence[Article]) -> list[Story]:
-    """The newest articles as stories; text from feeds is defused so it cannot pose as a slot marker."""
-    newest = sorted(articles, key=_published, reverse=True)[: settings.digest.max_stories]
+def _select(settings: Settings, slug: str, articles: Sequence[Article], edition: Edition) -> list[Story]:
+    """The pinned article, then the newest, without excluded ones, as stories; text from feeds is defused
+    so it cannot pose as a slot marker."""
+    kept = [a for a in articles if a.id not in edition.excluded_article_ids]
+    pin = edition.pinned_article_id
+    newest = sorted(kept, key=lambda a: (pin is None or a.id != pin, -_published(a).timestamp()))
+    newest = newest[: edition.max_stories or settings.digest.max_stories]
     return [
         Story(
             title=defuse(" ".join(a.title.split())),
@@ -130,6 +211,7 @@ def _select(settings: Settings, slug: str, articles: Sequence[Article]) -> list[
             section=defuse((a.section or "").strip()) or None,
             image_url=defuse(a.image_url or "", url=True) or None,
             published_at=_published(a),
+            article_id=a.id,
         )
         for a in newest
     ]
@@ -151,13 +233,11 @@ def _group(stories: Sequence[Story], order: Sequence[str]) -> list[tuple[str, li
     return [(name, groups[name]) for name in configured + others + tail]
 
 
-def _compile_mjml(source: str) -> str:
+def _compile_mjml(source: str, template: str = HTML_TEMPLATE) -> str:
     try:
         return str(mjml.mjml2html(source, fonts={}))  # no web-font imports: they track readers
     except (ValueError, RuntimeError) as exc:  # mjml-python reports MJML parse errors as ValueError
-        raise RenderError(
-            HTML_TEMPLATE, None, f"MJML could not compile the rendered template: {exc}"
-        ) from exc
+        raise RenderError(template, None, f"MJML could not compile the rendered template: {exc}") from exc
 
 
 def _inline_css(html: str) -> str:

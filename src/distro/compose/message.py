@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 from distro.settings import Settings
 
-BODY_SLOTS = ("email", "greeting_name", "unsubscribe_url", "unsubscribe_mailto")
+BODY_SLOTS = ("email", "greeting_name", "unsubscribe_url", "unsubscribe_mailto", "preferences_url")
 HEADER_SLOTS = ("to", "message_id", "date", "unsubscribe_url", "unsubscribe_mailto")
 _PREFIX = "%%DISTRO:"
 _MARKER = re.compile(r"%%DISTRO:(html|text|header)\.([a-z_]+)(?:\.([A-Za-z0-9_-]+))?%%")
@@ -62,6 +62,7 @@ class Personal:
     unsubscribe_mailto: str | None
     message_id: str
     date: str
+    preferences_url: str | None = None  # body slots using it render empty when None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class SubscriberSlots:
     greeting_name: str
     unsubscribe_url: str
     unsubscribe_mailto: str
+    preferences_url: str
 
 
 def subscriber_slots(context: str = "html", *, greeting_fallback: str = "reader") -> SubscriberSlots:
@@ -211,6 +213,7 @@ class _Clean(NamedTuple):
     unsubscribe_mailto: str | None
     message_id: str
     date: str
+    preferences_url: str | None
 
 
 def _clean(personal: Personal) -> _Clean:
@@ -229,6 +232,7 @@ def _clean(personal: Personal) -> _Clean:
         None if mailto is None else _uri(mailto, "unsubscribe_mailto"),
         message_id,
         date,
+        None if personal.preferences_url is None else _uri(personal.preferences_url, "preferences_url"),
     )
 
 
@@ -299,8 +303,8 @@ def _plain(clean: _Clean, slot: str, arg: str) -> str:
     """The unencoded value of a body slot."""
     if slot == "greeting_name":
         return clean.name or arg
-    if slot == "unsubscribe_mailto":
-        return clean.unsubscribe_mailto or ""
+    if slot in ("unsubscribe_mailto", "preferences_url"):
+        return getattr(clean, slot) or ""
     return str(getattr(clean, slot))
 
 

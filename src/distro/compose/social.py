@@ -1,32 +1,32 @@
-"""Turn an article into the exact request body for each platform, from the platform's template.
+"""Turn an article into the exact request body for each account, from its platform's template.
 
 The body built here is what the file sink writes and what the API channel sends, so a dry run shows the
-real thing. Length rules live with the platform (X: 280 weighted; Facebook: 63,206 characters).
+real thing. Each platform declares its own rule (:data:`RULES`): how length is counted, the limit, and the
+body. Adding a platform is one module (its channel and ``build_body``), one template and one rule here.
+
+Templates: ``social/<platform>.<Section>.txt.j2`` when it exists (e.g. ``x.Security.txt.j2``), else
+``social/<platform>.txt.j2``; hashtags per section come from ``[social] hashtags``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import jinja2
 
-from distro.channels import facebook, x
+from distro.accounts import Account, configured_accounts
+from distro.channels import bluesky, facebook, mastodon, x
 from distro.compose.links import add_utm
 from distro.compose.templating import render
-from distro.compose.textlength import X_LIMIT, shorten
+from distro.compose.textlength import X_LIMIT, graphemes, mastodon_length, shorten, weighted_length
 from distro.errors import RenderError
-from distro.models import Article
+from distro.models import Article, utcnow
 from distro.settings import Settings
 
-FACEBOOK_LIMIT = 63_206
-
-# Hashtags per section; a later issue moves these to settings with per-section template overrides.
-SECTION_HASHTAGS: dict[str, tuple[str, ...]] = {
-    "Security": ("#Security",),
-    "Geopolitics": ("#Geopolitics",),
-    "Economy": ("#Economy",),
-}
+FACEBOOK_LIMIT = facebook.MAX_MESSAGE_LENGTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,37 @@ class PlannedPost:
     account: str
     text: str
     body: dict[str, Any]
+    channel: str = ""  # the account's channel; defaults to the platform's first account
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """How a platform counts and limits text, and how text + link become its request body."""
+
+    limit: Callable[[Settings], int]
+    measure: Callable[[str], int]
+    body: Callable[[str, str, Settings, datetime], dict[str, Any]]
+    link_in_text: bool = True  # False: the link travels beside the text (Facebook's preview card)
+
+
+RULES: dict[str, Rule] = {
+    "x": Rule(lambda s: X_LIMIT, weighted_length, lambda text, link, s, now: x.build_body(text)),
+    "facebook": Rule(
+        lambda s: FACEBOOK_LIMIT, len, lambda text, link, s, now: facebook.build_body(text, link), False
+    ),
+    "mastodon": Rule(
+        lambda s: s.mastodon.max_length,
+        mastodon_length,
+        lambda text, link, s, now: mastodon.build_body(
+            text, visibility=s.mastodon.visibility, language=s.publication.language
+        ),
+    ),
+    "bluesky": Rule(
+        lambda s: bluesky.MAX_GRAPHEMES,
+        graphemes,
+        lambda text, link, s, now: bluesky.build_body(text, created_at=now, language=s.publication.language),
+    ),
+}
 
 
 def _context(article: Article, *, platform: str, settings: Settings) -> dict[str, Any]:
@@ -42,28 +73,71 @@ def _context(article: Article, *, platform: str, settings: Settings) -> dict[str
     return {
         "article": article,
         "link": link,
-        "hashtags": list(SECTION_HASHTAGS.get(article.section or "", ())),
+        "hashtags": list(settings.social.hashtags.get(article.section or "", ())),
         "publication": settings.publication,
     }
 
 
-def _render_text(env: jinja2.Environment, platform: str, context: dict[str, Any]) -> str:
-    text = render(env, f"social/{platform}.txt.j2", context).strip()
+def template_name(env: jinja2.Environment, platform: str, section: str | None) -> str:
+    """The section's override template when there is one, else the platform's."""
+    if section:
+        candidate = f"social/{platform}.{section}.txt.j2"
+        try:
+            env.get_template(candidate)
+            return candidate
+        except jinja2.TemplateNotFound:
+            pass
+    return f"social/{platform}.txt.j2"
+
+
+def _render_text(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    text = render(env, name, context).strip()
     if not text:
-        raise RenderError(f"social/{platform}.txt.j2", None, "template rendered an empty post")
+        raise RenderError(name, None, "template rendered an empty post")
     return text
 
 
-def plan_posts(env: jinja2.Environment, article: Article, settings: Settings) -> list[PlannedPost]:
-    """One post per enabled platform; raises RenderError before anything is stored."""
-    posts: list[PlannedPost] = []
-    if settings.x.enabled:
-        context = _context(article, platform="x", settings=settings)
-        text = shorten(_render_text(env, "x", context), X_LIMIT)
-        posts.append(PlannedPost("x", settings.x.account, text, x.build_body(text)))
-    if settings.facebook.enabled:
-        context = _context(article, platform="facebook", settings=settings)
-        text = _render_text(env, "facebook", context)[:FACEBOOK_LIMIT]
-        body = facebook.build_body(text, context["link"])
-        posts.append(PlannedPost("facebook", settings.facebook.page_id, text, body))
-    return posts
+def fit(platform: str, text: str, settings: Settings) -> str:
+    """``text`` cut to the platform's limit (word boundary, links and hashtags kept)."""
+    rule = RULES[platform]
+    limit = rule.limit(settings)
+    if not rule.link_in_text:
+        return text[:limit]
+    try:
+        return shorten(text, limit, measure=rule.measure)
+    except ValueError as exc:
+        raise RenderError(f"social/{platform}.txt.j2", None, str(exc)) from None
+
+
+def check_fits(platform: str, text: str, settings: Settings) -> None:
+    """ValueError naming the count and the limit when an editor's text is too long for the platform."""
+    rule = RULES[platform]
+    length, limit = rule.measure(text), rule.limit(settings)
+    if length > limit:
+        raise ValueError(f"the text is {length} long as {platform} counts it; the limit is {limit}")
+
+
+def build_body(platform: str, text: str, link: str, settings: Settings, now: datetime | None = None) -> Any:
+    return RULES[platform].body(text, link, settings, now or utcnow())
+
+
+def plan_account(
+    env: jinja2.Environment, article: Article, account: Account, settings: Settings, now: datetime
+) -> PlannedPost | None:
+    """The account's post for ``article``, or None when the article's section is not the account's."""
+    if not account.wants(article.section):
+        return None
+    context = _context(article, platform=account.platform, settings=settings)
+    name = template_name(env, account.platform, article.section)
+    text = fit(account.platform, _render_text(env, name, context), settings)
+    body = build_body(account.platform, text, context["link"], settings, now)
+    return PlannedPost(account.platform, account.name, text, body, account.channel)
+
+
+def plan_posts(
+    env: jinja2.Environment, article: Article, settings: Settings, now: datetime | None = None
+) -> list[PlannedPost]:
+    """One post per account whose sections include the article's; raises RenderError before storing."""
+    now = now or utcnow()
+    posts = [plan_account(env, article, account, settings, now) for account in configured_accounts(settings)]
+    return [post for post in posts if post is not None]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
+import regex
 from twitter_text import parse_tweet
 
 X_LIMIT = 280
@@ -22,18 +24,34 @@ def weighted_length(text: str) -> int:
     return int(parse_tweet(unicodedata.normalize("NFC", text)).weightedLength)
 
 
+def mastodon_length(text: str) -> int:
+    """Mastodon's count: characters, with every URL counted as 23 whatever its length."""
+    return len(URL_RE.sub("x" * 23, text))
+
+
+def graphemes(text: str) -> int:
+    """User-perceived characters (extended grapheme clusters), as Bluesky counts its 300."""
+    return len(regex.findall(r"\X", text))
+
+
 def _protected(word: str) -> bool:
     return bool(URL_RE.fullmatch(word)) or word.startswith(("#", "@"))
 
 
-def shorten(text: str, limit: int = X_LIMIT, *, ellipsis: str = "…") -> str:
+def shorten(
+    text: str,
+    limit: int = X_LIMIT,
+    *,
+    ellipsis: str = "…",
+    measure: Callable[[str], int] = weighted_length,
+) -> str:
     """Cut ``text`` at word boundaries until it fits, keeping URLs, hashtags and mentions whole.
 
     Words are dropped from the end of the last cuttable run, and an ellipsis marks the cut. Emoji and
     surrogate pairs are never split because only whole words are removed.
     """
     text = unicodedata.normalize("NFC", text)
-    if weighted_length(text) <= limit:
+    if measure(text) <= limit:
         return text
     tokens = re.split(r"(\s+)", text)
     words = [i for i in range(0, len(tokens), 2) if tokens[i] and not _protected(tokens[i])]
@@ -45,6 +63,6 @@ def shorten(text: str, limit: int = X_LIMIT, *, ellipsis: str = "…") -> str:
         if previous is not None:
             candidate_tokens[previous] = tokens[previous].rstrip(",;:—–-") + ellipsis
         candidate = re.sub(r"[ \t]+(?=\n)", "", re.sub(r"[ \t]{2,}", " ", "".join(candidate_tokens))).strip()
-        if weighted_length(candidate) <= limit:
+        if measure(candidate) <= limit:
             return candidate
     raise ValueError(f"text cannot be shortened to {limit}: its URLs and hashtags alone are too long")

@@ -2,27 +2,47 @@
 
 The digest is rendered, compiled and checked (including one personalised copy) before any row is queued,
 so a template error stops the digest before its first message. The digest's slug is its ISO week in the
-editor's timezone: composing the same week again returns the stored digest instead of a second one.
+editor's timezone: composing the same week again returns the stored digest instead of a second one, until
+the editor changes the week's edit (:mod:`distro.services.digest_edit`), which recomposes a digest that is
+not queued yet. Subscribers who chose sections get a variant composed once per distinct choice at queue
+time; :class:`~distro.services.messages.MessageBuilder` picks it per message.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import delete, select
 
 from distro import outbox
 from distro.app import App
-from distro.compose.digest import compose_digest
+from distro.compose.digest import ComposedDigest, Edition, compose_digest, compose_empty, size_warning
 from distro.compose.message import Personal, PreparedMessage, fill_preview
 from distro.db import session_scope
-from distro.models import Article, Delivery, Digest, DigestStatus, Subscriber, utcnow
+from distro.errors import DistroError
+from distro.models import (
+    Article,
+    Delivery,
+    Digest,
+    DigestEdit,
+    DigestStatus,
+    DigestVariant,
+    Subscriber,
+    utcnow,
+)
+from distro.services.ingest import FRESH
 from distro.services.personal import personal_for
 from distro.services.subscribers import active_subscribers
+from distro.services.suppression import without_suppressed
+
+log = logging.getLogger(__name__)
+TEST_KEY_PREFIX = "test:"
 
 
 def digest_slug(app: App, now: datetime) -> str:
@@ -30,15 +50,49 @@ def digest_slug(app: App, now: datetime) -> str:
     return f"{app.settings.digest.slug_prefix}-{year}-W{week:02d}"
 
 
-def window_articles(app: App, now: datetime) -> tuple[datetime, list[Article]]:
-    """Articles first seen since the previous digest (or in the last ``window_days``), newest first."""
+def sections_key(sections: Iterable[str] | None) -> str:
+    """The variant a subscriber gets: "" for every section, else their sections, casefolded and sorted."""
+    chosen = sorted({s.strip().casefold() for s in sections or () if s.strip()})
+    return "|".join(chosen)
+
+
+def load_edit(app: App, slug: str) -> DigestEdit | None:
     with session_scope(app.engine) as session:
-        previous = session.exec(select(Digest).order_by(Digest.window_end.desc())).first()  # type: ignore[attr-defined]
-        start = previous.window_end if previous else now - timedelta(days=app.settings.digest.window_days)
+        return session.exec(select(DigestEdit).where(DigestEdit.slug == slug)).first()
+
+
+def edition_of(app: App, edit: DigestEdit | None) -> Edition:
+    if edit is None:
+        return Edition(intro=app.settings.digest.intro)
+    return Edition(
+        intro=app.settings.digest.intro if edit.intro is None else edit.intro,
+        pinned_article_id=edit.pinned_article_id,
+        excluded_article_ids=frozenset(edit.excluded_article_ids or ()),
+        max_stories=edit.max_stories,
+        sections=tuple(edit.sections) if edit.sections else None,
+    )
+
+
+def window_articles(
+    app: App, now: datetime, *, window_days: int | None = None, before_slug: str | None = None
+) -> tuple[datetime, list[Article]]:
+    """Articles first seen since the previous digest (or in the last ``window_days``), newest first.
+
+    ``before_slug`` ignores that digest itself when it is being recomposed.
+    """
+    with session_scope(app.engine) as session:
+        query = select(Digest).order_by(Digest.window_end.desc())  # type: ignore[attr-defined]
+        if before_slug is not None:
+            query = query.where(Digest.slug != before_slug)
+        previous = session.exec(query).first()
+        if window_days is not None or previous is None:
+            start = now - timedelta(days=window_days or app.settings.digest.window_days)
+        else:
+            start = previous.window_end
         articles = list(
             session.exec(
                 select(Article)
-                .where(Article.first_seen_at > start, Article.first_seen_at <= now)
+                .where(Article.first_seen_at > start, Article.first_seen_at <= now, FRESH)
                 .order_by(sa.desc(sa.func.coalesce(Article.published_at, Article.first_seen_at)), Article.id)
             )
         )
@@ -50,43 +104,132 @@ class DigestResult:
     digest: Digest | None
     created: bool
     reason: str = ""
+    warning: str | None = None  # e.g. the HTML is over Gmail's clip limit
 
 
-def compose_weekly(app: App, now: datetime | None = None) -> DigestResult:
-    """Compose this week's digest, or return the one already composed; ``digest`` is None on an empty week."""
-    now = now or utcnow()
-    slug = digest_slug(app, now)
-    with session_scope(app.engine) as session:
-        existing = session.exec(select(Digest).where(Digest.slug == slug)).first()
-    if existing is not None:
-        return DigestResult(existing, created=False, reason=f"digest {slug} already composed")
-    start, articles = window_articles(app, now)
-    if not articles:
-        return DigestResult(None, created=False, reason=f"no new articles since {start:%Y-%m-%d %H:%M} UTC")
-    composed = compose_digest(settings=app.settings, env=app.templates, slug=slug, articles=articles, now=now)
-    prepared = PreparedMessage.from_template(composed.message_template)
-    prepared.render(
+def _check_personalises(app: App, composed: ComposedDigest, slug: str) -> None:
+    PreparedMessage.from_template(composed.message_template).render(
         personal_for(
             app, digest_slug=slug, subscriber_id=0, email="check@example.org", name="Check", delivery_id=0
         )
     )  # every slot must fill before we queue
-    digest = Digest(
-        slug=slug,
-        subject=composed.subject,
-        window_start=start,
-        window_end=now,
-        article_ids=[a.id for a in articles if a.id is not None][: app.settings.digest.max_stories],
-        html=composed.html,
-        text=composed.text,
-        message_template=composed.message_template,
-    )
+
+
+def compose_weekly(app: App, now: datetime | None = None, *, recompose: bool = False) -> DigestResult:
+    """Compose this week's digest, or return the one already composed; ``digest`` is None on an empty week
+    (unless ``digest.empty_week = "note"``, which composes the short note instead).
+
+    ``recompose`` renders a composed-but-not-queued digest again with the week's edit; a queued digest is
+    never changed.
+    """
+    now = now or utcnow()
+    slug = digest_slug(app, now)
     with session_scope(app.engine) as session:
+        existing = session.exec(select(Digest).where(Digest.slug == slug)).first()
+    if existing is not None and (not recompose or existing.status != DigestStatus.COMPOSED):
+        reason = f"digest {slug} already {existing.status}"
+        return DigestResult(existing, created=False, reason=reason, warning=size_warning_of(app, existing))
+    edit = load_edit(app, slug)
+    window_end = existing.window_end if existing is not None else now
+    start, articles = window_articles(
+        app, window_end, window_days=edit.window_days if edit else None, before_slug=slug
+    )
+    edition = edition_of(app, edit)
+    left = [a for a in articles if a.id not in edition.excluded_article_ids]
+    if not left and app.settings.digest.empty_week == "skip":
+        if existing is not None:
+            raise DistroError(f"the edit of {slug} leaves no stories; remove an excluded article")
+        return DigestResult(None, created=False, reason=f"no new articles since {start:%Y-%m-%d %H:%M} UTC")
+    if left:
+        composed = compose_digest(
+            settings=app.settings, env=app.templates, slug=slug, articles=articles, now=now, edition=edition
+        )
+    else:
+        composed = compose_empty(settings=app.settings, env=app.templates, slug=slug, now=now)
+    _check_personalises(app, composed, slug)
+    with session_scope(app.engine) as session:
+        digest = session.get(Digest, existing.id) if existing is not None else None
+        if digest is not None:
+            session.exec(delete(DigestVariant).where(DigestVariant.digest_id == digest.id))  # type: ignore[call-overload]
+        else:
+            digest = Digest(slug=slug, subject="", window_start=start, window_end=now, html="", text="")
+            digest.message_template = ""
+        digest.subject, digest.html, digest.text = composed.subject, composed.html, composed.text
+        digest.message_template = composed.message_template
+        digest.window_start = start
+        digest.article_ids = list(composed.article_ids)
         session.add(digest)
-    return DigestResult(digest, created=True)
+        session.flush()
+        session.refresh(digest)
+        session.expunge(digest)
+    warning = size_warning(composed.size_bytes, app.settings.digest.max_html_bytes)
+    return DigestResult(digest, created=existing is None, warning=warning)
+
+
+def size_warning_of(app: App, digest: Digest) -> str | None:
+    return size_warning(len(digest.html.encode("utf-8")), app.settings.digest.max_html_bytes)
+
+
+def _digest_articles(app: App, digest: Digest) -> list[Article]:
+    with session_scope(app.engine) as session:
+        rows = session.exec(select(Article).where(Article.id.in_(digest.article_ids))).all()  # type: ignore[union-attr]
+    return list(rows)
+
+
+def compose_variants(app: App, digest: Digest, keys: Iterable[str]) -> int:
+    """Compose and store the variant of ``digest`` for each section choice in ``keys`` that lacks one.
+
+    A choice that matches none of the digest's stories gets no variant: those readers get the full digest
+    rather than an empty email. Returns how many variants were added.
+    """
+    with session_scope(app.engine) as session:
+        have = set(
+            session.exec(select(DigestVariant.sections_key).where(DigestVariant.digest_id == digest.id)).all()
+        )
+    wanted = sorted(k for k in set(keys) if k and k not in have)
+    if not wanted or not digest.article_ids:
+        return 0
+    articles, edition = _digest_articles(app, digest), edition_of(app, load_edit(app, digest.slug))
+    edition = Edition(
+        intro=edition.intro, pinned_article_id=edition.pinned_article_id, sections=edition.sections
+    )
+    added: list[DigestVariant] = []
+    for key in wanted:
+        try:
+            composed = compose_digest(
+                settings=app.settings,
+                env=app.templates,
+                slug=digest.slug,
+                articles=articles,
+                now=digest.window_end,
+                edition=edition,
+                only_sections=key.split("|"),
+            )
+        except ValueError:
+            log.info("digest %s: no story in sections %r; they get the full digest", digest.slug, key)
+            continue
+        _check_personalises(app, composed, digest.slug)
+        added.append(
+            DigestVariant(
+                digest_id=digest.id or 0,
+                sections_key=key,
+                html=composed.html,
+                text=composed.text,
+                message_template=composed.message_template,
+            )
+        )
+    with session_scope(app.engine) as session:
+        session.add_all(added)
+    return len(added)
 
 
 def queue_digest(app: App, digest: Digest) -> int:
-    """One outbox row per active subscriber (idempotent); returns how many rows were new."""
+    """One outbox row per active subscriber (idempotent); returns how many rows were new.
+
+    Every section variant the subscribers need is composed and checked first, so a template error stops
+    the digest before its first row.
+    """
+    compose_variants(app, digest, {sections_key(s.sections) for s in active_subscribers(app)})
     rows = (
         {
             "key": f"digest:{digest.slug}:{subscriber.id}",
@@ -95,15 +238,17 @@ def queue_digest(app: App, digest: Digest) -> int:
             "digest_id": digest.id,
             "subscriber_id": subscriber.id,
         }
-        for subscriber in active_subscribers(app)
+        for subscriber in without_suppressed(app.engine, active_subscribers(app))
     )
     created = outbox.enqueue_many(app.engine, rows)
     with session_scope(app.engine) as session:
         row = session.get_one(Digest, digest.id)
         total = session.exec(
-            select(sa.func.count()).select_from(Delivery).where(Delivery.digest_id == digest.id)
+            select(sa.func.count())
+            .select_from(Delivery)
+            .where(Delivery.digest_id == digest.id, Delivery.subscriber_id.is_not(None))  # type: ignore[union-attr]
         ).one()
-        row.recipients = int(total)
+        row.recipients = int(total)  # test copies (no subscriber) are not recipients
         row.status = DigestStatus.QUEUED
         row.queued_at = row.queued_at or utcnow()
     return created
@@ -113,23 +258,58 @@ def count_recipients(app: App) -> int:
     return sum(1 for _ in active_subscribers(app))
 
 
-def preview(app: App, digest: Digest, *, email: str | None = None) -> tuple[Path, Path, Personal]:
-    """Write the exact HTML and text a subscriber would get to ``var/preview/``; return their paths."""
+@dataclass(frozen=True, slots=True)
+class PreviewPage:
+    """The exact bytes a subscriber would read: what ``digest preview`` writes and a web route serves."""
+
+    html: bytes
+    text: bytes
+    personal: Personal
+    warning: str | None
+
+
+def render_preview(app: App, digest: Digest, *, email: str | None = None) -> PreviewPage:
+    """The digest as ``email`` (or an example reader) gets it: their section variant, name and links.
+
+    LookupError when ``email`` is not a subscriber, so a typo does not preview someone else's copy.
+    """
     subscriber: Subscriber | None = None
     if email:
         with session_scope(app.engine) as session:
             subscriber = session.exec(select(Subscriber).where(Subscriber.email == email)).first()
+        if subscriber is None:
+            raise LookupError(f"no subscriber {email!r}; check the address or leave out --subscriber")
+    html, text = digest.html, digest.text
+    if subscriber is not None and sections_key(subscriber.sections):
+        compose_variants(app, digest, [sections_key(subscriber.sections)])
+        with session_scope(app.engine) as session:
+            variant = session.exec(
+                select(DigestVariant).where(
+                    DigestVariant.digest_id == digest.id,
+                    DigestVariant.sections_key == sections_key(subscriber.sections),
+                )
+            ).first()
+        if variant is not None:
+            html, text = variant.html, variant.text
     personal = personal_for(
         app,
         digest_slug=digest.slug,
-        subscriber_id=subscriber.id if subscriber else 0,
+        subscriber_id=subscriber.id or 0 if subscriber else 0,
         email=subscriber.email if subscriber else "preview@example.org",
         name=subscriber.name if subscriber else None,
         delivery_id=0,
     )
+    page_html = fill_preview(html, personal).encode("utf-8")
+    warning = size_warning(len(html.encode("utf-8")), app.settings.digest.max_html_bytes)
+    return PreviewPage(page_html, fill_preview(text, personal).encode("utf-8"), personal, warning)
+
+
+def preview(app: App, digest: Digest, *, email: str | None = None) -> tuple[Path, Path, Personal]:
+    """Write the exact HTML and text a subscriber would get to ``var/preview/``; return their paths."""
+    page = render_preview(app, digest, email=email)
     target = app.settings.var_dir / "preview"
     target.mkdir(parents=True, exist_ok=True)
     html_path, text_path = target / f"{digest.slug}.html", target / f"{digest.slug}.txt"
-    html_path.write_text(fill_preview(digest.html, personal), encoding="utf-8")
-    text_path.write_text(fill_preview(digest.text, personal), encoding="utf-8")
-    return html_path, text_path, personal
+    html_path.write_bytes(page.html)
+    text_path.write_bytes(page.text)
+    return html_path, text_path, page.personal

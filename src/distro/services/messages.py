@@ -1,4 +1,9 @@
-"""Outbox rows -> wire messages: a personalised email per digest row, the stored body per post row."""
+"""Outbox rows -> wire messages: a personalised email per digest row, the stored body per post row.
+
+Each digest's prepared messages (the full digest, one per section choice, and the "[TEST]" copy) are built
+once per builder and picked per row; personalising is byte substitution, then a DKIM signature when a key
+is configured.
+"""
 
 from __future__ import annotations
 
@@ -9,30 +14,60 @@ from sqlmodel import select
 
 from distro.app import App
 from distro.channels.base import EmailOut, SocialOut
-from distro.compose.message import PreparedMessage
+from distro.compose.dkim import signer_from_settings
+from distro.compose.message import PreparedMessage, build_message_template
 from distro.db import session_scope
 from distro.dispatch import Suppressed
 from distro.errors import PermanentFailure
-from distro.models import Digest, SocialPost, Subscriber, SubscriberStatus
+from distro.models import Digest, DigestVariant, SocialPost, Subscriber, SubscriberStatus
 from distro.outbox import Claimed
 from distro.services.personal import personal_for
 
+TEST_SUBJECT_PREFIX = "[TEST] "
+_TEST = "\x00test"  # variant key of the test copy; never a sections key
+
+
+class _DigestMessages:
+    """One digest's prepared messages by variant key ("" is the full digest)."""
+
+    def __init__(self, app: App, digest: Digest, variants: Sequence[DigestVariant]) -> None:
+        self.slug = digest.slug
+        self._app, self._digest = app, digest
+        self._prepared = {"": PreparedMessage.from_template(digest.message_template)}
+        self._prepared.update(
+            {v.sections_key: PreparedMessage.from_template(v.message_template) for v in variants}
+        )
+
+    def get(self, key: str) -> PreparedMessage:
+        if key == _TEST and _TEST not in self._prepared:
+            d = self._digest
+            template = build_message_template(
+                settings=self._app.settings,
+                slug=d.slug,
+                subject=TEST_SUBJECT_PREFIX + d.subject,
+                html=d.html,
+                text=d.text,
+            )
+            self._prepared[_TEST] = PreparedMessage.from_template(template)
+        return self._prepared.get(key) or self._prepared[""]
+
 
 class MessageBuilder:
-    """Builds each claimed row's wire message; caches one prepared message per digest."""
+    """Builds each claimed row's wire message; caches each digest's prepared messages."""
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self._digests: dict[int, tuple[str, PreparedMessage]] = {}
+        self._digests: dict[int, _DigestMessages] = {}
+        self._signer = signer_from_settings(app.settings.email)
 
-    def _digest(self, digest_id: int) -> tuple[str, PreparedMessage]:
+    def _digest(self, digest_id: int) -> _DigestMessages:
         if digest_id not in self._digests:
             with session_scope(self.app.engine) as session:
                 digest = session.get_one(Digest, digest_id)
-                self._digests[digest_id] = (
-                    digest.slug,
-                    PreparedMessage.from_template(digest.message_template),
-                )
+                variants = session.exec(
+                    select(DigestVariant).where(DigestVariant.digest_id == digest_id)
+                ).all()
+                self._digests[digest_id] = _DigestMessages(self.app, digest, list(variants))
         return self._digests[digest_id]
 
     def __call__(self, batch: Sequence[Claimed]) -> Mapping[int, Any]:
@@ -47,27 +82,40 @@ class MessageBuilder:
         for claimed in batch:
             if claimed.digest_id is not None and claimed.subscriber_id is not None:
                 built[claimed.id] = self._email(claimed, subscribers.get(claimed.subscriber_id))
+            elif claimed.digest_id is not None and claimed.key.startswith("test:"):
+                built[claimed.id] = self._test(claimed)
             elif claimed.social_post_id in posts:
                 post = posts[claimed.social_post_id]
                 built[claimed.id] = SocialOut(claimed.key, post.platform, post.account, dict(post.body))
         return built
+
+    def _render(self, claimed: Claimed, key: str, subscriber_id: int, name: str | None) -> Any:
+        messages = self._digest(claimed.digest_id or 0)
+        personal = personal_for(
+            self.app,
+            digest_slug=messages.slug,
+            subscriber_id=subscriber_id,
+            email=claimed.recipient,
+            name=name,
+            delivery_id=claimed.id,
+        )
+        try:
+            data = messages.get(key).render(personal)
+        except ValueError as exc:
+            return PermanentFailure(f"cannot address {claimed.recipient!r}: {exc}")
+        if self._signer is not None:
+            data = self._signer.sign(data)
+        return EmailOut(claimed.key, self.app.settings.email.from_address, claimed.recipient, data)
 
     def _email(self, claimed: Claimed, subscriber: Subscriber | None) -> Any:
         if subscriber is None:
             return Suppressed("subscriber was deleted")
         if subscriber.status != SubscriberStatus.ACTIVE:
             return Suppressed(f"subscriber is {subscriber.status}")
-        slug, prepared = self._digest(claimed.digest_id or 0)
-        personal = personal_for(
-            self.app,
-            digest_slug=slug,
-            subscriber_id=subscriber.id or 0,
-            email=subscriber.email,
-            name=subscriber.name,
-            delivery_id=claimed.id,
-        )
-        try:
-            data = prepared.render(personal)
-        except ValueError as exc:
-            return PermanentFailure(f"cannot address {subscriber.email!r}: {exc}")
-        return EmailOut(claimed.key, self.app.settings.email.from_address, subscriber.email, data)
+        from distro.services.digest import sections_key
+
+        return self._render(claimed, sections_key(subscriber.sections), subscriber.id or 0, subscriber.name)
+
+    def _test(self, claimed: Claimed) -> Any:
+        """A test copy: the full digest, subject "[TEST] ...", links signed for no subscriber (id 0)."""
+        return self._render(claimed, _TEST, 0, None)

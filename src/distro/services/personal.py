@@ -13,11 +13,18 @@ from distro.models import utcnow
 from distro.tokens import make_token
 
 UNSUBSCRIBE_SCOPE = "unsubscribe"
+PREFERENCES_SCOPE = "preferences"
 
 
 def unsubscribe_url(app: App, subscriber_id: int) -> str:
     token = make_token(app.signing_key, UNSUBSCRIBE_SCOPE, subscriber_id)
     return f"{app.settings.web.public_url.rstrip('/')}/unsubscribe/{token}"
+
+
+def preferences_url(app: App, subscriber_id: int) -> str:
+    """A signed link to the subscriber's own preferences page (a token of its own scope)."""
+    token = make_token(app.signing_key, PREFERENCES_SCOPE, subscriber_id)
+    return f"{app.settings.web.public_url.rstrip('/')}/preferences/{token}"
 
 
 def unsubscribe_mailto(app: App, subscriber_id: int) -> str | None:
@@ -45,4 +52,5 @@ def personal_for(
         unsubscribe_mailto=unsubscribe_mailto(app, subscriber_id),
         message_id=message_id(app, digest_slug, delivery_id),
         date=format_datetime(utcnow().replace(microsecond=0)),
+        preferences_url=preferences_url(app, subscriber_id),
     )

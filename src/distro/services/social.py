@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 
@@ -17,6 +16,7 @@ from distro.app import App
 from distro.compose.social import PlannedPost, plan_posts
 from distro.db import is_postgres, session_scope
 from distro.models import Article, SocialPost, utcnow
+from distro.services.ingest import FRESH
 
 
 def post_key(article_id: int, platform: str, account: str) -> str:
@@ -24,24 +24,18 @@ def post_key(article_id: int, platform: str, account: str) -> str:
 
 
 def articles_without_posts(app: App, now: datetime) -> list[Article]:
-    """Articles first seen in the digest window that some enabled platform has not had a post for."""
+    """Articles first seen in the digest window, when any social account is enabled.
+
+    Every account filters by section, so "has all its posts" differs per article; planning again is cheap
+    and idempotent (existing posts, including an editor's edited text, are kept).
+    """
     since = now - timedelta(days=app.settings.digest.window_days)
-    wanted = len([c for c in app.enabled_channels() if c != "email"])
-    if not wanted:
+    if not [c for c in app.enabled_channels() if c != "email"]:
         return []
-    posted = (
-        select(SocialPost.article_id)
-        .group_by(SocialPost.article_id)  # type: ignore[arg-type]
-        .having(sa.func.count() >= wanted)
-    )
+    # Back catalogue recorded on a source's first poll is never posted (see services.ingest).
+    query = select(Article).where(Article.first_seen_at > since, FRESH)
     with session_scope(app.engine) as session:
-        return list(
-            session.exec(
-                select(Article)
-                .where(Article.first_seen_at > since, Article.id.not_in(posted))  # type: ignore[union-attr]
-                .order_by(Article.published_at, Article.id)  # type: ignore[arg-type]
-            )
-        )
+        return list(session.exec(query.order_by(Article.published_at, Article.id)))  # type: ignore[arg-type]
 
 
 def plan_social(app: App, now: datetime | None = None) -> int:
@@ -50,7 +44,7 @@ def plan_social(app: App, now: datetime | None = None) -> int:
     planned: list[tuple[Article, PlannedPost]] = [
         (article, post)
         for article in articles_without_posts(app, now)
-        for post in plan_posts(app.templates, article, app.settings)
+        for post in plan_posts(app.templates, article, app.settings, now)
     ]
     if not planned:
         return 0
@@ -84,10 +78,46 @@ def plan_social(app: App, now: datetime | None = None) -> int:
     rows = [
         {
             "key": post_key(a.id or 0, p.platform, p.account),
-            "channel": p.platform,
+            "channel": p.channel or p.platform,
             "recipient": p.account,
             "social_post_id": ids[(a.id, p.platform, p.account)],
         }
         for a, p in planned
     ]
     return outbox.enqueue_many(app.engine, rows)
+
+
+def edit_post(app: App, article_id: int, platform: str, text: str, account: str | None = None) -> int:
+    """Replace the planned text of the article's post(s) on ``platform`` before they are sent.
+
+    Only posts whose delivery is still pending change; the text must fit the platform as it counts.
+    Returns how many posts changed; ConfigError-free ValueError naming what to fix otherwise.
+    """
+    from distro.compose.social import RULES, build_body, check_fits
+    from distro.models import Delivery, DeliveryStatus
+
+    if platform not in RULES:
+        raise ValueError(f"unknown platform {platform!r}; use one of {', '.join(RULES)}")
+    text = text.strip()
+    if not text:
+        raise ValueError("the text is empty")
+    check_fits(platform, text, app.settings)
+    changed = 0
+    with session_scope(app.engine) as session:
+        query = select(SocialPost, Delivery).join(Delivery, Delivery.social_post_id == SocialPost.id)  # type: ignore[arg-type]
+        query = query.where(SocialPost.article_id == article_id, SocialPost.platform == platform)
+        if account:
+            query = query.where(SocialPost.account == account)
+        rows = list(session.exec(query))
+        if not rows:
+            raise ValueError(
+                f"article {article_id} has no planned {platform} post; run `distro social send --no-dispatch`"
+            )
+        for post, delivery in rows:
+            if delivery.status != DeliveryStatus.PENDING:
+                raise ValueError(f"the {platform} post of {post.account} is already {delivery.status}")
+            link = post.body.get("link") or ""
+            post.text, post.body = text, build_body(platform, text, link, app.settings, post.created_at)
+            session.add(post)
+            changed += 1
+    return changed

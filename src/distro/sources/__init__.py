@@ -28,10 +28,23 @@ def make_source(
     etag: str | None = None,
     last_modified: str | None = None,
     user_agent: str | None = None,
+    accept_pages: bool = False,
 ) -> Source:
     """The source for one configured entry, primed with the validators stored after its last poll.
 
-    ``user_agent`` is the publication-wide default, used when the entry sets none.
+    ``user_agent`` is the publication-wide default, used when the entry sets none. ``accept_pages`` lets a
+    feed URL that turns out to be an HTML page be read as one article (``distro ingest URL``); configured
+    feeds leave it off, so a feed replaced by an HTML error page is an error, not an "article".
     """
     # ``kind`` is a Literal in the settings, so an unknown kind never gets this far.
-    return FeedSource(settings, etag=etag, last_modified=last_modified, user_agent=user_agent)
+    if settings.kind == "wordpress":
+        from distro.sources.wordpress import WordPressSource
+
+        return WordPressSource(settings, etag=etag, last_modified=last_modified, user_agent=user_agent)
+    if settings.kind == "page":
+        from distro.sources.page import PageSource
+
+        return PageSource(settings, etag=etag, last_modified=last_modified, user_agent=user_agent)
+    return FeedSource(
+        settings, etag=etag, last_modified=last_modified, user_agent=user_agent, accept_pages=accept_pages
+    )

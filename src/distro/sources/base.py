@@ -53,6 +53,9 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     permanent_url: str | None = None
+    # WebSub: the hub a feed advertises (rel="hub") and the topic URL to subscribe to (rel="self").
+    hub: str | None = None
+    topic: str | None = None
 
 
 @runtime_checkable

@@ -19,6 +19,7 @@ import logging
 import re
 import xml.sax
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -71,8 +72,10 @@ class FeedSource:
         last_modified: str | None = None,
         user_agent: str | None = None,
         session: requests.Session | None = None,
+        accept_pages: bool = False,
     ) -> None:
         self.settings = settings
+        self.accept_pages = accept_pages
         self.etag = etag
         self.last_modified = last_modified
         self.user_agent = settings.user_agent or user_agent or DEFAULT_USER_AGENT
@@ -95,25 +98,39 @@ class FeedSource:
             max_bytes=self.settings.max_bytes,
             etag=self.etag,
             last_modified=self.last_modified,
-            extra_headers={"Accept": FEED_ACCEPT},
+            extra_headers={"Accept": FEED_ACCEPT, **self.settings.headers},
             source_name=self.settings.name,
             session=self._session,
+            allow_private_addresses=self.settings.allow_private_addresses,
         )
         drafts: list[ArticleDraft] = []
-        if not response.not_modified:
-            drafts = parse_feed(
+        links = FeedLinks()
+        if not response.not_modified and self.accept_pages and _is_html(response.body, response.content_type):
+            from distro.sources.page import parse_page
+
+            drafts = [parse_page(response.body, url=response.url, content_type=response.content_type)]
+        elif not response.not_modified:
+            drafts, links = parse_feed_document(
                 response.body,
                 source=redact_url(url),
                 base_url=response.url,
                 content_type=response.content_type,
             )
         return FetchResult(
+            hub=links.hub,
+            topic=(links.self_url or response.url) if links.hub else None,
             drafts=drafts,
             not_modified=response.not_modified,
             etag=response.etag,
             last_modified=response.last_modified,
             permanent_url=response.permanent_url,
         )
+
+
+def _is_html(body: bytes, content_type: str | None) -> bool:
+    from distro.sources.page import looks_like_html
+
+    return looks_like_html(body, content_type)
 
 
 def local_path(location: str) -> Path:
@@ -136,9 +153,33 @@ def _scheme(location: str) -> str:
         raise SourceError(location, f"is not a valid URL ({exc})") from None
 
 
+@dataclass(frozen=True, slots=True)
+class FeedLinks:
+    """The feed's own ``rel="hub"`` (WebSub hub) and ``rel="self"`` (its canonical URL, the WebSub topic)."""
+
+    hub: str | None = None
+    self_url: str | None = None
+
+
 def parse_feed(
     data: bytes, *, source: str, base_url: str | None = None, content_type: str | None = None
 ) -> list[ArticleDraft]:
+    """Parse feed bytes into drafts; see :func:`parse_feed_document`."""
+    return parse_feed_document(data, source=source, base_url=base_url, content_type=content_type)[0]
+
+
+def _feed_links(feed: Mapping[str, Any], base: str | None) -> FeedLinks:
+    found: dict[str, str | None] = {"hub": None, "self": None}
+    for link in _dicts(feed.get("links")):
+        rel = _text(link.get("rel")).lower()
+        if rel in found and found[rel] is None:
+            found[rel] = safe_url(_text(link.get("href")), base)
+    return FeedLinks(hub=found["hub"], self_url=found["self"])
+
+
+def parse_feed_document(
+    data: bytes, *, source: str, base_url: str | None = None, content_type: str | None = None
+) -> tuple[list[ArticleDraft], FeedLinks]:
     """Parse feed bytes into drafts, in feed order, each guid and each URL at most once (first kept).
 
     ``source`` names the feed in errors. ``base_url`` is where the bytes came from; relative links are
@@ -153,14 +194,15 @@ def parse_feed(
     feed = parsed.get("feed") or {}
     site = safe_url(_text(feed.get("link")), base_url) or safe_url(base_url)
     drafts = list(_unique(_drafts(parsed.get("entries") or [], site, source)))
+    links = _feed_links(feed, base_url)
     if drafts:
         if parsed.get("bozo"):
             log.info("feed %s is not well-formed but was read: %s", source, _describe(parsed))
-        return drafts
+        return drafts, links
     problem = _why_empty(parsed)
     if problem:
         raise SourceError(source, problem)
-    return []
+    return [], links
 
 
 def _why_empty(parsed: Mapping[str, Any]) -> str | None:

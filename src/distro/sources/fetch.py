@@ -10,7 +10,11 @@ a size limit. Every fetch here:
   every single read alive;
 * stops reading as soon as the decoded body exceeds ``max_bytes``, whatever ``Content-Length`` claims,
   so neither an endless stream nor a gzip bomb can fill memory;
-* reports a permanent redirect (301/308) so the caller can store the new URL.
+* reports a permanent redirect (301/308) so the caller can store the new URL;
+* refuses, unless ``allow_private_addresses``, any hop (redirects included) whose host resolves to a
+  loopback, private, link-local or otherwise non-global address, so a hostile feed or webhook cannot make
+  the server read its own network (SSRF). The check runs just before each connection; a DNS answer that
+  changes between the check and the connection (rebinding) is outside what this guards.
 
 Failures raise :class:`~distro.errors.SourceError` with a message an editor can act on. Failures worth
 retrying later (HTTP 429 and 5xx, timeouts, refused connections) raise :class:`SourceUnavailable`, which
@@ -19,8 +23,11 @@ carries the server's ``Retry-After`` in seconds when it sent one.
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -29,6 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import urllib3.exceptions
+from requests.adapters import HTTPAdapter
 
 from distro.errors import SourceError
 
@@ -67,6 +75,8 @@ class FetchResponse:
     last_modified: str | None
     content_type: str | None
     permanent_url: str | None
+    # Every response header, looked up case-insensitively (pagination links, rate-limit hints).
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def fetch_url(
@@ -80,12 +90,14 @@ def fetch_url(
     extra_headers: dict[str, str] | None = None,
     source_name: str | None = None,
     session: requests.Session | None = None,
+    allow_private_addresses: bool = False,
 ) -> FetchResponse:
     """GET ``url`` and return its body, or raise SourceError saying what went wrong and what to change.
 
     ``timeout`` bounds the whole fetch (connect, headers and body) in seconds. ``source_name`` only makes
     hints precise (``sources.<name>.user_agent``). ``session`` lets a caller reuse connections or inject a
-    transport; by default a fresh session is used and closed.
+    transport; by default a fresh session is used and closed. A session passed in gets only its first URL
+    checked against private addresses; mount :class:`PublicOnlyAdapter` on it to check every hop.
     """
     headers = {"User-Agent": user_agent}
     if etag:
@@ -100,6 +112,11 @@ def fetch_url(
     client = session or requests.Session()
     if own_session:
         client.max_redirects = MAX_REDIRECTS
+        if not allow_private_addresses:
+            client.mount("http://", PublicOnlyAdapter(setting))
+            client.mount("https://", PublicOnlyAdapter(setting))
+    elif not allow_private_addresses:
+        check_public_address(url, setting)
     try:
         response = _get(client, url, where, headers, timeout)
         with response:
@@ -151,7 +168,48 @@ def _handle(
         last_modified=response.headers.get("Last-Modified") or (sent_last_modified if not_modified else None),
         content_type=response.headers.get("Content-Type"),
         permanent_url=_permanent_url(response),
+        headers=response.headers,
     )
+
+
+class PublicOnlyAdapter(HTTPAdapter):
+    """An adapter that refuses to connect to non-global addresses (see the module docstring)."""
+
+    def __init__(self, setting: str = "sources.<name>") -> None:
+        super().__init__()
+        self.setting = setting
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        check_public_address(request.url or "", self.setting)
+        return super().send(request, *args, **kwargs)
+
+
+def check_public_address(url: str, setting: str = "sources.<name>") -> None:
+    """Raise SourceError when ``url``'s host is, or resolves to, a non-global (private) address."""
+    where = redact_url(url)
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise SourceError(where, f"is not a valid URL ({exc})") from None
+    if not host:
+        raise SourceError(where, "has no host")
+    try:
+        infos = socket.getaddrinfo(host, port or 80, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise SourceUnavailable(where, f"could not resolve {host} ({exc})") from None
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        mapped = getattr(address, "ipv4_mapped", None)
+        if mapped is not None:
+            address = mapped
+        if not address.is_global or address.is_multicast:
+            raise SourceError(
+                where,
+                f"{host} is {address}, a loopback, private or link-local address; refused so the server "
+                f"cannot be made to read its own network (set {setting}.allow_private_addresses = true "
+                "if this source really lives there)",
+            )
 
 
 def _status_error(response: requests.Response, where: str, setting: str) -> SourceError:

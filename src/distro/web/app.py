@@ -1,0 +1,37 @@
+"""Build the FastAPI application around a wired :class:`~distro.app.App`.
+
+Routers reach the App through :data:`distro.web.deps.AppDep` (a FastAPI dependency), never through a
+global, so tests run several web apps side by side. To add pages (unsubscribe, preferences, editor desk),
+write a router module in this package and include it in :data:`ROUTERS`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import fastapi
+from fastapi.responses import JSONResponse
+
+from distro.app import App
+from distro.errors import DistroError
+from distro.web import hooks, websub
+
+ROUTERS: list[fastapi.APIRouter] = [hooks.router, websub.router]
+
+
+def create_web_app(app: App, *, routers: list[fastapi.APIRouter] | None = None) -> fastapi.FastAPI:
+    """A FastAPI app serving ``routers`` (default: :data:`ROUTERS`) for ``app``."""
+    web = fastapi.FastAPI(title=f"{app.settings.publication.name} · distro", docs_url=None, redoc_url=None)
+    web.state.distro = app
+    for router in routers if routers is not None else ROUTERS:
+        web.include_router(router)
+
+    @web.exception_handler(DistroError)
+    async def _distro_error(_request: fastapi.Request, exc: DistroError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+
+    @web.get("/healthz", include_in_schema=False)
+    def _health() -> dict[str, Any]:
+        return {"ok": True}
+
+    return web

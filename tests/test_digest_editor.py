@@ -1,0 +1,214 @@
+"""The editor's loop on SQLite and PostgreSQL: edit, preview, test copy, send; section variants; DKIM."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import dkim
+import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import SecretStr
+from sqlmodel import select
+
+from distro.app import App
+from distro.compose.dkim import signer_from_settings
+from distro.db import session_scope
+from distro.errors import ConfigError, DistroError
+from distro.models import Article, Delivery, Digest
+from distro.services.delivery import dispatch
+from distro.services.digest import compose_weekly, queue_digest, render_preview
+from distro.services.digest_edit import EditChanges, save_edit, send_test
+from distro.services.ingest import ingest
+from distro.services.subscribers import add_subscriber, import_csv
+from distro.tokens import read_token
+from tests.conftest import EXAMPLE_SUBSCRIBERS
+
+
+def parse(data: bytes) -> EmailMessage:
+    message = email.message_from_bytes(data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def body(message: EmailMessage, subtype: str) -> str:
+    part = message.get_body((subtype,))
+    assert part is not None
+    return str(part.get_content())
+
+
+def articles(app: App) -> list[Article]:
+    with session_scope(app.engine) as session:
+        return list(session.exec(select(Article).order_by(Article.id)))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def week(app: App) -> App:
+    app.settings.x.enabled = app.settings.facebook.enabled = False
+    ingest(app)
+    return app
+
+
+def test_editor_pins_excludes_limits_and_writes_an_intro_then_recomposes(week: App, tmp_path: Path) -> None:
+    first = compose_weekly(week)
+    assert first.digest is not None and first.created
+    all_articles = articles(week)
+    pinned, dropped = all_articles[-1], all_articles[0]
+    intro = "A **busy** week. <script>alert(1)</script> [Our policy](https://meridian-review.example/p)"
+    result = save_edit(
+        week, EditChanges(intro=intro, pin=pinned.id, exclude=(dropped.id or 0,), max_stories=5)
+    )
+    digest = result.digest
+    assert digest is not None and digest.id == first.digest.id  # recomposed in place, not a second digest
+    assert digest.article_ids[0] == pinned.id and dropped.id not in digest.article_ids
+    assert len(digest.article_ids) == 5
+    assert pinned.title.split()[0] in digest.subject  # the subject template follows the pinned lead
+    page = render_preview(week, digest)
+    html = page.html.decode()
+    assert "<strong>busy</strong>" in html and "<script>" not in html
+    assert 'href="https://meridian-review.example/p"' in html
+    assert "A **busy** week." in page.text.decode()  # the text part reads the Markdown as written
+    assert dropped.title not in html
+    # the stored edit survives a plain compose; queueing freezes it
+    assert compose_weekly(week).digest.article_ids == digest.article_ids  # type: ignore[union-attr]
+    queue_digest(week, digest)
+    with pytest.raises(DistroError, match="queued digest cannot be edited"):
+        save_edit(week, EditChanges(max_stories=3))
+
+
+def test_test_copy_goes_through_the_channel_marked_and_apart(week: App) -> None:
+    import_csv(week, EXAMPLE_SUBSCRIBERS)
+    digest = compose_weekly(week).digest
+    assert digest is not None
+    row = send_test(week, digest, "editor@example.org")
+    again = send_test(week, digest, "editor@example.org")
+    assert (row.key, again.key) == (f"test:{digest.slug}:1", f"test:{digest.slug}:2")
+    assert row.status == "sent" and row.subscriber_id is None
+    message = parse((week.settings.email_dir / row.provider_id).read_bytes())  # type: ignore[operator]
+    assert message["Subject"] == "[TEST] " + digest.subject
+    assert message["To"] == "editor@example.org"
+    assert queue_digest(week, digest) == 5
+    with session_scope(week.engine) as session:
+        assert session.get_one(Digest, digest.id).recipients == 5  # the test copies are not recipients
+    assert dispatch(week, ["email"])["email"].sent == 5  # and are not sent again
+
+
+def test_each_reader_gets_only_their_sections_and_their_own_links(week: App) -> None:
+    add_subscriber(week, "all@example.org", "All Sections")
+    add_subscriber(week, "sec@example.org", "Sec Reader", sections=["security"])
+    add_subscriber(week, "sec2@example.org", None, sections=["Security"])
+    add_subscriber(week, "econ@example.org", "Econ", sections=["Economy", "Geopolitics"])
+    digest = compose_weekly(week).digest
+    assert digest is not None
+    queue_digest(week, digest)
+    with week.engine.connect() as connection:
+        keys = (
+            connection.execute(sa.text("select sections_key from digestvariant order by 1")).scalars().all()
+        )
+    assert keys == ["economy|geopolitics", "security"]  # one per distinct choice, not per reader
+    assert dispatch(week, ["email"])["email"].sent == 4
+    sent = {}
+    for path in week.settings.email_dir.glob("*.eml"):
+        message = parse(path.read_bytes())
+        sent[message["To"].addresses[0].addr_spec] = message
+    sections = {
+        addr: {
+            line for line in body(m, "plain").splitlines() if line in ("SECURITY", "ECONOMY", "GEOPOLITICS")
+        }
+        for addr, m in sent.items()
+    }
+    assert sections["sec@example.org"] <= {"SECURITY"}
+    assert "ECONOMY" not in body(sent["sec@example.org"], "plain")
+    assert sections["econ@example.org"] <= {"ECONOMY", "GEOPOLITICS"} and sections["econ@example.org"]
+    assert sections["all@example.org"] >= {"SECURITY", "ECONOMY"}
+    text = body(sent["sec2@example.org"], "plain")
+    assert "Hello reader," in text
+    prefs = next(line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("Choose sections: "))
+    token = prefs.rsplit("/preferences/", 1)[1]
+    with session_scope(week.engine) as session:
+        sub = session.exec(select(Delivery).where(Delivery.recipient == "sec2@example.org")).one()
+    assert read_token(week.signing_key, "preferences", token) == sub.subscriber_id
+    assert prefs.startswith(week.settings.web.public_url)
+
+
+def test_an_empty_week_sends_nothing_or_a_short_note(app: App) -> None:
+    result = compose_weekly(app)
+    assert result.digest is None and "no new articles" in result.reason
+    app.settings.digest.empty_week = "note"
+    note = compose_weekly(app).digest
+    assert note is not None and note.article_ids == []
+    assert "no new stories" in note.subject and "no new stories this week" in note.text.lower()
+
+
+def rsa_key() -> tuple[bytes, bytes]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    import base64
+
+    return private, base64.b64encode(public)
+
+
+def test_every_message_is_dkim_signed_over_its_own_list_unsubscribe(week: App, tmp_path: Path) -> None:
+    private, public = rsa_key()
+    key_file = tmp_path / "dkim.pem"
+    key_file.write_bytes(private)
+    week.settings.email.dkim_selector, week.settings.email.dkim_domain = "s2026", "meridian-review.example"
+    week.settings.email.dkim_private_key_file = key_file
+    import_csv(week, EXAMPLE_SUBSCRIBERS)
+    digest = compose_weekly(week).digest
+    assert digest is not None
+    queue_digest(week, digest)
+    assert dispatch(week, ["email"])["email"].sent == 5
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        assert name == b"s2026._domainkey.meridian-review.example."
+        return b"v=DKIM1; k=rsa; p=" + public
+
+    for path in week.settings.email_dir.glob("*.eml"):
+        data = path.read_bytes()
+        assert dkim.verify(data, dnsfunc=dns)
+        signature = parse(data)["DKIM-Signature"].replace(" ", "").replace("\r\n", "")
+        signed = signature.split("h=", 1)[1].split(";", 1)[0].lower().split(":")
+        assert {
+            "from",
+            "subject",
+            "date",
+            "to",
+            "message-id",
+            "list-unsubscribe",
+            "list-unsubscribe-post",
+        } <= set(signed)
+        tampered = data.replace(b"/unsubscribe/", b"/unsubscribe/x", 1)
+        assert not dkim.verify(tampered, dnsfunc=dns)
+
+
+def test_dkim_settings_errors_name_what_to_fix(week: App, tmp_path: Path) -> None:
+    email_settings = week.settings.email.model_copy(update={"dkim_selector": "s1"})
+    with pytest.raises(ConfigError, match="email.dkim_domain"):
+        signer_from_settings(email_settings)
+    secret = "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"
+    bad = email_settings.model_copy(
+        update={"dkim_domain": "x.example", "dkim_private_key": SecretStr(secret)}
+    )
+    with pytest.raises(ConfigError) as info:
+        signer_from_settings(bad)
+    assert "not a key" not in str(info.value)
+
+
+def test_a_digest_over_gmails_clip_limit_is_flagged_with_its_size(
+    week: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    week.settings.digest.max_html_bytes = 20_000
+    result = compose_weekly(week)
+    assert result.warning is not None and "KB" in result.warning and "Gmail clips" in result.warning
+    assert "Gmail clips" in caplog.text
+    assert render_preview(week, result.digest).warning == result.warning  # type: ignore[arg-type]
