@@ -168,14 +168,6 @@ def run_distro(work: Path, port: int, count: int, index: int, ready: Ready) -> i
     return reports["email"].sent
 
 
-def run_distro_batched_record(work: Path, port: int, count: int, index: int, ready: Ready) -> int:
-    """Row 1b (what-if): row 1 with the engine change proposed in bench/_what_if.py."""
-    import _what_if
-
-    _what_if.install()
-    return run_distro(work, port, count, index, ready)
-
-
 def run_smtplib(work: Path, port: int, count: int, index: int, ready: Ready) -> int:
     ring = _prerendered(work, port, index * RING)
     ready()
@@ -310,11 +302,6 @@ def main(argv: list[str] | None = None) -> int:
         for connections in counts:
             with fresh_database(template) as work:
                 row = measure("1. distro end to end (SQLite)", run_distro, work, sink, 0, connections)
-                row.sent = sent_rows(work)
-                rows.append(row)
-            with fresh_database(template) as work:
-                name = "1b. what-if: 1 + executemany record"
-                row = measure(name, run_distro_batched_record, work, sink, 0, connections)
                 row.sent = sent_rows(work)
                 rows.append(row)
             with fresh_database(template) as work:

@@ -42,15 +42,31 @@ def message_id(app: App, digest_slug: str, delivery_id: int) -> str:
     return f"<{digest_slug}.{delivery_id}.{tag}@{domain}>"
 
 
+_DATE_CACHE: dict[str, object] = {"second": None, "text": ""}
+
+
+def _date_now() -> str:
+    """The RFC 5322 Date, formatted once per second (it is the same for every message sent in it)."""
+    now = utcnow().replace(microsecond=0)
+    if _DATE_CACHE["second"] != now:
+        _DATE_CACHE["second"], _DATE_CACHE["text"] = now, format_datetime(now)
+    return str(_DATE_CACHE["text"])
+
+
 def personal_for(
     app: App, *, digest_slug: str, subscriber_id: int, email: str, name: str | None, delivery_id: int
 ) -> Personal:
+    base = app.settings.web.public_url.rstrip("/")
+    unsubscribe = make_token(app.signing_key, UNSUBSCRIBE_SCOPE, subscriber_id)  # once for both forms
+    mailbox = app.settings.email.unsubscribe_mailto
     return Personal(
         email=email,
         name=name,
-        unsubscribe_url=unsubscribe_url(app, subscriber_id),
-        unsubscribe_mailto=unsubscribe_mailto(app, subscriber_id),
+        unsubscribe_url=f"{base}/unsubscribe/{unsubscribe}",
+        unsubscribe_mailto=f"mailto:{mailbox}?subject={quote('unsubscribe ' + unsubscribe)}"
+        if mailbox
+        else None,
         message_id=message_id(app, digest_slug, delivery_id),
-        date=format_datetime(utcnow().replace(microsecond=0)),
-        preferences_url=preferences_url(app, subscriber_id),
+        date=_date_now(),
+        preferences_url=f"{base}/preferences/{make_token(app.signing_key, PREFERENCES_SCOPE, subscriber_id)}",
     )
