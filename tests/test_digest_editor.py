@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import email
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -26,7 +32,7 @@ from distro.services.digest_edit import EditChanges, save_edit, send_test
 from distro.services.ingest import ingest
 from distro.services.subscribers import add_subscriber, import_csv
 from distro.tokens import read_token
-from tests.conftest import EXAMPLE_SUBSCRIBERS
+from tests.conftest import EXAMPLE_SUBSCRIBERS, ROOT
 
 
 def parse(data: bytes) -> EmailMessage:
@@ -212,3 +218,52 @@ def test_a_digest_over_gmails_clip_limit_is_flagged_with_its_size(
     assert result.warning is not None and "KB" in result.warning and "Gmail clips" in result.warning
     assert "Gmail clips" in caplog.text
     assert render_preview(week, result.digest).warning == result.warning  # type: ignore[arg-type]
+
+
+def run_distro(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``distro`` as the editor runs it: a subprocess in a scratch directory on SQLite."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISTRO_")}
+    env.update(DISTRO_DATABASE_URL=f"sqlite:///{workdir / 'distro.db'}", COLUMNS="200")
+    return subprocess.run(
+        [sys.executable, "-m", "distro.cli", *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def editor_dir(tmp_path: Path) -> Path:
+    for name in ("templates", "examples", "config"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    assert run_distro(tmp_path, "ingest").returncode == 0
+    return tmp_path
+
+
+def test_cli_digest_edit_recomposes_and_preview_shows_it(editor_dir: Path) -> None:
+    (editor_dir / "intro.md").write_text("An **unusual** week at the desk.\n", encoding="utf-8")
+    edit = run_distro(
+        editor_dir, "digest", "edit", "--intro", "intro.md", "--max-stories", "3", "--exclude", "1"
+    )
+    assert edit.returncode == 0, edit.stderr
+    assert re.search(r"digest \S+-W\d\d: 3 stories, '", edit.stdout)
+    shown = run_distro(editor_dir, "digest", "preview")
+    assert shown.returncode == 0, shown.stderr
+    html_path = Path(shown.stdout.split()[0])
+    assert "<strong>unusual</strong>" in html_path.read_text(encoding="utf-8")
+    missing = run_distro(editor_dir, "digest", "edit", "--intro", "nowhere.md")
+    assert missing.returncode == 1 and "--intro nowhere.md" in missing.stderr + missing.stdout
+    assert "Traceback" not in missing.stderr
+
+
+def test_cli_digest_test_sends_one_marked_copy_logged_apart(editor_dir: Path) -> None:
+    sent = run_distro(editor_dir, "digest", "test", "--to", "editor@example.org")
+    assert sent.returncode == 0, sent.stderr
+    assert re.search(r"test:\S+-W\d\d:1: sent to editor@example.org", sent.stdout), sent.stdout
+    files = list((editor_dir / "var" / "outbox" / "email").glob("*.eml"))
+    assert len(files) == 1 and parse(files[0].read_bytes())["Subject"].startswith("[TEST] ")
+    log = json.loads(run_distro(editor_dir, "log", "--format", "json").stdout)
+    assert [row["recipient"] for row in log] == ["editor@example.org"]

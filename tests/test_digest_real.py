@@ -54,6 +54,7 @@ def test_chromium_renders_the_digest_without_overflow_at_desktop_and_phone_width
     if chromium is None:
         require("chromium", "install Debian's chromium (see .ci/run)")
     from playwright import sync_api as playwright  # a test dependency: its absence is an error
+
     digest = compose_weekly(sqlite_app).digest
     assert digest is not None
     page_bytes = render_preview(sqlite_app, digest, email="amira.haddad@example.org").html

@@ -150,7 +150,13 @@ def test_sigkill_mid_batch_loses_nothing_and_duplicates_at_most_the_rows_in_flig
     with running_smtp_server() as server:
         env = worker_env(app, server, batch_size=20, lease_seconds=2, idle_seconds=0.2, workers_per_channel=2)
         first = start_worker(env, tmp_path)
-        wait_for(lambda: len(server.messages) >= 500, 60, "500 messages", [first])
+        # Kill while a batch is claimed but not recorded, so the test exercises the duplicate bound.
+        wait_for(
+            lambda: len(server.messages) >= 500 and status_counts(app).get("sending", 0) > 0,
+            60,
+            "500 messages and a batch in flight",
+            [first],
+        )
         first.kill()
         first.wait(10)
         in_flight = status_counts(app).get("sending", 0)  # claimed, not recorded: frozen at the kill

@@ -19,6 +19,7 @@ from distro.app import App, build_app
 from distro.db import upgrade
 from distro.errors import DistroError
 from distro.logs import configure_logging, redact, secret_values
+from distro.progress import ticker
 from distro.settings import load_settings
 
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -43,6 +44,8 @@ sources_cli = typer.Typer(help="The sources articles come from.", no_args_is_hel
 cli.add_typer(sources_cli, name="sources")
 accounts_cli = typer.Typer(help="Social accounts: status, token expiry, queued posts.", no_args_is_help=True)
 cli.add_typer(accounts_cli, name="accounts")
+auth_cli = typer.Typer(help="Authorise a social account and store its token encrypted.", no_args_is_help=True)
+cli.add_typer(auth_cli, name="auth")
 
 
 class Format(StrEnum):
@@ -207,7 +210,10 @@ def dispatch_command(
     """Send every queued delivery that is due, on every enabled channel."""
     from distro.services.delivery import dispatch
 
-    for name, rep in dispatch(app(), channel).items():
+    application = app()
+    with ticker(console, "sending", _due_count(application, channel)) as tick:
+        reports = dispatch(application, channel, progress=tick)
+    for name, rep in reports.items():
         console.print(
             f"{name}: {rep.sent} sent, {rep.temporary} to retry, {rep.permanent} failed, "
             f"{rep.suppressed} suppressed"
@@ -362,10 +368,12 @@ def digest_send(
         console.print(f"warning: {result.warning}")
     if not yes and not typer.confirm(f"Send '{result.digest.subject}' to {recipients} subscribers?"):
         raise typer.Exit(1)
-    created = queue_digest(application, result.digest)
+    with ticker(console, "queueing", recipients) as tick:
+        created = queue_digest(application, result.digest, progress=tick)
     console.print(f"digest {result.digest.slug}: {created} new deliveries queued ({recipients} recipients)")
     if not no_dispatch:
-        rep = dispatch(application, ["email"])["email"]
+        with ticker(console, "sending", created) as tick:
+            rep = dispatch(application, ["email"], progress=tick)["email"]
         console.print(f"email: {rep.sent} sent, {rep.temporary} to retry, {rep.permanent} failed")
 
 
@@ -424,7 +432,8 @@ def subscribers_import(
     """Import subscribers from CSV; report every rejected line. Never re-subscribes someone who left."""
     from distro.services.subscribers import import_csv
 
-    report = import_csv(app(), path)
+    with ticker(console, "importing", _data_lines(path)) as tick:
+        report = import_csv(app(), path, progress=tick)
     console.print(f"{report.added} added, {report.existing} already known, {len(report.rejected)} rejected")
     for line, reason in report.rejected:
         err.print(f"  {path}:{line}: {reason}")
@@ -446,6 +455,26 @@ def subscribers_list(
     )
 
 
+@subscribers_cli.command("export")
+def subscribers_export(email: Annotated[str, typer.Argument(help="The address.")]) -> None:
+    """Print, as JSON, everything stored about one address (a data-protection access request)."""
+    from distro.services.privacy import export_subscriber
+
+    sys.stdout.write(json.dumps(export_subscriber(app(), email), indent=2, ensure_ascii=False) + "\n")
+
+
+@subscribers_cli.command("forget")
+def subscribers_forget(
+    email: Annotated[str, typer.Argument(help="The address.")],
+    suppress: Annotated[bool, typer.Option(help="Also never mail it again (keeps it on the list).")] = False,
+) -> None:
+    """Delete personal data about one address; its delivery-log rows stay, with the address hashed."""
+    from distro.services.privacy import forget_subscriber
+
+    counts = forget_subscriber(app(), email, suppress_address=suppress)
+    console.print(", ".join(f"{name}: {count}" for name, count in counts.items()))
+
+
 @accounts_cli.command("list")
 def accounts_list(fmt: FormatOption = Format.table) -> None:
     """Every configured social account: mode, token (never shown), status, expiry and queued posts."""
@@ -458,6 +487,82 @@ def accounts_list(fmt: FormatOption = Format.table) -> None:
         fmt,
         "social accounts",
     )
+
+
+AuthAccount = Annotated[str | None, typer.Option("--account", help="The account (default: the first).")]
+
+
+@auth_cli.command("x")
+def auth_x(account: AuthAccount = None) -> None:
+    """OAuth 1.0a PIN flow: open the printed address, authorise the app, type the PIN X shows."""
+    from distro.auth import authorize_x
+
+    application = app()
+    authorize_x(application.engine, application.settings, account=account, ask=input, say=typer.echo)
+
+
+@auth_cli.command("facebook")
+def auth_facebook(account: AuthAccount = None) -> None:
+    """OAuth 2.0: allow the app, paste the address you land on; stores the Page's token (no expiry)."""
+    from distro.auth import authorize_facebook
+
+    application = app()
+    authorize_facebook(application.engine, application.settings, account=account, ask=input, say=typer.echo)
+
+
+def _post_ids(
+    delivery_id: int | None, article: int | None, platform: str | None, account: str | None
+) -> list[int]:
+    from distro.services.plan import find_deliveries
+
+    if delivery_id is not None:
+        return [delivery_id]
+    if article is None or platform is None:
+        raise typer.BadParameter("give a DELIVERY_ID, or --article and --platform")
+    found = find_deliveries(app().engine, article_id=article, platform=platform, account=account)
+    if not found:
+        raise DistroError(f"article {article} has no queued {platform} post; see `distro log`")
+    return found
+
+
+DeliveryArg = Annotated[int | None, typer.Argument(help="The delivery id (see `distro log`).")]
+ArticleOpt = Annotated[int | None, typer.Option("--article", help="Or: the article id ...")]
+PlatformOpt = Annotated[str | None, typer.Option("--platform", help="... and the platform.")]
+AccountOpt = Annotated[str | None, typer.Option("--account", help="Only this account's post.")]
+
+
+@social_cli.command("hold")
+def social_hold(
+    delivery_id: DeliveryArg = None,
+    article: ArticleOpt = None,
+    platform: PlatformOpt = None,
+    account: AccountOpt = None,
+) -> None:
+    """Hold a queued post back: it stays queued and no worker sends it until `distro social release`."""
+    from distro.services.plan import hold
+
+    ids = _post_ids(delivery_id, article, platform, account)
+    try:
+        console.print(f"held: {hold(app().engine, ids)}")
+    except ValueError as exc:
+        raise DistroError(str(exc)) from None
+
+
+@social_cli.command("release")
+def social_release(
+    delivery_id: DeliveryArg = None,
+    article: ArticleOpt = None,
+    platform: PlatformOpt = None,
+    account: AccountOpt = None,
+) -> None:
+    """Release a held post: it goes out at its account's next free slot (see posting plans)."""
+    from distro.services.plan import release
+
+    ids = _post_ids(delivery_id, article, platform, account)
+    try:
+        console.print(f"released: {release(app().engine, app().settings, ids)}")
+    except ValueError as exc:
+        raise DistroError(str(exc)) from None
 
 
 @social_cli.command("edit")
@@ -525,6 +630,22 @@ def status_command(fmt: FormatOption = Format.table) -> None:
         fmt,
         "queues",
     )
+
+
+def _data_lines(path: Path) -> int | None:
+    """Rows in a CSV file (for the progress bar); None when it cannot be read (import reports why)."""
+    try:
+        with path.open("rb") as handle:
+            return max(sum(1 for _ in handle) - 1, 0)
+    except OSError:
+        return None
+
+
+def _due_count(application: App, channels: list[str] | None) -> int:
+    from distro.outbox import counts_by_status
+
+    names = channels or application.enabled_channels()
+    return sum(counts_by_status(application.engine, name).get("pending", 0) for name in names)
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ from distro.errors import (
 )
 from distro.models import AttemptOutcome, utcnow
 from distro.outbox import Claimed, Outcome
+from distro.progress import Ticker
 from distro.settings import DispatchSettings
 from distro.throttle import Throttle
 
@@ -103,6 +104,7 @@ def dispatch_channel(
     worker: str,
     stop: threading.Event | None = None,
     throttle: Throttle | None = None,
+    progress: Ticker | None = None,
 ) -> DispatchReport:
     """Send every row of ``channel`` that is due now; return what happened.
 
@@ -139,6 +141,8 @@ def dispatch_channel(
                 outbox.release(engine, work.untried(), worker=worker)
             for outcome in work.outcomes():
                 _count(report, outcome.outcome)
+            if progress is not None:
+                progress.advance(len(work.outcomes()))
             if failures.paused:
                 log.warning("channel %s paused: %s", name, failures.last_error or "failures")
                 report.paused.append(name)

@@ -56,6 +56,7 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # permanent failure or attempts exhausted; last_error says why
     SUPPRESSED = "suppressed"  # recipient unsubscribed before it went out
+    HELD = "held"  # an editor holds the post back; never claimed until released
 
 
 class AttemptOutcome(StrEnum):
@@ -88,6 +89,9 @@ class Source(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     # When the first successful poll stored the back catalogue; None until then (see Article.backlog).
     seeded_at: datetime | None = _when()
+    # The configured URL that ``url`` stems from: ``url`` differs from it after a permanent redirect, and
+    # polls follow ``url`` until the editor changes the configured URL.
+    configured_url: str | None = Field(default=None, sa_type=sa.Text)
 
 
 class Article(SQLModel, table=True):
@@ -117,6 +121,7 @@ class Subscriber(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     unsubscribed_at: datetime | None = _when()
     hard_bounces: int = 0  # 5xx refusals at RCPT; at dispatch.hard_bounce_limit the address is suppressed
+    paused_until: datetime | None = _when()  # no digest is queued for them before this time
 
 
 class Digest(SQLModel, table=True):
@@ -268,4 +273,28 @@ class Suppression(SQLModel, table=True):
     email: str = Field(sa_type=sa.String(320), unique=True)
     reason: str = Field(sa_type=sa.String(20))
     detail: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Signup(SQLModel, table=True):
+    """A sign-up (or an address change, when ``subscriber_id`` is set) waiting for its double opt-in click.
+
+    Expires at ``expires_at``; nothing about the address is kept once it is confirmed or purged.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_type=sa.String(320), index=True)
+    name: str | None = Field(default=None, sa_type=sa.String(200))
+    sections: list[str] | None = Field(default=None, sa_type=sa.JSON)
+    subscriber_id: int | None = Field(default=None, foreign_key="subscriber.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class OneOffMessage(SQLModel, table=True):
+    """A transactional email (confirmation, welcome), rendered whole; its outbox row's key is ``msg:<id>``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    recipient: str = Field(sa_type=sa.String(320), index=True)
+    data: str = Field(sa_type=sa.Text)  # the RFC 5322 message, ASCII
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
 
@@ -79,7 +79,8 @@ def safe_url(url: str | None, base: str | None = None) -> str | None:
     candidate = url.strip()
     if not candidate or _CONTROL.search(candidate) or any(c in candidate for c in "\t\r\n"):
         return None
-    candidate = candidate.replace(" ", "%20")
+    # Spaces of any kind (U+00A0, U+2009, ...) are percent-encoded too, so no URL carries raw whitespace.
+    candidate = "".join(quote(c, safe="") if c.isspace() else c for c in candidate)
     if base:
         try:
             candidate = urljoin(base.strip(), candidate)

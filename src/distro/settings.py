@@ -13,7 +13,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -41,7 +49,8 @@ class EmailSettings(_Section):
     list_id: str = "weekly.meridian-review.example"
     # Mailbox that receives mailto: unsubscribe requests (List-Unsubscribe); None to omit the mailto form.
     unsubscribe_mailto: str | None = "unsubscribe@meridian-review.example"
-    # DKIM signing (dkimpy) when selector, domain and a key (file, or DISTRO_EMAIL__DKIM_PRIVATE_KEY) are set.
+    # DKIM signing (OpenSSL via cryptography) when selector, domain and a key are set
+    # (dkim_private_key_file, or DISTRO_EMAIL__DKIM_PRIVATE_KEY).
     dkim_selector: str | None = None
     dkim_domain: str | None = None
     dkim_private_key_file: Path | None = None
@@ -62,6 +71,39 @@ class SmtpSettings(_Section):
 ACCOUNT_NAME = r"^[a-z0-9][a-z0-9_-]{0,10}$"  # short: "facebook:" + name must fit the channel column
 
 
+class PostingPlan(_Section):
+    """When an account's posts go out (distro.services.plan): at once, after a delay, or at the next slot.
+
+    Defaults post immediately. ``quiet_start``/``quiet_end`` (HH:MM in ``timezone``) may cross midnight.
+    """
+
+    delay_minutes: int = Field(default=0, ge=0)
+    max_per_hour: int | None = Field(default=None, ge=1)  # in any sliding hour
+    min_spacing_minutes: int = Field(default=0, ge=0)
+    quiet_start: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    quiet_end: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _quiet_pair(self) -> PostingPlan:
+        if (self.quiet_start is None) != (self.quiet_end is None) or (
+            self.quiet_start is not None and self.quiet_start == self.quiet_end
+        ):
+            raise ValueError("set both quiet_start and quiet_end (HH:MM, different), or neither")
+        return self
+
+
 class SocialAccountSettings(_Section):
     """One more account on a platform (the platform's own section is its first account)."""
 
@@ -69,6 +111,7 @@ class SocialAccountSettings(_Section):
     mode: Literal["file", "api"] | None = None  # None: the platform's mode
     sections: list[str] | None = None  # None: every section
     page_id: str | None = None  # Facebook: the Page this account posts to
+    posting: PostingPlan = Field(default_factory=PostingPlan)
 
 
 class XSettings(_Section):
@@ -84,6 +127,7 @@ class XSettings(_Section):
     thread: bool = False  # post a long summary as a reply thread instead of shortening it
     media: bool = False  # upload the article's og:image (with alt text) and attach it
     accounts: list[SocialAccountSettings] = Field(default_factory=list)
+    posting: PostingPlan = Field(default_factory=PostingPlan)  # the first account's plan
 
 
 class FacebookSettings(_Section):
@@ -98,7 +142,9 @@ class FacebookSettings(_Section):
     sections: list[str] | None = None
     photo: bool = False  # post the og:image as a photo with the text as its caption
     app_id: str | None = None  # for `distro auth facebook`
+    redirect_uri: str = "https://localhost/"  # `distro auth facebook`: a Valid OAuth Redirect URI of the app
     accounts: list[SocialAccountSettings] = Field(default_factory=list)
+    posting: PostingPlan = Field(default_factory=PostingPlan)  # the first account's plan
 
 
 class MastodonSettings(_Section):
@@ -112,6 +158,7 @@ class MastodonSettings(_Section):
     visibility: Literal["public", "unlisted", "private"] = "public"
     timeout: float = 15.0
     accounts: list[SocialAccountSettings] = Field(default_factory=list)
+    posting: PostingPlan = Field(default_factory=PostingPlan)  # the first account's plan
 
 
 class BlueskySettings(_Section):
@@ -124,6 +171,7 @@ class BlueskySettings(_Section):
     app_password: SecretStr | None = None
     timeout: float = 15.0
     accounts: list[SocialAccountSettings] = Field(default_factory=list)
+    posting: PostingPlan = Field(default_factory=PostingPlan)  # the first account's plan
 
 
 class SocialSettings(_Section):
@@ -173,6 +221,16 @@ class WebSettings(_Section):
     webhook_max_age_seconds: int = 300
     # Lease asked of WebSub hubs; leases are renewed when less than a fifth of this remains.
     websub_lease_seconds: int = 7 * 24 * 3600
+    # Sign-ups (POST /subscribe) allowed per client IP and per address in a sliding hour (in memory).
+    signup_per_ip_per_hour: int = Field(default=10, ge=1)
+    signup_per_address_per_hour: int = Field(default=3, ge=1)
+    # An unconfirmed sign-up (or address change) expires after this many hours.
+    confirm_expiry_hours: int = Field(default=48, ge=1)
+    # The longest pause a subscriber may choose on the preferences page.
+    max_pause_weeks: int = Field(default=12, ge=1)
+    # Guards the editor's digest preview (/editor/preview) until the editor desk login replaces it;
+    # from DISTRO_WEB__EDITOR_TOKEN only. Unset: the preview answers 503.
+    editor_token: SecretStr | None = None
 
 
 class DispatchSettings(_Section):

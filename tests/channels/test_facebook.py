@@ -305,3 +305,54 @@ def test_credentials_never_reach_the_debug_log(fake: FakeGraphAPI, caplog: pytes
 
     for secret in SECRETS:
         assert secret not in caplog.text
+
+
+# --- no double posts after an uncertain outcome -----------------------------------------------------------
+
+
+def retry(message: SocialOut) -> SocialOut:
+    return SocialOut(message.key, message.platform, message.account, message.body, attempt=2)
+
+
+def test_a_lost_answer_is_found_among_the_pages_posts_on_the_retry(
+    fake: FakeGraphAPI, channel: facebook.FacebookChannel
+) -> None:
+    message = post()
+    fake.then(graph_api.answer_lost())
+
+    error = send_failing(channel, message)
+    receipt = channel.send(retry(message))
+
+    assert type(error) is TemporaryFailure
+    assert len(fake.posts) == 1  # published once, not twice
+    assert receipt.provider_id == fake.post_ids[0] and "already posted" in receipt.detail
+    feed = fake.seen[-1]
+    assert feed.method == "GET" and feed.query["fields"] == "message,link,created_time"
+    assert feed.query["appsecret_proof"] == graph_api.appsecret_proof(
+        graph_api.APP_SECRET, graph_api.PAGE_TOKEN
+    )
+    assert graph_api.PAGE_TOKEN not in feed.url
+
+
+def test_a_retry_publishes_when_the_earlier_try_never_arrived(
+    fake: FakeGraphAPI, channel: facebook.FacebookChannel
+) -> None:
+    channel.send(post("An older post of the Page"))
+    fake.then(graph_api.read_timeout())
+    send_failing(channel)
+
+    receipt = channel.send(retry(post()))
+
+    assert [p["message"] for p in fake.posts] == ["An older post of the Page", post().body["message"]]
+    assert receipt.provider_id == fake.post_ids[-1] and receipt.detail == ""
+
+
+def test_a_failing_look_at_the_feed_does_not_publish_blindly(
+    fake: FakeGraphAPI, channel: facebook.FacebookChannel
+) -> None:
+    fake.then(graph_api.token_expired())
+
+    error = send_failing(channel, retry(post()))
+
+    assert type(error) is ChannelFailure
+    assert fake.posts == []

@@ -328,3 +328,56 @@ def test_credentials_never_reach_the_debug_log(fake: FakeXAPI, caplog: pytest.Lo
     assert "create_tweet" in caplog.text or "Making API request" in caplog.text  # tweepy did log
     for secret in SECRETS:
         assert secret not in caplog.text
+
+
+# --- no double posts after an uncertain outcome -----------------------------------------------------------
+
+LINKED = "Sanctions & tariffs, explained: https://example.com/news/sanctions?utm_source=x #Economy"
+
+
+def retry(message: SocialOut) -> SocialOut:
+    return SocialOut(message.key, message.platform, message.account, message.body, attempt=2)
+
+
+def test_a_lost_answer_is_found_among_recent_posts_on_the_retry(fake: FakeXAPI, channel: x.XChannel) -> None:
+    message = post(LINKED)
+    fake.then(x_api.answer_lost())
+
+    error = send_failing(channel, message)
+    receipt = channel.send(retry(message))
+
+    assert type(error) is TemporaryFailure and "did not answer" in str(error)
+    assert len(fake.tweets) == 1  # posted once, not twice
+    assert receipt.provider_id == fake.tweets[0]["id"]
+    assert "already posted" in receipt.detail
+    paths = [(s.method, s.url.split("?")[0]) for s in fake.seen]
+    assert ("GET", "https://api.twitter.com/2/users/me") in paths
+    assert ("GET", f"https://api.twitter.com/2/users/{x_api.USER_ID}/tweets") in paths
+    assert all(s.timeout == TIMEOUT for s in fake.seen)
+
+
+def test_a_retry_posts_when_the_earlier_try_never_arrived(fake: FakeXAPI, channel: x.XChannel) -> None:
+    message = post(LINKED)
+    fake.then(x_api.read_timeout())  # lost before X saw it
+    send_failing(channel, message)
+    channel.send(post("An older post of the account"))
+
+    receipt = channel.send(retry(message))
+
+    assert [t["text"] for t in fake.tweets] == ["An older post of the account", LINKED]
+    assert receipt.provider_id == fake.tweets[-1]["id"] and receipt.detail == ""
+
+
+def test_a_first_try_does_not_look_at_recent_posts(fake: FakeXAPI, channel: x.XChannel) -> None:
+    channel.send(post())
+
+    assert [s.method for s in fake.seen] == ["POST"]
+
+
+def test_a_failing_look_at_recent_posts_does_not_post_blindly(fake: FakeXAPI, channel: x.XChannel) -> None:
+    fake.then(x_api.too_many_requests(int(time.time()) + 600))
+
+    error = send_failing(channel, retry(post()))
+
+    assert type(error) is RateLimited
+    assert fake.tweets == []

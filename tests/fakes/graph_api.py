@@ -13,7 +13,9 @@ checks, in Graph's order and with Graph's error bodies (``{"error": {"message", 
 5. the fields: ``message`` a non-empty string of at most 63206 characters, ``link`` an http(s) URL
    (-> 400 code 100), and a repeated message -> 400 code 506 "Duplicate status message";
 
-and otherwise answers 200 ``{"id": "<page_id>_<n>"}``. Bodies may be JSON or form encoded, as Graph takes
+and otherwise answers 200 ``{"id": "<page_id>_<n>"}``. ``GET .../{page_id}/feed`` (same checks) lists the
+Page's posts newest first in Graph's ``{"data": [...], "paging": ...}`` shape; :func:`answer_lost` queues a
+post that is published but whose answer never arrives. Bodies may be JSON or form encoded, as Graph takes
 both. Every request is kept in :attr:`FakeGraphAPI.seen` with the timeout it was sent with.
 """
 
@@ -39,7 +41,7 @@ GRAPH_VERSION = "v25.0"
 PAGE_TOKEN = "EAAGm0PX4ZCpsBAPageTokenForTestsOnly0ZBxYzQ2ZCZAbcDEF"
 APP_SECRET = "8f3c2a1b9d7e6f5a4b3c2d1e0f9a8b7c"
 MAX_MESSAGE = 63206
-_PATH = re.compile(r"^/(v\d+\.\d+)/([^/]+)/feed$")
+_PATH = re.compile(r"^/(v\d+\.\d+)/([^/]+)/(feed|photos)$")
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,14 @@ def connection_error() -> requests.exceptions.ConnectionError:
     )
 
 
+class AnswerLost(Exception):
+    """Scripted: the request reaches Graph and is carried out, then the answer is lost (a read timeout)."""
+
+
+def answer_lost() -> AnswerLost:
+    return AnswerLost()
+
+
 def appsecret_proof(app_secret: str, token: str) -> str:
     """Recomputed here on purpose, not imported from the code under test."""
     return hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
@@ -188,6 +198,7 @@ class FakeGraphAPI(BaseAdapter):
         self._next = 1
         self.seen: list[Seen] = []
         self.posts: list[dict[str, Any]] = []
+        self.post_ids: list[str] = []
 
     def then(self, *outcomes: Reply | Exception) -> FakeGraphAPI:
         """Queue outcomes for the next requests (an exception is raised, a reply is sent after auth)."""
@@ -209,11 +220,16 @@ class FakeGraphAPI(BaseAdapter):
         url = str(request.url)
         query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
         seen = Seen(str(request.method), url, query, headers, body, timeout)
-        if self._script and isinstance(self._script[0], Exception):
+        lost = bool(self._script) and isinstance(self._script[0], AnswerLost)
+        if lost:
+            self._script.popleft()
+        elif self._script and isinstance(self._script[0], Exception):
             self.seen.append(seen)
             raise self._script.popleft()
         reply = self._answer(seen)
         self.seen.append(replace(seen, status=reply.status))
+        if lost:
+            raise read_timeout()
         return _response(request, reply, self)
 
     def close(self) -> None:
@@ -222,7 +238,7 @@ class FakeGraphAPI(BaseAdapter):
     def _answer(self, seen: Seen) -> Reply:
         url = urlsplit(seen.url)
         match = _PATH.match(url.path)
-        if url.hostname != "graph.facebook.com" or seen.method != "POST" or match is None:
+        if url.hostname != "graph.facebook.com" or seen.method not in ("GET", "POST") or match is None:
             return graph_error(2500, f"Unknown path components: {url.path}")
         if match.group(2) != self.page_id:
             missing = match.group(2)
@@ -241,6 +257,10 @@ class FakeGraphAPI(BaseAdapter):
             scripted = self._script.popleft()
             assert isinstance(scripted, Reply)
             return scripted
+        if match.group(3) == "photos" and seen.method == "POST":
+            return self._photo({k: v for k, v in seen.fields().items() if k != "appsecret_proof"})
+        if seen.method == "GET":
+            return self._feed(int(seen.query.get("limit", "25")))
         return self._publish({k: v for k, v in seen.fields().items() if k not in ("appsecret_proof",)})
 
     def _check_auth(self, seen: Seen, params: Mapping[str, Any]) -> Reply | None:
@@ -280,7 +300,38 @@ class FakeGraphAPI(BaseAdapter):
         post_id = f"{self.page_id}_{self._next}"
         self._next += 1
         self.posts.append(fields)
+        self.post_ids.append(post_id)
         return Reply(200, {"id": post_id})
+
+    def _photo(self, fields: dict[str, Any]) -> Reply:
+        """``POST /{page_id}/photos`` with ``url`` and ``caption``: a photo and the Page post showing it."""
+        url, caption = fields.get("url"), fields.get("caption", "")
+        if not (isinstance(url, str) and re.match(r"^https?://[^\s/]+", url)):
+            return graph_error(100, "(#100) Param url must be a valid URL")
+        if not isinstance(caption, str) or len(caption) > MAX_MESSAGE:
+            return graph_error(
+                100, f"(#100) Param caption must be a string of at most {MAX_MESSAGE} characters"
+            )
+        if caption and caption in self._messages:
+            return duplicate()
+        self._messages.add(caption)
+        post_id = f"{self.page_id}_{self._next}"
+        self._next += 1
+        self.posts.append({"message": caption, "photo": url})
+        self.post_ids.append(post_id)
+        return Reply(200, {"id": str(900000000000000 + self._next), "post_id": post_id})
+
+    def _feed(self, limit: int) -> Reply:
+        """``GET /{page_id}/feed?fields=message,link,created_time``: newest first, with paging cursors."""
+        data = [
+            {
+                "created_time": "2026-11-25T09:00:00+0000",
+                **{k: p[k] for k in ("message", "link", "id") if k in p},
+            }
+            for p in reversed([{**p, "id": i} for p, i in zip(self.posts, self.post_ids, strict=True)])
+        ][:limit]
+        cursors = {"before": "QVFIUmJfZA0ZD", "after": "QVFIUnRfZA0ZD"}
+        return Reply(200, {"data": data, "paging": {"cursors": cursors}} if data else {"data": []})
 
 
 def _response(request: requests.PreparedRequest, reply: Reply, adapter: BaseAdapter) -> requests.Response:

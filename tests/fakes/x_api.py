@@ -11,6 +11,10 @@ api.x.com. It checks what X checks, in X's order and with X's error bodies:
    ``reply.in_reply_to_tweet_id`` numeric (-> 400 "Invalid Request");
 4. duplicate text (-> 403 "You are not allowed to create a Tweet with duplicate content.");
 
+``GET /2/users/me`` and ``GET /2/users/:id/tweets`` (newest first, links as t.co with ``entities.urls``,
+``&<>`` escaped as X does) are answered after the same signature check, so a retry's look at recent posts
+runs through tweepy too. :func:`answer_lost` queues a post that is created but whose answer never arrives.
+
 and otherwise answers 201 ``{"data": {"id", "text", "edit_history_tweet_ids"}}``. Every request is kept in
 :attr:`FakeXAPI.seen` with its parsed body and the timeout it was sent with. A queued exception (e.g.
 :func:`read_timeout`) is raised before anything is checked, as a transport failure would be.
@@ -18,8 +22,10 @@ and otherwise answers 201 ``{"data": {"id", "text", "edit_history_tweet_ids"}}``
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import re
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -41,6 +47,8 @@ ACCESS_TOKEN_SECRET = "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE"
 
 HOSTS = frozenset({"api.twitter.com", "api.x.com"})
 MAX_TEXT = 280
+USER_ID = ACCESS_TOKEN.split("-", 1)[0]
+_URL = re.compile(r"https?://\S+")
 DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
 
 
@@ -138,6 +146,14 @@ def server_error(status: int = 503) -> Reply:
     return problem(status, title, title)
 
 
+class AnswerLost(Exception):
+    """Scripted: the request reaches X and is carried out, then the answer is lost (a read timeout)."""
+
+
+def answer_lost() -> AnswerLost:
+    return AnswerLost()
+
+
 def read_timeout(seconds: float = 15) -> requests.exceptions.ReadTimeout:
     return requests.exceptions.ReadTimeout(
         f"HTTPSConnectionPool(host='api.twitter.com', port=443): Read timed out. (read timeout={seconds})"
@@ -232,11 +248,16 @@ class FakeXAPI(BaseAdapter):
         body = body.encode() if isinstance(body, str) else body
         headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
         seen = Seen(str(request.method), str(request.url), headers, body, timeout)
-        if self._script and isinstance(self._script[0], Exception):
+        lost = bool(self._script) and isinstance(self._script[0], AnswerLost)
+        if lost:
+            self._script.popleft()
+        elif self._script and isinstance(self._script[0], Exception):
             self.seen.append(seen)
             raise self._script.popleft()
         reply = self._answer(seen)
         self.seen.append(replace(seen, status=reply.status))
+        if lost:
+            raise read_timeout()
         return _response(request, reply, self)
 
     def close(self) -> None:
@@ -244,7 +265,11 @@ class FakeXAPI(BaseAdapter):
 
     def _answer(self, seen: Seen) -> Reply:
         url = urlsplit(seen.url)
-        if url.hostname not in HOSTS or url.path != "/2/tweets" or seen.method != "POST":
+        reads = {"/2/users/me", f"/2/users/{USER_ID}/tweets"}
+        known = (url.path == "/2/tweets" and seen.method == "POST") or (
+            url.path in reads and seen.method == "GET"
+        )
+        if url.hostname not in HOSTS or not known:
             not_found = "https://api.twitter.com/2/problems/resource-not-found"
             return problem(404, "Not Found Error", f"Could not find {url.path}", not_found)
         valid, _ = self._endpoint.validate_protected_resource_request(
@@ -256,7 +281,19 @@ class FakeXAPI(BaseAdapter):
             scripted = self._script.popleft()
             assert isinstance(scripted, Reply)
             return scripted
+        if url.path == "/2/users/me":
+            return Reply(200, {"data": {"id": USER_ID, "name": "The Desk", "username": "thedesk"}})
+        if url.path in reads:
+            return self._timeline()
         return self._create(seen)
+
+    def _timeline(self) -> Reply:
+        """The user's tweets, newest first, as ``GET /2/users/:id/tweets`` shows them."""
+        data = [_as_shown(t["id"], t["text"]) for t in reversed(self.tweets)][:20]
+        if not data:
+            return Reply(200, {"meta": {"result_count": 0}})
+        meta = {"result_count": len(data), "newest_id": data[0]["id"], "oldest_id": data[-1]["id"]}
+        return Reply(200, {"data": data, "meta": meta})
 
     def _create(self, seen: Seen) -> Reply:
         if not seen.headers.get("Content-Type", "").startswith("application/json"):
@@ -274,7 +311,7 @@ class FakeXAPI(BaseAdapter):
         self._texts.add(text)
         tweet_id = str(self._next_id)
         self._next_id += 1
-        self.tweets.append(payload)
+        self.tweets.append({**payload, "id": tweet_id})
         return Reply(201, {"data": {"edit_history_tweet_ids": [tweet_id], "id": tweet_id, "text": text}})
 
 
@@ -296,6 +333,30 @@ def _invalid(payload: Any) -> str | None:
         if not isinstance(target, str) or not target.isdigit():
             return "$.reply.in_reply_to_tweet_id: must be a numeric string"
     return None
+
+
+def _as_shown(tweet_id: str, text: str) -> dict[str, Any]:
+    """A tweet as X returns it: every link replaced by a t.co link, listed in ``entities.urls``."""
+    shown, urls, offset = "", [], 0
+    for number, match in enumerate(_URL.finditer(text)):
+        shown += html.escape(text[offset : match.start()], quote=False)
+        short = f"https://t.co/{tweet_id[-6:]}{number:04d}"
+        urls.append(
+            {
+                "start": len(shown),
+                "end": len(shown) + len(short),
+                "url": short,
+                "expanded_url": match.group(),
+                "display_url": match.group().split("://", 1)[1][:25],
+            }
+        )
+        shown += short
+        offset = match.end()
+    shown += html.escape(text[offset:], quote=False)
+    tweet: dict[str, Any] = {"id": tweet_id, "text": shown, "edit_history_tweet_ids": [tweet_id]}
+    if urls:
+        tweet["entities"] = {"urls": urls}
+    return tweet
 
 
 def _response(request: requests.PreparedRequest, reply: Reply, adapter: BaseAdapter) -> requests.Response:

@@ -137,7 +137,14 @@ def test_polling_500_unchanged_sources_costs_500_conditional_requests_and_only_p
         with app.engine.begin() as connection:
             row = connection.execute(sa.select(Source).where(Source.name == "site-0")).mappings().one()
             copies = [
-                {**row, "id": None, "name": f"site-{n}", "url": sources[n].url} for n in range(1, count)
+                {
+                    **row,
+                    "id": None,
+                    "name": f"site-{n}",
+                    "url": sources[n].url,
+                    "configured_url": sources[n].url,
+                }
+                for n in range(1, count)
             ]
             connection.execute(sa.insert(Source), [{k: v for k, v in c.items() if k != "id"} for c in copies])
         server.requests.clear()
@@ -189,3 +196,21 @@ def test_private_addresses_are_refused_unless_allowed(settings: Settings, server
             assert connection.execute(sa.select(sa.func.count()).select_from(Article)).scalar_one() == 0
             errors = connection.execute(sa.select(Source.last_error)).scalars().all()
         assert all("sources.internal" in e or "sources.metadata" in e for e in errors if e)
+
+
+def test_a_permanent_redirect_moves_later_polls_until_the_editor_changes_the_url(
+    settings: Settings, server: FakeHTTPServer
+) -> None:
+    server.route("/old", status=301, headers={"Location": server.url("/new")})
+    server.route("/new", body=rss(*ITEMS))
+    server.route("/other", body=rss(*ITEMS))
+    for app in with_sources(settings, feed_source(server, path="/old")):
+        ingest(app)
+        ingest(app)
+        assert len(server.requests_to("/old")) == 1  # the second poll went straight to the new address
+        assert len(server.requests_to("/new")) == 2
+        with app.engine.connect() as connection:
+            assert connection.execute(sa.select(Source.url)).scalar_one() == server.url("/new")
+        app.settings.sources = [feed_source(server, path="/other")]  # the editor points it elsewhere
+        ingest(app)
+        assert len(server.requests_to("/other")) == 1 and len(server.requests_to("/new")) == 2

@@ -30,6 +30,9 @@ class SocialOut:
     platform: str  # "x" | "facebook"
     account: str
     body: dict[str, Any] = field(default_factory=dict)
+    # The delivery's try number: on a retry a channel first looks for the post among the account's
+    # recent posts, since an earlier try may have reached the platform before its answer was lost.
+    attempt: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Post to a Facebook Page through the Graph API (``POST /{graph_version}/{page_id}/feed``).
+"""Post to a Facebook Page through the Graph API (``POST /{graph_version}/{page_id}/feed``, or
+``/{page_id}/photos`` for a photo post made by :func:`build_photo_body`).
 
 The request goes through requests-oauthlib's ``OAuth2Session`` holding the Page access token as a bearer
 token, so the token travels in the ``Authorization`` header and never in a URL. The body is sent as JSON,
@@ -15,6 +16,10 @@ Errors, by Graph error ``code`` first and HTTP status second:
     1, 2, is_transient, 5xx   TemporaryFailure
     other 4xx                 PermanentFailure with the API's message
     timeouts, connection      TemporaryFailure
+
+A retry (``SocialOut.attempt > 1``) first reads ``GET /{page_id}/feed?fields=message,link,created_time``:
+when the earlier try's answer was lost after Graph published the post, that post is recorded as sent
+instead of being published twice.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from distro.settings import FacebookSettings
 
 GRAPH_URL = "https://graph.facebook.com"
 MAX_MESSAGE_LENGTH = 63206  # Graph's limit for a Page post's message
+RECENT_POSTS = 25  # how many of the Page's latest posts a retry looks through for its own post
 DEFAULT_RETRY_AFTER = 300.0  # when a throttle reply carries no usage header to go by
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80001})  # app, user, page, custom, Page business use case
 TRANSIENT_CODES = frozenset({1, 2})  # unknown error, service temporarily unavailable
@@ -57,6 +63,11 @@ def build_body(message: str, link: str | None) -> dict[str, Any]:
     if link is not None:
         body["link"] = link
     return body
+
+
+def build_photo_body(caption: str, image_url: str) -> dict[str, Any]:
+    """The JSON body of a photo post (``POST /{page_id}/photos``): Graph fetches ``url`` itself."""
+    return {"caption": caption, "url": image_url}
 
 
 def appsecret_proof(app_secret: str, access_token: str) -> str:
@@ -87,7 +98,8 @@ class FacebookChannel:
         app_secret = settings.app_secret.get_secret_value() if settings.app_secret is not None else ""
         self._secrets = tuple(s for s in (token, app_secret) if s)
         self._timeout = settings.timeout
-        self._url = f"{GRAPH_URL}/{quote(settings.graph_version)}/{quote(settings.page_id)}/feed"
+        page = f"{GRAPH_URL}/{quote(settings.graph_version)}/{quote(settings.page_id)}"
+        self._url, self._photos_url = f"{page}/feed", f"{page}/photos"
         self._params = {"appsecret_proof": appsecret_proof(app_secret, token)} if app_secret else {}
         self.session = session if session is not None else OAuth2Session()
         self.session.token = {"access_token": token, "token_type": "Bearer"}
@@ -95,8 +107,44 @@ class FacebookChannel:
 
     def send(self, message: SocialOut) -> Receipt:
         body = _checked_body(message)
+        if message.attempt > 1:  # an earlier try may have posted before its answer was lost
+            found = self._recent_post_id(body["caption"] if "url" in body else body["message"])
+            if found is not None:
+                return Receipt(
+                    provider_id=found, detail="already posted: found among the Page's recent posts"
+                )
+        photo = "url" in body
+        response = self._request("POST", self._photos_url if photo else self._url, json=body)
+        answer = _json_object(response)
+        post_id = answer.get("post_id") if photo else answer.get("id")  # a photo's post, not the photo
+        if not post_id:
+            raise PermanentFailure(
+                f"Facebook answered {response.status_code} without a post id; "
+                "check the Page before re-sending"
+            )
+        return Receipt(provider_id=str(post_id))
+
+    def _recent_post_id(self, text: str) -> str | None:
+        """The id of one of the Page's latest posts whose message is ``text``, or None.
+
+        Graph refuses a repeated message (506), so the message alone identifies the post; the link is not
+        compared because Graph may return it rewritten.
+        """
+        fields = {"fields": "message,link,created_time", "limit": str(RECENT_POSTS)}
+        response = self._request("GET", self._url, params=fields)
+        posts = _json_object(response).get("data")
+        for post in posts if isinstance(posts, list) else ():
+            if isinstance(post, Mapping) and post.get("message") == text and post.get("id"):
+                return str(post["id"])
+        return None
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One Graph call with the proof and the timeout; any failure mapped to a delivery error."""
+        params = {**self._params, **kwargs.pop("params", {})}
         try:
-            response = self.session.post(self._url, json=body, params=self._params, timeout=self._timeout)
+            response: requests.Response = self.session.request(
+                method, url, params=params, timeout=self._timeout, **kwargs
+            )
         except requests.Timeout as exc:
             raise TemporaryFailure(
                 f"the Facebook Graph API did not answer within {self._timeout:g}s ({type(exc).__name__})"
@@ -105,13 +153,7 @@ class FacebookChannel:
             raise TemporaryFailure(f"could not reach the Facebook Graph API ({type(exc).__name__})") from exc
         if not response.ok:
             raise self._failure(response)
-        post_id = _json_object(response).get("id")
-        if not post_id:
-            raise PermanentFailure(
-                f"Facebook answered {response.status_code} without a post id; "
-                "check the Page before re-sending"
-            )
-        return Receipt(provider_id=str(post_id))
+        return response
 
     def close(self) -> None:
         self.session.close()
@@ -153,6 +195,15 @@ class FacebookChannel:
 
 def _checked_body(message: SocialOut) -> dict[str, Any]:
     body = message.body
+    caption, image = body.get("caption"), body.get("url")
+    web_image = isinstance(image, str) and image.startswith(("https://", "http://"))
+    if (
+        isinstance(caption, str)
+        and caption.strip()
+        and web_image
+        and build_photo_body(caption, str(image)) == body
+    ):
+        return body
     text, link = body.get("message"), body.get("link")
     if (
         not isinstance(text, str)

@@ -14,14 +14,20 @@ Errors, as the dispatcher sees them:
     403 duplicate content            PermanentFailure("duplicate post ...")
     400, 403, other 4xx              PermanentFailure with X's detail
     5xx, timeouts, connection errors TemporaryFailure
+
+A retry (``SocialOut.attempt > 1``) first reads the account's latest tweets (``GET /2/users/me``, then
+``GET /2/users/:id/tweets``): when the earlier try's answer was lost after X created the tweet, that tweet
+is recorded as sent instead of being posted twice. A failing look raises like a failing post.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any
+import unicodedata
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import requests
 import tweepy
@@ -40,6 +46,8 @@ from distro.settings import XSettings
 MAX_WEIGHTED_LENGTH = 280  # X counts weighted characters; the composer enforces the weighting
 DEFAULT_RETRY_AFTER = 15 * 60.0  # X's per-endpoint windows are 15 minutes long
 MIN_RETRY_AFTER = 1.0
+RECENT_POSTS = 20  # how many of the account's latest tweets a retry looks through for its own post
+T = TypeVar("T")
 
 _CREDENTIALS = (
     ("api_key", "DISTRO_X__API_KEY"),
@@ -109,6 +117,7 @@ class XChannel:
     def __init__(self, settings: XSettings, *, client: tweepy.Client | None = None) -> None:
         self._secrets = tuple(s for s in _credentials(settings) if s)
         self._timeout = settings.timeout
+        self._user_id: str | None = None
         self.client = client if client is not None else make_client(settings)
         # An injected client gets the timeout too; adapters mounted on its session stay in place.
         self.client.session = TimeoutSession.replacing(self.client.session, settings.timeout)
@@ -116,8 +125,37 @@ class XChannel:
 
     def send(self, message: SocialOut) -> Receipt:
         arguments = _tweet_arguments(message)
+        if message.attempt > 1:  # an earlier try may have posted before its answer was lost
+            found = self._call(lambda: self._recent_tweet_id(arguments["text"]))
+            if found is not None:
+                return Receipt(
+                    provider_id=found, detail="already posted: found among the account's recent posts"
+                )
+        response = self._call(lambda: self.client.create_tweet(**arguments))
+        data = response.data if isinstance(response.data, Mapping) else {}
+        tweet_id = data.get("id")
+        if not tweet_id:
+            raise PermanentFailure("X answered without a tweet id; check the account before re-sending")
+        return Receipt(provider_id=str(tweet_id))
+
+    def _recent_tweet_id(self, text: str) -> str | None:
+        """The id of a recent tweet of this account whose text is ``text`` (t.co links expanded), or None."""
+        if self._user_id is None:
+            me = self.client.get_me(user_auth=True)
+            self._user_id = str(me.data.id)
+        recent = self.client.get_users_tweets(
+            self._user_id, max_results=RECENT_POSTS, tweet_fields=["entities"], user_auth=True
+        )
+        wanted = unicodedata.normalize("NFC", text)
+        for tweet in recent.data or ():
+            if _as_posted(tweet.text, tweet.entities) == wanted:
+                return str(tweet.id)
+        return None
+
+    def _call(self, request: Callable[[], T]) -> T:
+        """``request()`` with tweepy's and requests' exceptions mapped to delivery errors."""
         try:
-            response = self.client.create_tweet(**arguments)
+            return request()
         except tweepy.HTTPException as exc:
             raise self._failure(exc) from exc
         except requests.JSONDecodeError as exc:  # a 2xx without JSON: the tweet may exist
@@ -130,11 +168,6 @@ class XChannel:
             ) from exc
         except requests.RequestException as exc:
             raise TemporaryFailure(f"could not reach X ({type(exc).__name__})") from exc
-        data = response.data if isinstance(response.data, Mapping) else {}
-        tweet_id = data.get("id")
-        if not tweet_id:
-            raise PermanentFailure("X answered without a tweet id; check the account before re-sending")
-        return Receipt(provider_id=str(tweet_id))
 
     def close(self) -> None:
         self.client.session.close()
@@ -199,6 +232,14 @@ def _tweet_arguments(message: SocialOut) -> dict[str, Any]:
     if reply_to is not None:
         arguments["in_reply_to_tweet_id"] = reply_to
     return arguments
+
+
+def _as_posted(text: str, entities: Mapping[str, Any] | None) -> str:
+    """A fetched tweet's text as it was sent: X returns links as t.co and ``&``, ``<``, ``>`` escaped."""
+    for url in (entities or {}).get("urls", ()):
+        if url.get("url") and url.get("expanded_url"):
+            text = text.replace(url["url"], url["expanded_url"])
+    return unicodedata.normalize("NFC", html.unescape(text))
 
 
 def _retry_after(headers: Mapping[str, str]) -> tuple[float, str]:

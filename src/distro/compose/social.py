@@ -131,6 +131,10 @@ def plan_account(
     name = template_name(env, account.platform, article.section)
     text = fit(account.platform, _render_text(env, name, context), settings)
     body = build_body(account.platform, text, context["link"], settings, now)
+    if account.platform == "facebook" and settings.facebook.photo and article.image_url:
+        # A photo post has no link preview: the link goes into the caption, under the text.
+        text = fit("facebook", text if context["link"] in text else f"{text}\n\n{context['link']}", settings)
+        body = facebook.build_photo_body(text, article.image_url)
     return PlannedPost(account.platform, account.name, text, body, account.channel)
 
 

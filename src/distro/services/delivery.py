@@ -23,6 +23,7 @@ from distro.dispatch import Builder, DispatchReport, Suppressed, dispatch_channe
 from distro.errors import ConfigError
 from distro.models import Delivery, Digest
 from distro.outbox import Claimed
+from distro.progress import Ticker
 from distro.services.messages import MessageBuilder
 from distro.services.suppression import suppression_reasons
 from distro.settings import DispatchSettings
@@ -86,7 +87,11 @@ def suppressing(engine: Engine, build: Builder) -> Builder:
 
 
 def dispatch_with(
-    app: App, senders: Mapping[str, Senders], *, stop: threading.Event | None = None
+    app: App,
+    senders: Mapping[str, Senders],
+    *,
+    stop: threading.Event | None = None,
+    progress: Ticker | None = None,
 ) -> dict[str, DispatchReport]:
     """One pass over open channels: send what is due now on each."""
     build = suppressing(app.engine, MessageBuilder(app))  # one per pass: caches each digest's message
@@ -102,19 +107,24 @@ def dispatch_with(
             worker=app.worker_id,
             stop=stop,
             throttle=pool.throttle,
+            progress=progress,
         )
     return reports
 
 
 def dispatch(
-    app: App, channels: Sequence[str] | None = None, *, stop: threading.Event | None = None
+    app: App,
+    channels: Sequence[str] | None = None,
+    *,
+    stop: threading.Event | None = None,
+    progress: Ticker | None = None,
 ) -> dict[str, DispatchReport]:
     """Send everything due on the given channels (default: all enabled); close each channel after."""
     reports: dict[str, DispatchReport] = {}
     for name in channels or app.enabled_channels():
         senders = open_senders(app, name)
         try:
-            reports.update(dispatch_with(app, {name: senders}, stop=stop))
+            reports.update(dispatch_with(app, {name: senders}, stop=stop, progress=progress))
         finally:
             senders.close()
     return reports

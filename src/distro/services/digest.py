@@ -11,10 +11,11 @@ time; :class:`~distro.services.messages.MessageBuilder` picks it per message.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -36,6 +37,7 @@ from distro.models import (
     Subscriber,
     utcnow,
 )
+from distro.progress import Ticker
 from distro.services.ingest import FRESH
 from distro.services.personal import personal_for
 from distro.services.subscribers import active_subscribers
@@ -223,7 +225,14 @@ def compose_variants(app: App, digest: Digest, keys: Iterable[str]) -> int:
     return len(added)
 
 
-def queue_digest(app: App, digest: Digest) -> int:
+def _ticking(rows: Iterator[dict[str, Any]], progress: Ticker | None) -> Iterator[dict[str, Any]]:
+    for row in rows:
+        yield row
+        if progress is not None:
+            progress.advance()
+
+
+def queue_digest(app: App, digest: Digest, *, progress: Ticker | None = None) -> int:
     """One outbox row per active subscriber (idempotent); returns how many rows were new.
 
     Every section variant the subscribers need is composed and checked first, so a template error stops
@@ -240,7 +249,7 @@ def queue_digest(app: App, digest: Digest) -> int:
         }
         for subscriber in without_suppressed(app.engine, active_subscribers(app))
     )
-    created = outbox.enqueue_many(app.engine, rows)
+    created = outbox.enqueue_many(app.engine, _ticking(rows, progress))
     with session_scope(app.engine) as session:
         row = session.get_one(Digest, digest.id)
         total = session.exec(

@@ -155,11 +155,14 @@ def ingest_source(
     """
     with session_scope(app.engine) as session:
         row = _source_row(session, config)
+        if row.configured_url != config.url:  # new source, or the editor changed its URL
+            row.url, row.configured_url = config.url, config.url
         etag, last_modified, source_id = row.etag, row.last_modified, row.id
+        poll_url = row.url  # after a permanent redirect: the new address
     now = utcnow()
     try:
         source = make_source(
-            config,
+            config if poll_url == config.url else config.model_copy(update={"url": poll_url}),
             etag=etag,
             last_modified=last_modified,
             user_agent=app.settings.user_agent,
@@ -190,7 +193,12 @@ def _store_result(
         if result.not_modified:
             return IngestReport(config.name, not_modified=True)
         row.etag, row.last_modified = result.etag, result.last_modified
-        if result.permanent_url:
+        if result.permanent_url and result.permanent_url != row.url:
+            log.warning(
+                "source %s moved permanently to %s; polling there from now on (update its url)",
+                config.name,
+                result.permanent_url,
+            )
             row.url = result.permanent_url
         backlog: frozenset[int] = frozenset()
         if row.seeded_at is None:

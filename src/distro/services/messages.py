@@ -19,12 +19,13 @@ from distro.compose.message import PreparedMessage, build_message_template
 from distro.db import session_scope
 from distro.dispatch import Suppressed
 from distro.errors import PermanentFailure
-from distro.models import Digest, DigestVariant, SocialPost, Subscriber, SubscriberStatus
+from distro.models import Digest, DigestVariant, OneOffMessage, SocialPost, Subscriber, SubscriberStatus
 from distro.outbox import Claimed
 from distro.services.personal import personal_for
 
 TEST_SUBJECT_PREFIX = "[TEST] "
 _TEST = "\x00test"  # variant key of the test copy; never a sections key
+ONE_OFF_PREFIX = "msg:"  # outbox key of a stored transactional message (distro.services.signup)
 
 
 class _DigestMessages:
@@ -78,15 +79,39 @@ class MessageBuilder:
                 s.id: s for s in session.exec(select(Subscriber).where(Subscriber.id.in_(subscriber_ids)))
             }  # type: ignore[union-attr]
             posts = {p.id: p for p in session.exec(select(SocialPost).where(SocialPost.id.in_(post_ids)))}  # type: ignore[union-attr]
-        built: dict[int, Any] = {}
+        built: dict[int, Any] = self._one_off([c for c in batch if c.key.startswith(ONE_OFF_PREFIX)])
         for claimed in batch:
+            if claimed.id in built:
+                continue
             if claimed.digest_id is not None and claimed.subscriber_id is not None:
                 built[claimed.id] = self._email(claimed, subscribers.get(claimed.subscriber_id))
             elif claimed.digest_id is not None and claimed.key.startswith("test:"):
                 built[claimed.id] = self._test(claimed)
             elif claimed.social_post_id in posts:
                 post = posts[claimed.social_post_id]
-                built[claimed.id] = SocialOut(claimed.key, post.platform, post.account, dict(post.body))
+                built[claimed.id] = SocialOut(
+                    claimed.key, post.platform, post.account, dict(post.body), attempt=claimed.attempt
+                )
+        return built
+
+    def _one_off(self, rows: Sequence[Claimed]) -> dict[int, Any]:
+        """Transactional emails (confirmation, welcome; key ``msg:<id>``): sent as stored, DKIM-signed."""
+        if not rows:
+            return {}
+        ids = {c.id: int(c.key.removeprefix(ONE_OFF_PREFIX)) for c in rows}
+        with session_scope(self.app.engine) as session:
+            query = select(OneOffMessage).where(OneOffMessage.id.in_(list(ids.values())))  # type: ignore[union-attr]
+            stored = {m.id: m.data.encode("ascii") for m in session.exec(query)}
+        built: dict[int, Any] = {}
+        for claimed in rows:
+            data = stored.get(ids[claimed.id])
+            if data is None:
+                built[claimed.id] = Suppressed("message was deleted (subscriber forgotten)")
+                continue
+            if self._signer is not None:
+                data = self._signer.sign(data)
+            sender = self.app.settings.email.from_address
+            built[claimed.id] = EmailOut(claimed.key, sender, claimed.recipient, data)
         return built
 
     def _render(self, claimed: Claimed, key: str, subscriber_id: int, name: str | None) -> Any:

@@ -17,6 +17,7 @@ from distro.compose.social import PlannedPost, plan_posts
 from distro.db import is_postgres, session_scope
 from distro.models import Article, SocialPost, utcnow
 from distro.services.ingest import FRESH
+from distro.services.plan import schedule_rows
 
 
 def post_key(article_id: int, platform: str, account: str) -> str:
@@ -84,7 +85,8 @@ def plan_social(app: App, now: datetime | None = None) -> int:
         }
         for a, p in planned
     ]
-    return outbox.enqueue_many(app.engine, rows)
+    # Each new row gets its send time from its account's posting plan (distro.services.plan).
+    return outbox.enqueue_many(app.engine, schedule_rows(app.engine, app.settings, rows, now))
 
 
 def edit_post(app: App, article_id: int, platform: str, text: str, account: str | None = None) -> int:
@@ -93,6 +95,7 @@ def edit_post(app: App, article_id: int, platform: str, text: str, account: str 
     Only posts whose delivery is still pending change; the text must fit the platform as it counts.
     Returns how many posts changed; ConfigError-free ValueError naming what to fix otherwise.
     """
+    from distro.channels import facebook
     from distro.compose.social import RULES, build_body, check_fits
     from distro.models import Delivery, DeliveryStatus
 
@@ -117,7 +120,10 @@ def edit_post(app: App, article_id: int, platform: str, text: str, account: str 
             if delivery.status != DeliveryStatus.PENDING:
                 raise ValueError(f"the {platform} post of {post.account} is already {delivery.status}")
             link = post.body.get("link") or ""
-            post.text, post.body = text, build_body(platform, text, link, app.settings, post.created_at)
+            body = build_body(platform, text, link, app.settings, post.created_at)
+            if platform == "facebook" and "url" in post.body:  # a photo post stays one, captioned anew
+                body = facebook.build_photo_body(text, str(post.body["url"]))
+            post.text, post.body = text, body
             session.add(post)
             changed += 1
     return changed

@@ -8,19 +8,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import email_validator
 import sqlalchemy as sa
 from sqlmodel import select
 
 from distro.app import App
 from distro.db import session_scope
 from distro.errors import DistroError
-from distro.models import Subscriber, SubscriberStatus
+from distro.models import Subscriber, SubscriberStatus, utcnow
+from distro.progress import Ticker
+from distro.services.suppression import suppressed_among
 
-# Syntax only: enough to refuse what would break an SMTP envelope; deliverability is the server's call.
-_ADDRESS = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -29,10 +27,16 @@ class InvalidSubscriber(DistroError):
 
 
 def normalise_email(raw: str) -> str:
+    """Syntax only (email-validator, no DNS): deliverability is the receiving server's call.
+
+    ASCII only (no SMTPUTF8), so the address fits every SMTP envelope; the domain is lower-cased.
+    """
     address = raw.strip()
-    if len(address) > 254 or not _ADDRESS.match(address):
-        raise InvalidSubscriber(f"{raw.strip()!r} is not a valid email address")
-    local, domain = address.rsplit("@", 1)
+    try:
+        checked = email_validator.validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    except email_validator.EmailNotValidError as exc:
+        raise InvalidSubscriber(f"{address!r} is not a valid email address: {exc}") from None
+    local, domain = (checked.ascii_email or checked.normalized).rsplit("@", 1)
     return f"{local}@{domain.lower()}"
 
 
@@ -49,6 +53,10 @@ def _sections(raw: str | None) -> list[str] | None:
 def add_subscriber(app: App, email: str, name: str | None = None, sections: list[str] | None = None) -> bool:
     """Add an active subscriber; False if the address is already known (in any state)."""
     address = normalise_email(email)
+    blocked = suppressed_among(app.engine, [address])
+    if blocked:
+        reason = next(iter(blocked.values()))
+        raise InvalidSubscriber(f"{address} is on the suppression list ({reason}); not subscribed")
     with session_scope(app.engine) as session:
         exists = session.exec(select(Subscriber.id).where(sa.func.lower(Subscriber.email) == address.lower()))
         if exists.first() is not None:
@@ -64,7 +72,7 @@ class ImportReport:
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
 
 
-def import_csv(app: App, path: Path) -> ImportReport:
+def import_csv(app: App, path: Path, *, progress: Ticker | None = None) -> ImportReport:
     """Read ``email,name,sections`` rows (sections separated by ``;``); report each rejected line."""
     report = ImportReport()
     try:
@@ -76,6 +84,8 @@ def import_csv(app: App, path: Path) -> ImportReport:
         if not reader.fieldnames or "email" not in [f.strip().lower() for f in reader.fieldnames]:
             raise DistroError(f"{path}: the first line must be a header with an 'email' column")
         for row in reader:
+            if progress is not None:
+                progress.advance()
             row = {(k or "").strip().lower(): (v or "") for k, v in row.items()}
             line = reader.line_num
             try:
@@ -93,14 +103,15 @@ def import_csv(app: App, path: Path) -> ImportReport:
 
 
 def active_subscribers(app: App, *, page_size: int = 1000) -> Iterator[Subscriber]:
-    """Every active subscriber, in id order, a keyset page at a time (never all in memory)."""
-    last_id = 0
+    """Every active, unpaused subscriber, in id order, a keyset page at a time (never all in memory)."""
+    last_id, now = 0, utcnow()
     while True:
         with session_scope(app.engine) as session:
             page = list(
                 session.exec(
                     select(Subscriber)
                     .where(Subscriber.status == SubscriberStatus.ACTIVE, Subscriber.id > last_id)  # type: ignore[operator]
+                    .where(sa.or_(Subscriber.paused_until.is_(None), Subscriber.paused_until <= now))  # type: ignore[union-attr,operator]
                     .order_by(Subscriber.id)  # type: ignore[arg-type]
                     .limit(page_size)
                 )

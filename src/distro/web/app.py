@@ -7,16 +7,20 @@ write a router module in this package and include it in :data:`ROUTERS`.
 
 from __future__ import annotations
 
-from typing import Any
-
 import fastapi
 from fastapi.responses import JSONResponse
 
 from distro.app import App
 from distro.errors import DistroError
-from distro.web import hooks, websub
+from distro.web import hooks, ops, preview, subscribers, websub
 
-ROUTERS: list[fastapi.APIRouter] = [hooks.router, websub.router]
+ROUTERS: list[fastapi.APIRouter] = [
+    hooks.router,
+    websub.router,
+    ops.router,
+    subscribers.router,
+    preview.router,
+]
 
 
 def create_web_app(app: App, *, routers: list[fastapi.APIRouter] | None = None) -> fastapi.FastAPI:
@@ -29,9 +33,5 @@ def create_web_app(app: App, *, routers: list[fastapi.APIRouter] | None = None) 
     @web.exception_handler(DistroError)
     async def _distro_error(_request: fastapi.Request, exc: DistroError) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=400)
-
-    @web.get("/healthz", include_in_schema=False)
-    def _health() -> dict[str, Any]:
-        return {"ok": True}
 
     return web

@@ -1,0 +1,206 @@
+"""Posting plans: when each social post goes out, and editors' holds.
+
+A post's send time is fixed when its delivery row is enqueued (``next_attempt_at``), so every worker honours
+the plan without coordination: the outbox simply does not hand a row out before its time. The slot is the
+earliest moment at or after ``now + delay`` that is outside the account's quiet hours (local time, DST
+aware), at least ``min_spacing_minutes`` from every other post of the account, and keeps any sliding hour
+at ``max_per_hour`` posts or fewer. A held row (``DeliveryStatus.HELD``) is never claimed; releasing it
+gives it the next free slot.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from distro.models import Delivery, DeliveryStatus, SocialPost, utcnow
+from distro.settings import PostingPlan, Settings
+
+D = Delivery.__table__  # type: ignore[attr-defined]
+P = SocialPost.__table__  # type: ignore[attr-defined]
+HOUR = timedelta(hours=1)
+_MAX_STEPS = 10_000  # each step moves the candidate forward; this only guards against a bad plan
+
+
+def plan_for(settings: Settings, channel: str) -> PostingPlan:
+    """The plan of the account behind ``channel`` ("x" is the first X account, "x:security" another)."""
+    platform, _, name = channel.partition(":")
+    section: Any = getattr(settings, platform, None)
+    if section is None or not hasattr(section, "posting"):
+        return PostingPlan()
+    if not name:
+        return section.posting  # type: ignore[no-any-return]
+    extra = next((a for a in section.accounts if a.name == name), None)
+    return extra.posting if extra is not None else PostingPlan()
+
+
+def _clock(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """``day`` at ``at`` in ``zone`` as UTC; a wall time skipped by DST maps to the instant after the gap."""
+    return datetime.combine(day, at).replace(tzinfo=zone).astimezone(UTC)
+
+
+def quiet_until(plan: PostingPlan, when: datetime) -> datetime | None:
+    """The end of the quiet period ``when`` falls in, or None when posting is allowed at ``when``."""
+    if plan.quiet_start is None or plan.quiet_end is None:
+        return None
+    zone = ZoneInfo(plan.timezone)
+    start, end = _clock(plan.quiet_start), _clock(plan.quiet_end)
+    local = when.astimezone(zone)
+    now_t = local.time().replace(tzinfo=None)
+    quiet = (start <= now_t < end) if start < end else (now_t >= start or now_t < end)
+    if not quiet:
+        return None
+    day = local.date() if now_t < end else local.date() + timedelta(days=1)
+    return _local(day, end, zone)
+
+
+def next_slot(plan: PostingPlan, earliest: datetime, taken: Sequence[datetime]) -> datetime:
+    """The first moment at or after ``earliest`` that the plan allows, given the account's ``taken`` times."""
+    spacing = timedelta(minutes=plan.min_spacing_minutes)
+    t = earliest
+    for _ in range(_MAX_STEPS):
+        moved = quiet_until(plan, t)
+        if moved is None and spacing:
+            close = [s for s in taken if abs(s - t) < spacing]
+            moved = max(close) + spacing if close else None
+        if moved is None and plan.max_per_hour is not None:
+            moved = _rate_blocked(plan.max_per_hour, t, taken)
+        if moved is None:
+            return t
+        t = max(moved, t + timedelta(microseconds=1))
+    raise ValueError(f"posting plan leaves no slot after {earliest.isoformat()}; check its settings")
+
+
+def _rate_blocked(limit: int, t: datetime, taken: Sequence[datetime]) -> datetime | None:
+    """Where ``t`` must move so that no sliding hour containing it holds more than ``limit`` posts.
+
+    A fullest hour containing ``t`` can be taken to start at ``t`` or at a taken time in (t - 1 h, t].
+    """
+    near = sorted(s for s in taken if t - HOUR < s < t + HOUR)
+    for start in [s for s in near if s <= t] + [t]:
+        inside = sum(1 for s in near if start <= s < start + HOUR)
+        if inside + 1 > limit:
+            return start + HOUR
+    return None
+
+
+def _taken(connection: Connection, channel: str, now: datetime) -> list[datetime]:
+    """The account's posts sent in the last hour or still to send (an overdue one counts as ``now``).
+
+    Held posts are not scheduled, so they take no slot until released.
+    """
+    scheduled = sa.select(D.c.next_attempt_at).where(
+        D.c.channel == channel, D.c.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING])
+    )
+    sent = sa.select(D.c.sent_at).where(D.c.channel == channel, D.c.sent_at >= now - HOUR)
+    return [max(row[0], now) for row in connection.execute(scheduled)] + [
+        row[0] for row in connection.execute(sent)
+    ]
+
+
+def schedule_rows(
+    engine: Engine, settings: Settings, rows: Iterable[dict[str, Any]], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Give each new social delivery row its ``next_attempt_at`` by its account's plan.
+
+    Rows whose key already exists are left out (enqueue is idempotent; their time is already fixed).
+    """
+    now = now or utcnow()
+    rows = list(rows)
+    with engine.connect() as connection:
+        keys = [r["key"] for r in rows]
+        existing = set(connection.execute(sa.select(D.c.key).where(D.c.key.in_(keys))).scalars())
+        fresh = [r for r in rows if r["key"] not in existing]
+        by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in fresh:
+            by_channel[row["channel"]].append(row)
+        for channel, group in by_channel.items():
+            plan = plan_for(settings, channel)
+            taken = _taken(connection, channel, now)
+            for row in group:
+                when = next_slot(plan, now + timedelta(minutes=plan.delay_minutes), taken)
+                row["next_attempt_at"] = when
+                taken.append(when)
+    return fresh
+
+
+def find_deliveries(
+    engine: Engine, *, article_id: int, platform: str, account: str | None = None
+) -> list[int]:
+    """Delivery ids of an article's posts on ``platform`` (optionally one account)."""
+    query = (
+        sa.select(D.c.id)
+        .select_from(D.join(P, P.c.id == D.c.social_post_id))
+        .where(P.c.article_id == article_id, P.c.platform == platform)
+    )
+    if account:
+        query = query.where(P.c.account == account)
+    with engine.connect() as connection:
+        return list(connection.execute(query.order_by(D.c.id)).scalars())
+
+
+def hold(engine: Engine, delivery_ids: Sequence[int]) -> int:
+    """Hold pending social posts back: they stay queued but are never claimed. Returns how many changed."""
+    _check(engine, delivery_ids, allowed={DeliveryStatus.PENDING, DeliveryStatus.HELD}, verb="hold")
+    with engine.begin() as connection:
+        return connection.execute(
+            sa.update(D)
+            .where(D.c.id.in_(delivery_ids), D.c.status == DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.HELD, updated_at=utcnow())
+        ).rowcount
+
+
+def release(
+    engine: Engine, settings: Settings, delivery_ids: Sequence[int], now: datetime | None = None
+) -> int:
+    """Release held posts into the queue at their account's next free slot. Returns how many changed."""
+    now = now or utcnow()
+    _check(engine, delivery_ids, allowed={DeliveryStatus.HELD, DeliveryStatus.PENDING}, verb="release")
+    changed = 0
+    with engine.begin() as connection:
+        held = connection.execute(
+            sa.select(D.c.id, D.c.channel, D.c.next_attempt_at)
+            .where(D.c.id.in_(delivery_ids), D.c.status == DeliveryStatus.HELD)
+            .order_by(D.c.next_attempt_at, D.c.id)
+        ).all()
+        for row in held:
+            plan = plan_for(settings, row.channel)
+            when = next_slot(plan, max(now, row.next_attempt_at), _taken(connection, row.channel, now))
+            changed += connection.execute(
+                sa.update(D)
+                .where(D.c.id == row.id, D.c.status == DeliveryStatus.HELD)
+                .values(status=DeliveryStatus.PENDING, next_attempt_at=when, updated_at=now)
+            ).rowcount
+    return changed
+
+
+def _check(engine: Engine, delivery_ids: Sequence[int], *, allowed: set[str], verb: str) -> None:
+    """Refuse unknown ids, emails, and posts past the point where holding means anything."""
+    if not delivery_ids:
+        raise ValueError(f"nothing to {verb}: give a delivery id, or --article and --platform")
+    with engine.connect() as connection:
+        found = {
+            row.id: row
+            for row in connection.execute(
+                sa.select(D.c.id, D.c.status, D.c.social_post_id).where(D.c.id.in_(delivery_ids))
+            )
+        }
+    for delivery_id in delivery_ids:
+        row = found.get(delivery_id)
+        if row is None:
+            raise ValueError(f"no delivery {delivery_id}; see `distro log`")
+        if row.social_post_id is None:
+            raise ValueError(f"delivery {delivery_id} is not a social post; only posts can be held")
+        if row.status not in allowed:
+            raise ValueError(f"cannot {verb} delivery {delivery_id}: it is already {row.status}")

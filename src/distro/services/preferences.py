@@ -1,0 +1,65 @@
+"""A subscriber's own choices, reached through signed links: unsubscribe, re-subscribe, sections, pause.
+
+Unsubscribing is effective at once: the digest queue skips non-active subscribers and a row already queued
+becomes ``suppressed`` at send (:class:`~distro.services.messages.MessageBuilder` checks the status).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from distro.app import App
+from distro.db import session_scope
+from distro.errors import DistroError
+from distro.models import Subscriber, SubscriberStatus, utcnow
+from distro.services.signup import clean_sections
+
+
+class UnknownSubscriber(DistroError):
+    """A validly signed link for a subscriber who no longer exists (forgotten)."""
+
+
+def get_subscriber(app: App, subscriber_id: int) -> Subscriber:
+    with session_scope(app.engine) as session:
+        subscriber = session.get(Subscriber, subscriber_id)
+        if subscriber is None:
+            raise UnknownSubscriber("this subscription no longer exists")
+        session.expunge(subscriber)
+        return subscriber
+
+
+def set_status(app: App, subscriber_id: int, *, active: bool) -> Subscriber:
+    """Unsubscribe (``active=False``) or re-subscribe; idempotent, so a repeated click changes nothing."""
+    with session_scope(app.engine) as session:
+        subscriber = session.get(Subscriber, subscriber_id)
+        if subscriber is None:
+            raise UnknownSubscriber("this subscription no longer exists")
+        wanted = SubscriberStatus.ACTIVE if active else SubscriberStatus.UNSUBSCRIBED
+        if subscriber.status != wanted:
+            subscriber.status = wanted
+            subscriber.unsubscribed_at = None if active else utcnow()
+            session.add(subscriber)
+        session.flush()
+        session.refresh(subscriber)
+        session.expunge(subscriber)
+        return subscriber
+
+
+def set_preferences(
+    app: App, subscriber_id: int, *, sections: list[str] | None, pause_weeks: int
+) -> Subscriber:
+    """Store the chosen sections and pause (0 ends a pause); ValueError names a pause out of range."""
+    limit = app.settings.web.max_pause_weeks
+    if not 0 <= pause_weeks <= limit:
+        raise ValueError(f"pause must be between 0 and {limit} weeks")
+    with session_scope(app.engine) as session:
+        subscriber = session.get(Subscriber, subscriber_id)
+        if subscriber is None:
+            raise UnknownSubscriber("this subscription no longer exists")
+        subscriber.sections = clean_sections(app, sections)
+        subscriber.paused_until = utcnow() + timedelta(weeks=pause_weeks) if pause_weeks else None
+        session.add(subscriber)
+        session.flush()
+        session.refresh(subscriber)
+        session.expunge(subscriber)
+        return subscriber

@@ -1,0 +1,232 @@
+"""Web sign-up with double opt-in, address changes, and the transactional emails they send.
+
+A sign-up is a :class:`~distro.models.Signup` row until its confirmation link is clicked; nothing is
+subscribed before that, so a form filled with someone else's address only ever sends that address one
+confirmation. The confirmation and welcome emails go through the normal outbox: each is rendered whole into
+a :class:`~distro.models.OneOffMessage` and queued as an ``email`` delivery with key ``msg:<id>``, which
+:class:`~distro.services.messages.MessageBuilder` sends as stored. So they are logged, retried, suppressed
+and DKIM-signed exactly like a digest.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from typing import Any
+
+import mjml
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from distro.app import App
+from distro.compose.templating import render
+from distro.db import session_scope
+from distro.errors import DistroError
+from distro.models import Article, Digest, OneOffMessage, Signup, Subscriber, SubscriberStatus, utcnow
+from distro.outbox import enqueue_many
+from distro.services.personal import preferences_url, unsubscribe_mailto, unsubscribe_url
+from distro.services.subscribers import _clean_name, normalise_email
+from distro.services.suppression import suppressed_among
+from distro.tokens import make_token, read_token
+
+CONFIRM_SCOPE = "confirm"
+WELCOME_STORIES = 3
+
+
+class SignupError(DistroError):
+    """A confirmation link that is unknown, used, expired, or for an address now taken."""
+
+
+@dataclass(frozen=True)
+class SignupResult:
+    """What happened, for the log and tests; the web page says the same thing whatever happened."""
+
+    queued: bool
+    reason: str
+
+
+def confirm_url(app: App, signup_id: int) -> str:
+    token = make_token(app.signing_key, CONFIRM_SCOPE, signup_id)
+    return f"{app.settings.web.public_url.rstrip('/')}/confirm/{token}"
+
+
+def clean_sections(app: App, sections: list[str] | None) -> list[str] | None:
+    """Keep only configured sections (in the configured order); all or none chosen means every section."""
+    known = app.settings.digest.sections
+    chosen = {s.casefold() for s in sections or []}
+    kept = [s for s in known if s.casefold() in chosen]
+    return kept if kept and len(kept) < len(known) else None
+
+
+def purge_expired(app: App) -> int:
+    """Delete sign-ups nobody confirmed in time (they hold an address that never consented)."""
+    with session_scope(app.engine) as session:
+        result = session.execute(sa.delete(Signup).where(col(Signup.expires_at) < utcnow()))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def request_signup(app: App, email: str, name: str | None, sections: list[str] | None) -> SignupResult:
+    """Store a pending sign-up and queue its confirmation; ``InvalidSubscriber`` for a bad address."""
+    address = normalise_email(email)
+    purge_expired(app)
+    if suppressed_among(app.engine, [address]):
+        return SignupResult(False, "address is on the suppression list")
+    with session_scope(app.engine) as session:
+        existing = _subscriber_by_email(session, address)
+        if existing is not None and existing.status == SubscriberStatus.ACTIVE:
+            return SignupResult(False, "already subscribed")
+    return _queue_confirmation(app, address, _clean_name(name), clean_sections(app, sections), None)
+
+
+def request_address_change(app: App, subscriber_id: int, new_email: str) -> SignupResult:
+    """Queue a confirmation to ``new_email``; the address changes only when that link is clicked."""
+    address = normalise_email(new_email)
+    purge_expired(app)
+    if suppressed_among(app.engine, [address]):
+        return SignupResult(False, "address is on the suppression list")
+    with session_scope(app.engine) as session:
+        taken = _subscriber_by_email(session, address)
+        if taken is not None:
+            return SignupResult(False, "address already belongs to a subscriber")
+    return _queue_confirmation(app, address, None, None, subscriber_id)
+
+
+def confirm(app: App, token: str) -> Subscriber:
+    """Apply a confirmed sign-up or address change; InvalidToken or :class:`SignupError` otherwise."""
+    signup_id = read_token(app.signing_key, CONFIRM_SCOPE, token)
+    with session_scope(app.engine) as session:
+        signup = session.get(Signup, signup_id)
+        if signup is None:
+            raise SignupError("this confirmation link was already used or has expired; sign up again")
+        if signup.expires_at < utcnow():
+            session.delete(signup)
+            raise SignupError("this confirmation link has expired; sign up again")
+        subscriber, welcome = _apply(session, signup)
+        session.delete(signup)
+        session.flush()
+        session.refresh(subscriber)
+        session.expunge(subscriber)
+    if welcome:
+        _queue_welcome(app, subscriber)
+    return subscriber
+
+
+def _apply(session: Session, signup: Signup) -> tuple[Subscriber, bool]:
+    """The subscriber after the confirmation, and whether it is a (re)new subscription (-> welcome)."""
+    if signup.subscriber_id is not None:
+        subscriber = session.get(Subscriber, signup.subscriber_id)
+        if subscriber is None:
+            raise SignupError("this subscription no longer exists")
+        if _subscriber_by_email(session, signup.email) is not None:
+            raise SignupError(f"{signup.email} already belongs to a subscriber")
+        subscriber.email = signup.email
+        session.add(subscriber)
+        return subscriber, False
+    subscriber = _subscriber_by_email(session, signup.email)
+    if subscriber is None:
+        subscriber = Subscriber(email=signup.email)
+    elif subscriber.status == SubscriberStatus.ACTIVE:
+        return subscriber, False
+    subscriber.status = SubscriberStatus.ACTIVE
+    subscriber.unsubscribed_at = subscriber.paused_until = None
+    subscriber.name, subscriber.sections = signup.name or subscriber.name, signup.sections
+    session.add(subscriber)
+    return subscriber, True
+
+
+def _subscriber_by_email(session: Session, address: str) -> Subscriber | None:
+    query = select(Subscriber).where(sa.func.lower(Subscriber.email) == address.lower())
+    return session.exec(query).first()
+
+
+def _queue_confirmation(
+    app: App, address: str, name: str | None, sections: list[str] | None, subscriber_id: int | None
+) -> SignupResult:
+    expires = utcnow() + timedelta(hours=app.settings.web.confirm_expiry_hours)
+    with session_scope(app.engine) as session:
+        signup = Signup(
+            email=address, name=name, sections=sections, subscriber_id=subscriber_id, expires_at=expires
+        )
+        session.add(signup)
+        session.flush()
+        signup_id = signup.id or 0
+    context = {"confirm_url": confirm_url(app, signup_id), "name": name, "change": subscriber_id is not None}
+    context["expiry_hours"] = app.settings.web.confirm_expiry_hours
+    subject = f"Confirm your subscription to {app.settings.publication.name}"
+    if subscriber_id is not None:
+        subject = f"Confirm your new address for {app.settings.publication.name}"
+    data = build_email(app, "confirm", address, subject, context)
+    queue_one_off(app, address, data, subscriber_id=None)
+    return SignupResult(True, "confirmation queued")
+
+
+def _queue_welcome(app: App, subscriber: Subscriber) -> None:
+    with session_scope(app.engine) as session:
+        digest = session.exec(select(Digest).order_by(col(Digest.created_at).desc())).first()
+        ids = list(digest.article_ids[:WELCOME_STORIES]) if digest else []
+        found = {a.id: a for a in session.exec(select(Article).where(col(Article.id).in_(ids)))}
+        stories = [{"title": a.title, "url": a.url, "summary": a.summary} for i in ids if (a := found.get(i))]
+    sid = subscriber.id or 0
+    context = {
+        "name": subscriber.name,
+        "stories": stories,
+        "unsubscribe_url": unsubscribe_url(app, sid),
+        "preferences_url": preferences_url(app, sid),
+    }
+    subject = f"Welcome to {app.settings.publication.name}"
+    data = build_email(app, "welcome", subscriber.email, subject, context, list_subscriber_id=sid)
+    queue_one_off(app, subscriber.email, data, subscriber_id=sid)
+
+
+def queue_one_off(app: App, recipient: str, data: bytes, *, subscriber_id: int | None) -> int:
+    """Store a rendered message and queue it as an email delivery (key ``msg:<id>``); return the id."""
+    with session_scope(app.engine) as session:
+        message = OneOffMessage(recipient=recipient, data=data.decode("ascii"))
+        session.add(message)
+        session.flush()
+        message_id = message.id or 0
+    row = {"key": f"msg:{message_id}", "channel": "email", "recipient": recipient}
+    enqueue_many(app.engine, [{**row, "subscriber_id": subscriber_id}])
+    return message_id
+
+
+def build_email(
+    app: App,
+    template: str,
+    recipient: str,
+    subject: str,
+    context: dict[str, Any],
+    *,
+    list_subscriber_id: int | None = None,
+) -> bytes:
+    """Render ``email/<template>.mjml.j2`` and ``.txt.j2`` into one ASCII multipart/alternative message.
+
+    With ``list_subscriber_id`` the message carries the RFC 8058 List-Unsubscribe headers (it is list
+    mail); a confirmation does not (the reader is not on the list yet).
+    """
+    settings = app.settings
+    full = {"publication": settings.publication, "subject": subject, **context}
+    text = render(app.templates, f"email/{template}.txt.j2", full)
+    html = str(mjml.mjml2html(render(app.templates, f"email/{template}.mjml.j2", full), fonts={}))
+    message = EmailMessage(policy=SMTP)
+    message["From"] = Address(display_name=settings.email.from_name, addr_spec=settings.email.from_address)
+    message["To"] = recipient
+    message["Subject"] = subject
+    message["Date"] = format_datetime(utcnow().replace(microsecond=0))
+    domain = settings.email.from_address.rpartition("@")[2] or "localhost"
+    message["Message-ID"] = f"<{template}.{secrets.token_hex(12)}@{domain}>"
+    if settings.email.reply_to:
+        message["Reply-To"] = settings.email.reply_to
+    if list_subscriber_id is not None:
+        mailto = unsubscribe_mailto(app, list_subscriber_id)
+        links = f"<{unsubscribe_url(app, list_subscriber_id)}>" + (f", <{mailto}>" if mailto else "")
+        message["List-Unsubscribe"] = links
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    return message.as_bytes(policy=SMTP)

@@ -1,0 +1,258 @@
+"""Subscriber pages: one-click unsubscribe (RFC 8058), preferences, sign-up with double opt-in, confirm.
+
+Links carry signed, scoped tokens (:mod:`distro.tokens`), never database ids. Every form but the RFC 8058
+one-click POST also carries a per-form token bound to the subscriber and the page's scope (``form-...``),
+so another site cannot post a change for a reader who merely holds a link. The public sign-up form has no
+such token on purpose: it is meant to be embedded on other pages, and double opt-in makes a forged
+sign-up harmless.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Any
+from urllib.parse import parse_qs
+
+import fastapi
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from starlette.concurrency import run_in_threadpool
+
+from distro.app import App
+from distro.services import preferences as prefs
+from distro.services.personal import PREFERENCES_SCOPE, UNSUBSCRIBE_SCOPE, unsubscribe_url
+from distro.services.signup import SignupError, confirm, request_address_change, request_signup
+from distro.services.subscribers import InvalidSubscriber
+from distro.tokens import InvalidToken, make_token, read_token
+from distro.web.deps import AppDep, read_limited
+
+router = fastapi.APIRouter()
+FORM_LIMIT = 16 * 1024
+ONE_CLICK = "One-Click"
+BAD_LINK = "This link is not valid. Use the link from your latest email, exactly as it was sent."
+
+
+class SlidingWindow:
+    """At most ``limit`` events per key in the last ``seconds`` (in memory, per process)."""
+
+    def __init__(self, limit: int, seconds: float = 3600.0) -> None:
+        self.limit, self.seconds = limit, seconds
+        self._events: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            events = self._events.setdefault(key, deque())
+            while events and events[0] <= now - self.seconds:
+                events.popleft()
+            if len(events) >= self.limit:
+                return False
+            events.append(now)
+            return True
+
+
+def _limits(request: fastapi.Request, app: App) -> tuple[SlidingWindow, SlidingWindow]:
+    state = request.app.state
+    if not hasattr(state, "signup_limits"):
+        web = app.settings.web
+        state.signup_limits = (
+            SlidingWindow(web.signup_per_ip_per_hour),
+            SlidingWindow(web.signup_per_address_per_hour),
+        )
+    limits: tuple[SlidingWindow, SlidingWindow] = state.signup_limits
+    return limits
+
+
+def _page(app: App, template: str, title: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = app.templates.get_template(f"web/{template}.html.j2").render(
+        publication=app.settings.publication, title=title, **context
+    )
+    headers = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def _message(app: App, title: str, message: str, status: int = 200) -> HTMLResponse:
+    return _page(app, "message", title, status, message=message, error=status >= 400)
+
+
+async def _form(request: fastapi.Request) -> dict[str, list[str]] | None:
+    body = await read_limited(request, FORM_LIMIT)
+    if body is None:
+        return None
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def _first(form: dict[str, list[str]], name: str) -> str:
+    return (form.get(name) or [""])[0].strip()
+
+
+def _csrf_ok(app: App, scope: str, subscriber_id: int, form: dict[str, list[str]]) -> bool:
+    try:
+        return read_token(app.signing_key, f"form-{scope}", _first(form, "csrf")) == subscriber_id
+    except InvalidToken:
+        return False
+
+
+# --- unsubscribe ---------------------------------------------------------------------------------------
+
+
+def _unsubscribe_page(app: App, subscriber_id: int) -> HTMLResponse:
+    subscriber = prefs.get_subscriber(app, subscriber_id)
+    return _page(
+        app,
+        "unsubscribe",
+        "Unsubscribe",
+        email=subscriber.email,
+        subscribed=subscriber.status == "active",
+        csrf=make_token(app.signing_key, f"form-{UNSUBSCRIBE_SCOPE}", subscriber_id),
+    )
+
+
+@router.get("/unsubscribe/{token}")
+async def unsubscribe_page(token: str, app: AppDep) -> HTMLResponse:
+    """A page with one button; GET never changes anything (link scanners follow links)."""
+    try:
+        subscriber_id = read_token(app.signing_key, UNSUBSCRIBE_SCOPE, token)
+        return await run_in_threadpool(_unsubscribe_page, app, subscriber_id)
+    except (InvalidToken, prefs.UnknownSubscriber):
+        return _message(app, "Unsubscribe", BAD_LINK, 400)
+
+
+@router.post("/unsubscribe/{token}", response_model=None)
+async def unsubscribe(token: str, request: fastapi.Request, app: AppDep) -> HTMLResponse | PlainTextResponse:
+    """RFC 8058 one-click (body ``List-Unsubscribe=One-Click``: no page, no token), or the page's buttons."""
+    form = await _form(request)
+    try:
+        subscriber_id = read_token(app.signing_key, UNSUBSCRIBE_SCOPE, token)
+    except InvalidToken:
+        return _message(app, "Unsubscribe", BAD_LINK, 400)
+    if form is None:
+        return _message(app, "Unsubscribe", "The request is too large.", 413)
+    try:
+        if _first(form, "List-Unsubscribe") == ONE_CLICK:
+            await run_in_threadpool(prefs.set_status, app, subscriber_id, active=False)
+            return PlainTextResponse("unsubscribed\n")
+        if not _csrf_ok(app, UNSUBSCRIBE_SCOPE, subscriber_id, form):
+            return _message(app, "Unsubscribe", "This form has expired; reload the page and try again.", 403)
+        active = _first(form, "action") == "resubscribe"
+        await run_in_threadpool(prefs.set_status, app, subscriber_id, active=active)
+        return await run_in_threadpool(_unsubscribe_page, app, subscriber_id)
+    except prefs.UnknownSubscriber:
+        return _message(app, "Unsubscribe", BAD_LINK, 400)
+
+
+# --- preferences ---------------------------------------------------------------------------------------
+
+
+def _preferences_page(
+    app: App, subscriber_id: int, *, notice: str = "", error: str = "", status: int = 200
+) -> HTMLResponse:
+    subscriber = prefs.get_subscriber(app, subscriber_id)
+    chosen = {s.casefold() for s in subscriber.sections or app.settings.digest.sections}
+    paused = subscriber.paused_until
+    return _page(
+        app,
+        "preferences",
+        "Preferences",
+        status,
+        email=subscriber.email,
+        notice=notice,
+        error=error,
+        sections=[{"name": s, "checked": s.casefold() in chosen} for s in app.settings.digest.sections],
+        paused_until=paused.date().isoformat() if paused else None,
+        max_pause=app.settings.web.max_pause_weeks,
+        csrf=make_token(app.signing_key, f"form-{PREFERENCES_SCOPE}", subscriber_id),
+        unsubscribe_url=unsubscribe_url(app, subscriber_id),
+    )
+
+
+@router.get("/preferences/{token}")
+async def preferences_page(token: str, app: AppDep) -> HTMLResponse:
+    try:
+        subscriber_id = read_token(app.signing_key, PREFERENCES_SCOPE, token)
+        return await run_in_threadpool(_preferences_page, app, subscriber_id)
+    except (InvalidToken, prefs.UnknownSubscriber):
+        return _message(app, "Preferences", BAD_LINK, 400)
+
+
+def _apply_preferences(app: App, subscriber_id: int, form: dict[str, list[str]]) -> HTMLResponse:
+    if _first(form, "action") == "change_email":
+        try:
+            result = request_address_change(app, subscriber_id, _first(form, "email"))
+        except InvalidSubscriber as exc:
+            return _preferences_page(app, subscriber_id, error=str(exc), status=422)
+        if not result.queued:
+            return _preferences_page(app, subscriber_id, error=f"Not changed: {result.reason}.", status=409)
+        notice = "We sent a confirmation link to the new address; the change applies when you click it."
+        return _preferences_page(app, subscriber_id, notice=notice)
+    weeks = _first(form, "pause_weeks") or "0"
+    try:
+        prefs.set_preferences(app, subscriber_id, sections=form.get("sections"), pause_weeks=int(weeks))
+    except ValueError as exc:
+        message = str(exc) if "pause" in str(exc) else f"pause_weeks must be a whole number, not {weeks!r}"
+        return _preferences_page(app, subscriber_id, error=message, status=422)
+    return _preferences_page(app, subscriber_id, notice="Saved.")
+
+
+@router.post("/preferences/{token}")
+async def save_preferences(token: str, request: fastapi.Request, app: AppDep) -> HTMLResponse:
+    form = await _form(request)
+    try:
+        subscriber_id = read_token(app.signing_key, PREFERENCES_SCOPE, token)
+    except InvalidToken:
+        return _message(app, "Preferences", BAD_LINK, 400)
+    if form is None:
+        return _message(app, "Preferences", "The request is too large.", 413)
+    if not _csrf_ok(app, PREFERENCES_SCOPE, subscriber_id, form):
+        return _message(app, "Preferences", "This form has expired; reload the page and try again.", 403)
+    try:
+        return await run_in_threadpool(_apply_preferences, app, subscriber_id, form)
+    except prefs.UnknownSubscriber:
+        return _message(app, "Preferences", BAD_LINK, 400)
+
+
+# --- sign-up -------------------------------------------------------------------------------------------
+
+
+def _subscribe_page(app: App, *, error: str = "", email: str = "", name: str = "", status: int = 200) -> Any:
+    context = {"error": error, "email": email, "name": name, "sections": app.settings.digest.sections}
+    return _page(app, "subscribe", "Subscribe", status, **context)
+
+
+@router.get("/subscribe")
+async def subscribe_page(app: AppDep) -> HTMLResponse:
+    return _subscribe_page(app)
+
+
+@router.post("/subscribe")
+async def subscribe(request: fastapi.Request, app: AppDep) -> HTMLResponse:
+    """Queue a confirmation email. The answer is the same whether or not the address is known."""
+    form = await _form(request)
+    if form is None:
+        return _message(app, "Subscribe", "The request is too large.", 413)
+    email, name = _first(form, "email"), _first(form, "name")
+    done = "Check your inbox: we sent a link to confirm your subscription."
+    if _first(form, "website"):  # the honeypot: people never see it, form-filling bots do
+        return _message(app, "Subscribe", done)
+    by_ip, by_address = _limits(request, app)
+    client = request.client.host if request.client else "unknown"
+    if not by_ip.allow(client) or not by_address.allow(email.casefold()):
+        return _message(app, "Subscribe", "Too many sign-ups from here; try again in an hour.", 429)
+    try:
+        await run_in_threadpool(request_signup, app, email, name or None, form.get("sections"))
+    except InvalidSubscriber as exc:
+        return _subscribe_page(app, error=str(exc), email=email, name=name, status=422)
+    return _message(app, "Subscribe", done)
+
+
+@router.get("/confirm/{token}")
+async def confirm_signup(token: str, app: AppDep) -> HTMLResponse:
+    try:
+        subscriber = await run_in_threadpool(confirm, app, token)
+    except InvalidToken:
+        return _message(app, "Confirm", BAD_LINK, 400)
+    except SignupError as exc:
+        return _message(app, "Confirm", str(exc), 410)
+    return _message(app, "Confirmed", f"Thank you: {subscriber.email} is subscribed.")
