@@ -11,6 +11,11 @@ api.x.com. It checks what X checks, in X's order and with X's error bodies:
    ``reply.in_reply_to_tweet_id`` numeric (-> 400 "Invalid Request");
 4. duplicate text (-> 403 "You are not allowed to create a Tweet with duplicate content.");
 
+``POST /2/media/upload`` (multipart ``media`` + ``media_category=tweet_image``) and ``POST /2/media/metadata``
+(alt text of at most 1000 characters) are answered after the same signature check (a multipart body is not
+part of the signature base string); a tweet's ``media.media_ids`` must name uploaded media. Uploads are kept
+in :attr:`FakeXAPI.media` (id -> {"bytes", "category", "alt_text"}).
+
 ``GET /2/users/me`` and ``GET /2/users/:id/tweets`` (newest first, links as t.co with ``entities.urls``,
 ``&<>`` escaped as X does) are answered after the same signature check, so a retry's look at recent posts
 runs through tweepy too. :func:`answer_lost` queues a post that is created but whose answer never arrives.
@@ -22,6 +27,8 @@ and otherwise answers 201 ``{"data": {"id", "text", "edit_history_tweet_ids"}}``
 
 from __future__ import annotations
 
+import email
+import email.policy
 import html
 import io
 import json
@@ -47,6 +54,9 @@ ACCESS_TOKEN_SECRET = "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE"
 
 HOSTS = frozenset({"api.twitter.com", "api.x.com"})
 MAX_TEXT = 280
+MAX_ALT_TEXT = 1000
+MEDIA_UPLOAD = "/2/media/upload"
+MEDIA_METADATA = "/2/media/metadata"
 USER_ID = ACCESS_TOKEN.split("-", 1)[0]
 _URL = re.compile(r"https?://\S+")
 DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
@@ -146,6 +156,14 @@ def server_error(status: int = 503) -> Reply:
     return problem(status, title, title)
 
 
+class Passthrough:
+    """Scripted: answer this request normally (to script an outcome for a later request)."""
+
+
+def passthrough() -> Passthrough:
+    return Passthrough()
+
+
 class AnswerLost(Exception):
     """Scripted: the request reaches X and is carried out, then the answer is lost (a read timeout)."""
 
@@ -224,13 +242,14 @@ class FakeXAPI(BaseAdapter):
         self._endpoint = ResourceEndpoint(
             _Validator((consumer_key, consumer_secret), (access_token, access_token_secret))
         )
-        self._script: deque[Reply | Exception] = deque()
+        self._script: deque[Reply | Exception | Passthrough] = deque()
         self._texts: set[str] = set()
         self._next_id = 1850000000000000001
         self.seen: list[Seen] = []
         self.tweets: list[dict[str, Any]] = []
+        self.media: dict[str, dict[str, Any]] = {}
 
-    def then(self, *outcomes: Reply | Exception) -> FakeXAPI:
+    def then(self, *outcomes: Reply | Exception | Passthrough) -> FakeXAPI:
         """Queue outcomes for the next requests (an exception is raised, a reply is sent after auth)."""
         self._script.extend(outcomes)
         return self
@@ -266,26 +285,65 @@ class FakeXAPI(BaseAdapter):
     def _answer(self, seen: Seen) -> Reply:
         url = urlsplit(seen.url)
         reads = {"/2/users/me", f"/2/users/{USER_ID}/tweets"}
-        known = (url.path == "/2/tweets" and seen.method == "POST") or (
-            url.path in reads and seen.method == "GET"
-        )
+        posts = {"/2/tweets", MEDIA_UPLOAD, MEDIA_METADATA}
+        known = (url.path in posts and seen.method == "POST") or (url.path in reads and seen.method == "GET")
         if url.hostname not in HOSTS or not known:
             not_found = "https://api.twitter.com/2/problems/resource-not-found"
             return problem(404, "Not Found Error", f"Could not find {url.path}", not_found)
+        multipart = seen.headers.get("Content-Type", "").startswith("multipart/")
+        signed_body = "" if multipart else seen.body.decode()  # only form bodies are signed
         valid, _ = self._endpoint.validate_protected_resource_request(
-            seen.url, http_method=seen.method, body=seen.body.decode(), headers=dict(seen.headers)
+            seen.url, http_method=seen.method, body=signed_body, headers=dict(seen.headers)
         )
         if not valid:
             return unauthorized()
-        if self._script:
-            scripted = self._script.popleft()
-            assert isinstance(scripted, Reply)
+        scripted = self._script.popleft() if self._script else None
+        if isinstance(scripted, Reply):
             return scripted
         if url.path == "/2/users/me":
             return Reply(200, {"data": {"id": USER_ID, "name": "The Desk", "username": "thedesk"}})
         if url.path in reads:
             return self._timeline()
+        if url.path == MEDIA_UPLOAD:
+            return self._upload(seen)
+        if url.path == MEDIA_METADATA:
+            return self._metadata(seen)
         return self._create(seen)
+
+    def _upload(self, seen: Seen) -> Reply:
+        content_type = seen.headers.get("Content-Type", "")
+        if not content_type.startswith("multipart/form-data"):
+            return invalid_request("Content-Type must be multipart/form-data")
+        message = email.message_from_bytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + seen.body, policy=email.policy.HTTP
+        )
+        fields = {
+            part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+            for part in message.iter_parts()
+        }
+        if not fields.get("media"):
+            return invalid_request("$.media: media is required")
+        if fields.get("media_category") != b"tweet_image":
+            return invalid_request("$.media_category: must be tweet_image")
+        media_id = str(self._next_id)
+        self._next_id += 1
+        self.media[media_id] = {"bytes": fields["media"], "category": "tweet_image", "alt_text": None}
+        data = {"id": media_id, "media_key": f"3_{media_id}", "expires_after_secs": 86400}
+        return Reply(200, {"data": data})
+
+    def _metadata(self, seen: Seen) -> Reply:
+        try:
+            payload = seen.json()
+            media_id = payload["id"]
+            alt = payload["metadata"]["alt_text"]["text"]
+        except (ValueError, KeyError, TypeError):
+            return invalid_request("$.id and $.metadata.alt_text.text are required")
+        if media_id not in self.media:
+            return invalid_request(f"$.id: unknown media {media_id}")
+        if not isinstance(alt, str) or len(alt) > MAX_ALT_TEXT:
+            return invalid_request(f"$.metadata.alt_text.text: at most {MAX_ALT_TEXT} characters")
+        self.media[media_id]["alt_text"] = alt
+        return Reply(200, {"data": {"id": media_id, "associated_metadata": True}})
 
     def _timeline(self) -> Reply:
         """The user's tweets, newest first, as ``GET /2/users/:id/tweets`` shows them."""
@@ -303,6 +361,9 @@ class FakeXAPI(BaseAdapter):
         except ValueError:
             return invalid_request("Request body is not valid JSON")
         problem_text = _invalid(payload)
+        media_ids = payload.get("media", {}).get("media_ids", []) if isinstance(payload, dict) else []
+        if not problem_text and any(m not in self.media for m in media_ids):
+            problem_text = f"$.media.media_ids: unknown media {media_ids}"
         if problem_text:
             return invalid_request(problem_text)
         text = payload["text"]
@@ -324,7 +385,11 @@ def _invalid(payload: Any) -> str | None:
     weighted = parse_tweet(text).weightedLength  # X's own counting (twitter-text v3), not ours
     if weighted > MAX_TEXT:
         return f"$.text: text is too long (weighted length {weighted} > {MAX_TEXT})"
-    unknown = set(payload) - {"text", "reply"}
+    unknown = set(payload) - {"text", "reply", "media"}
+    if "media" in payload:
+        ids = payload["media"].get("media_ids") if isinstance(payload["media"], dict) else None
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i.isdigit() for i in ids):
+            return "$.media.media_ids: must be a non-empty list of numeric strings"
     if unknown:
         return f"The following fields are not allowed: {sorted(unknown)}"
     if "reply" in payload:

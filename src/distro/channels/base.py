@@ -33,6 +33,11 @@ class SocialOut:
     # The delivery's try number: on a retry a channel first looks for the post among the account's
     # recent posts, since an earlier try may have reached the platform before its answer was lost.
     attempt: int = 1
+    # Distro-only intent beside the API body (never written by the file sink): X uploads ``image_url`` at
+    # send time with ``alt_text`` and attaches it; ``thread`` holds replies posted under the first post.
+    image_url: str | None = None
+    alt_text: str = ""
+    thread: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

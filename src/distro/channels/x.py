@@ -15,6 +15,16 @@ Errors, as the dispatcher sees them:
     400, 403, other 4xx              PermanentFailure with X's detail
     5xx, timeouts, connection errors TemporaryFailure
 
+Media (``x.media``): when the message carries ``image_url``, the image is fetched at send time through
+:func:`distro.sources.fetch.fetch_url` (5 MB, the channel's timeout, private addresses refused), uploaded with
+``POST /2/media/upload`` (multipart, OAuth 1.0a signed by requests-oauthlib with the same keys, since tweepy
+4.17 has no v2 upload), given alt text with ``POST /2/media/metadata``, and attached as ``media.media_ids``.
+An image that cannot be fetched or that X refuses is logged and the post goes out without it.
+
+Threads (``x.thread``): ``SocialOut.thread`` replies are posted under the first tweet, each replying to the
+previous one, within one send; the receipt carries the first tweet's id. A failure midway raises, and the
+retry finds the parts already posted among the recent tweets and continues after the last one.
+
 A retry (``SocialOut.attempt > 1``) first reads the account's latest tweets (``GET /2/users/me``, then
 ``GET /2/users/:id/tweets``): when the earlier try's answer was lost after X created the tweet, that tweet
 is recorded as sent instead of being posted twice. A failing look raises like a failing post.
@@ -31,6 +41,7 @@ from typing import Any, TypeVar
 
 import requests
 import tweepy
+from requests_oauthlib import OAuth1
 
 from distro.channels.base import Receipt, SocialOut
 from distro.errors import (
@@ -39,13 +50,21 @@ from distro.errors import (
     DeliveryError,
     PermanentFailure,
     RateLimited,
+    SourceError,
     TemporaryFailure,
 )
 from distro.settings import XSettings
+from distro.sources.fetch import DEFAULT_USER_AGENT, fetch_url
+
+log = logging.getLogger(__name__)
 
 MAX_WEIGHTED_LENGTH = 280  # X counts weighted characters; the composer enforces the weighting
 DEFAULT_RETRY_AFTER = 15 * 60.0  # X's per-endpoint windows are 15 minutes long
 MIN_RETRY_AFTER = 1.0
+MEDIA_UPLOAD_URL = "https://api.x.com/2/media/upload"
+MEDIA_METADATA_URL = "https://api.x.com/2/media/metadata"
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # X's limit for tweet_image
+MAX_ALT_TEXT = 1000
 RECENT_POSTS = 20  # how many of the account's latest tweets a retry looks through for its own post
 T = TypeVar("T")
 
@@ -114,8 +133,16 @@ class XChannel:
     name = "x"
     max_length = MAX_WEIGHTED_LENGTH
 
-    def __init__(self, settings: XSettings, *, client: tweepy.Client | None = None) -> None:
+    def __init__(
+        self,
+        settings: XSettings,
+        *,
+        client: tweepy.Client | None = None,
+        allow_private_images: bool = False,
+    ) -> None:
         self._secrets = tuple(s for s in _credentials(settings) if s)
+        self._oauth = OAuth1(*_credentials(settings))  # signs the media calls tweepy does not make
+        self._allow_private_images = allow_private_images  # tests serve the image from 127.0.0.1
         self._timeout = settings.timeout
         self._user_id: str | None = None
         self.client = client if client is not None else make_client(settings)
@@ -125,32 +152,107 @@ class XChannel:
 
     def send(self, message: SocialOut) -> Receipt:
         arguments = _tweet_arguments(message)
-        if message.attempt > 1:  # an earlier try may have posted before its answer was lost
-            found = self._call(lambda: self._recent_tweet_id(arguments["text"]))
-            if found is not None:
+        parts = [arguments["text"], *message.thread]
+        posted: list[str] = []
+        if message.attempt > 1:  # an earlier try may have posted (part of) this before its answer was lost
+            posted = self._call(lambda: self._already_posted(parts))
+        if not posted:
+            media_id = self._media_id(message) if message.image_url else None
+            if media_id is not None:
+                arguments["media_ids"] = [media_id]
+            posted.append(self._tweet(arguments))
+        elif len(posted) == len(parts):
+            return Receipt(
+                provider_id=posted[0], detail="already posted: found among the account's recent posts"
+            )
+        for reply in parts[len(posted) :]:
+            try:
+                posted.append(self._tweet({"text": reply, "in_reply_to_tweet_id": posted[-1]}))
+            except PermanentFailure as exc:  # the first tweet is out: record it, say what is missing
                 return Receipt(
-                    provider_id=found, detail="already posted: found among the account's recent posts"
+                    provider_id=posted[0],
+                    detail=f"thread incomplete after {len(posted)} of {len(parts)}: {exc}",
                 )
+        detail = f"thread of {len(parts)} tweets: {', '.join(posted)}" if len(parts) > 1 else ""
+        return Receipt(provider_id=posted[0], detail=detail)
+
+    def _tweet(self, arguments: dict[str, Any]) -> str:
         response = self._call(lambda: self.client.create_tweet(**arguments))
         data = response.data if isinstance(response.data, Mapping) else {}
         tweet_id = data.get("id")
         if not tweet_id:
             raise PermanentFailure("X answered without a tweet id; check the account before re-sending")
-        return Receipt(provider_id=str(tweet_id))
+        return str(tweet_id)
 
-    def _recent_tweet_id(self, text: str) -> str | None:
-        """The id of a recent tweet of this account whose text is ``text`` (t.co links expanded), or None."""
+    def _already_posted(self, parts: list[str]) -> list[str]:
+        """Ids of the leading ``parts`` found among the account's recent tweets (empty: none posted)."""
+        recent = self._recent_tweets()
+        found: list[str] = []
+        for part in parts:
+            tweet_id = recent.get(unicodedata.normalize("NFC", part))
+            if tweet_id is None:
+                break
+            found.append(tweet_id)
+        return found
+
+    def _media_id(self, message: SocialOut) -> str | None:
+        """The uploaded image's media id, or None (logged) when the image cannot be had or is refused."""
+        url = message.image_url or ""
+        try:
+            image = fetch_url(
+                url,
+                user_agent=DEFAULT_USER_AGENT,
+                timeout=self._timeout,
+                max_bytes=MAX_IMAGE_BYTES,
+                allow_private_addresses=self._allow_private_images,
+            )
+        except SourceError as exc:
+            log.warning("post %s goes out without its image: %s", message.key, exc)
+            return None
+        content_type = (image.content_type or "image/jpeg").split(";")[0].strip()
+        try:
+            upload = self._media_call(
+                MEDIA_UPLOAD_URL,
+                files={"media": ("image", image.body, content_type)},
+                data={"media_category": "tweet_image"},
+            )
+            media_id = str(upload["data"]["id"])
+            if message.alt_text:
+                alt = {"text": message.alt_text[:MAX_ALT_TEXT]}
+                self._media_call(MEDIA_METADATA_URL, json={"id": media_id, "metadata": {"alt_text": alt}})
+        except PermanentFailure as exc:
+            log.warning("post %s goes out without its image: X refused it: %s", message.key, exc)
+            return None
+        except (KeyError, TypeError) as exc:
+            log.warning(
+                "post %s goes out without its image: X's upload answer had no id (%s)", message.key, exc
+            )
+            return None
+        return media_id
+
+    def _media_call(self, url: str, **kwargs: Any) -> Any:
+        """POST a media endpoint, OAuth 1.0a signed; errors mapped like a tweet's."""
+
+        def request() -> Any:
+            response = self.client.session.post(url, auth=self._oauth, **kwargs)
+            if response.status_code >= 400:
+                raise tweepy.HTTPException(response)
+            return response.json()
+
+        return self._call(request)
+
+    def _recent_tweets(self) -> dict[str, str]:
+        """The account's recent tweets: text as sent (t.co links expanded) -> id, newest winning."""
         if self._user_id is None:
             me = self.client.get_me(user_auth=True)
             self._user_id = str(me.data.id)
         recent = self.client.get_users_tweets(
             self._user_id, max_results=RECENT_POSTS, tweet_fields=["entities"], user_auth=True
         )
-        wanted = unicodedata.normalize("NFC", text)
+        found: dict[str, str] = {}
         for tweet in recent.data or ():
-            if _as_posted(tweet.text, tweet.entities) == wanted:
-                return str(tweet.id)
-        return None
+            found.setdefault(_as_posted(tweet.text, tweet.entities), str(tweet.id))
+        return found
 
     def _call(self, request: Callable[[], T]) -> T:
         """``request()`` with tweepy's and requests' exceptions mapped to delivery errors."""

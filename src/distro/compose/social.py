@@ -129,13 +129,45 @@ def plan_account(
         return None
     context = _context(article, platform=account.platform, settings=settings)
     name = template_name(env, account.platform, article.section)
-    text = fit(account.platform, _render_text(env, name, context), settings)
+    rendered = _render_text(env, name, context)
+    if account.platform == "x" and settings.x.thread and weighted_length(rendered) > X_LIMIT:
+        # The summary follows as replies (x_thread): the first tweet is the title and the link.
+        tags = " ".join(context["hashtags"])
+        rendered = f"{article.title}\n\n{context['link']}" + (f" {tags}" if tags else "")
+    text = fit(account.platform, rendered, settings)
     body = build_body(account.platform, text, context["link"], settings, now)
     if account.platform == "facebook" and settings.facebook.photo and article.image_url:
         # A photo post has no link preview: the link goes into the caption, under the text.
         text = fit("facebook", text if context["link"] in text else f"{text}\n\n{context['link']}", settings)
         body = facebook.build_photo_body(text, article.image_url)
     return PlannedPost(account.platform, account.name, text, body, account.channel)
+
+
+def x_thread(article: Article, first_text: str, settings: Settings) -> tuple[str, ...]:
+    """With ``x.thread``, the summary as replies when the first tweet does not carry it, else ()."""
+    summary = " ".join(article.summary.split())
+    if not settings.x.thread or not summary or summary in " ".join(first_text.split()):
+        return ()
+    parts: list[str] = []
+    current = ""
+    for word in summary.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if weighted_length(candidate) <= X_LIMIT:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        current = word if weighted_length(word) <= X_LIMIT else shorten(word, X_LIMIT)
+    if current:
+        parts.append(current)
+    return tuple(parts)
+
+
+def x_media(article: Article, settings: Settings) -> tuple[str | None, str]:
+    """With ``x.media``, the article's image and its alt text (the title, at most 1000 characters)."""
+    if not settings.x.media or not article.image_url:
+        return None, ""
+    return article.image_url, article.title[: x.MAX_ALT_TEXT]
 
 
 def plan_posts(

@@ -19,7 +19,15 @@ from distro.compose.message import PreparedMessage, build_message_template
 from distro.db import session_scope
 from distro.dispatch import Suppressed
 from distro.errors import PermanentFailure
-from distro.models import Digest, DigestVariant, OneOffMessage, SocialPost, Subscriber, SubscriberStatus
+from distro.models import (
+    Article,
+    Digest,
+    DigestVariant,
+    OneOffMessage,
+    SocialPost,
+    Subscriber,
+    SubscriberStatus,
+)
 from distro.outbox import Claimed
 from distro.services.personal import personal_for
 
@@ -79,6 +87,7 @@ class MessageBuilder:
                 s.id: s for s in session.exec(select(Subscriber).where(Subscriber.id.in_(subscriber_ids)))
             }  # type: ignore[union-attr]
             posts = {p.id: p for p in session.exec(select(SocialPost).where(SocialPost.id.in_(post_ids)))}  # type: ignore[union-attr]
+            articles = self._x_articles(session, list(posts.values()))
         built: dict[int, Any] = self._one_off([c for c in batch if c.key.startswith(ONE_OFF_PREFIX)])
         for claimed in batch:
             if claimed.id in built:
@@ -90,9 +99,36 @@ class MessageBuilder:
             elif claimed.social_post_id in posts:
                 post = posts[claimed.social_post_id]
                 built[claimed.id] = SocialOut(
-                    claimed.key, post.platform, post.account, dict(post.body), attempt=claimed.attempt
+                    claimed.key,
+                    post.platform,
+                    post.account,
+                    dict(post.body),
+                    attempt=claimed.attempt,
+                    **self._x_extras(post, articles),
                 )
         return built
+
+    def _x_articles(self, session: Any, posts: Sequence[SocialPost]) -> dict[int, Article]:
+        """Articles of X posts when ``x.media`` or ``x.thread`` needs them (image, title, summary)."""
+        x = self.app.settings.x
+        ids = [p.article_id for p in posts if p.platform == "x"]
+        if not ids or not (x.media or x.thread):
+            return {}
+        return {a.id: a for a in session.exec(select(Article).where(Article.id.in_(ids)))}  # type: ignore[union-attr,misc]
+
+    def _x_extras(self, post: SocialPost, articles: Mapping[int, Article]) -> dict[str, Any]:
+        """The image and thread an X post carries beside its stored body (see distro.channels.x)."""
+        article = articles.get(post.article_id)
+        if post.platform != "x" or article is None:
+            return {}
+        from distro.compose.social import x_media, x_thread
+
+        image_url, alt_text = x_media(article, self.app.settings)
+        return {
+            "image_url": image_url,
+            "alt_text": alt_text,
+            "thread": x_thread(article, str(post.body.get("text", "")), self.app.settings),
+        }
 
     def _one_off(self, rows: Sequence[Claimed]) -> dict[int, Any]:
         """Transactional emails (confirmation, welcome; key ``msg:<id>``): sent as stored, DKIM-signed."""
