@@ -356,3 +356,48 @@ def test_a_failing_look_at_the_feed_does_not_publish_blindly(
 
     assert type(error) is ChannelFailure
     assert fake.posts == []
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "pause"),
+    [
+        (
+            "X-App-Usage",
+            '{"call_count": 93, "total_cputime": 10, "total_time": 12}',
+            facebook.SLOW_DOWN_SECONDS,
+        ),
+        (
+            "X-Business-Use-Case-Usage",
+            json.dumps(
+                {
+                    graph_api.PAGE_ID: [
+                        {
+                            "type": "pages",
+                            "call_count": 40,
+                            "total_cputime": 100,
+                            "total_time": 60,
+                            "estimated_time_to_regain_access": 7,
+                        }
+                    ]
+                }
+            ),
+            7 * 60,
+        ),
+    ],
+)
+def test_high_usage_pauses_posting_before_the_limit_is_hit(
+    channel: facebook.FacebookChannel, fake: FakeGraphAPI, header: str, value: str, pause: float
+) -> None:
+    fake.then(graph_api.Reply(200, {"id": f"{graph_api.PAGE_ID}_1"}, {header: value}))
+    assert channel.send(post()).provider_id == f"{graph_api.PAGE_ID}_1"
+    requests_before = len(fake.seen)
+    with pytest.raises(RateLimited) as caught:
+        channel.send(post("Another story"))
+    assert len(fake.seen) == requests_before  # nothing was sent while usage is high
+    assert caught.value.retry_after is not None and pause - 5 < caught.value.retry_after <= pause
+
+
+def test_ordinary_usage_does_not_slow_posting(channel: facebook.FacebookChannel, fake: FakeGraphAPI) -> None:
+    fake.then(graph_api.Reply(200, {"id": f"{graph_api.PAGE_ID}_1"}, {"X-App-Usage": '{"call_count": 40}'}))
+    channel.send(post())
+    assert channel.send(post("Another story")).provider_id

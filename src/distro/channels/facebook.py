@@ -28,6 +28,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -49,7 +50,10 @@ from distro.settings import FacebookSettings
 GRAPH_URL = "https://graph.facebook.com"
 MAX_MESSAGE_LENGTH = 63206  # Graph's limit for a Page post's message
 RECENT_POSTS = 25  # how many of the Page's latest posts a retry looks through for its own post
+log = logging.getLogger(__name__)
 DEFAULT_RETRY_AFTER = 300.0  # when a throttle reply carries no usage header to go by
+SLOW_DOWN_PERCENT = 90.0  # usage headers report percentages of the rolling one-hour allowance
+SLOW_DOWN_SECONDS = 60.0
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80001})  # app, user, page, custom, Page business use case
 TRANSIENT_CODES = frozenset({1, 2})  # unknown error, service temporarily unavailable
 _USAGE_HEADERS = ("x-business-use-case-usage", "x-page-usage", "x-app-usage")
@@ -103,9 +107,17 @@ class FacebookChannel:
         self._params = {"appsecret_proof": appsecret_proof(app_secret, token)} if app_secret else {}
         self.session = session if session is not None else OAuth2Session()
         self.session.token = {"access_token": token, "token_type": "Bearer"}
+        self._cool_until, self._usage = 0.0, 0.0
         _quiet_credential_logs()
 
     def send(self, message: SocialOut) -> Receipt:
+        waiting = self._cool_until - time.monotonic()
+        if waiting > 0:  # usage was near the limit: let the window drain instead of hitting code 4/32
+            raise RateLimited(
+                f"Facebook usage reached {self._usage:.0f}% of the limit; "
+                f"waiting {waiting:.0f}s before posting",
+                retry_after=waiting,
+            )
         body = _checked_body(message)
         if message.attempt > 1:  # an earlier try may have posted before its answer was lost
             found = self._recent_post_id(body["caption"] if "url" in body else body["message"])
@@ -153,7 +165,17 @@ class FacebookChannel:
             raise TemporaryFailure(f"could not reach the Facebook Graph API ({type(exc).__name__})") from exc
         if not response.ok:
             raise self._failure(response)
+        self._note_usage(response.headers)
         return response
+
+    def _note_usage(self, headers: Mapping[str, str]) -> None:
+        """Slow down before Graph's limit is hit: at :data:`SLOW_DOWN_PERCENT` of any usage figure, pause."""
+        usage = max((p for name in _USAGE_HEADERS for p in _usage_percents(headers.get(name))), default=0.0)
+        if usage >= SLOW_DOWN_PERCENT:
+            regain = max(_regain_minutes_of(headers), default=0.0) * 60.0
+            pause = max(regain, DEFAULT_RETRY_AFTER if usage >= 100 else SLOW_DOWN_SECONDS)
+            self._cool_until, self._usage = time.monotonic() + pause, usage
+            log.warning("Facebook usage at %.0f%% of the limit: pausing posts for %.0fs", usage, pause)
 
     def close(self) -> None:
         self.session.close()
@@ -237,6 +259,28 @@ def _regain_seconds(headers: Mapping[str, str]) -> float:
     minutes = [m for name in _USAGE_HEADERS for m in _regain_minutes(headers.get(name))]
     longest = max(minutes, default=0.0)
     return longest * 60.0 if longest > 0 else DEFAULT_RETRY_AFTER
+
+
+def _regain_minutes_of(headers: Mapping[str, str]) -> list[float]:
+    return [m for name in _USAGE_HEADERS for m in _regain_minutes(headers.get(name))]
+
+
+def _usage_percents(raw: str | None) -> list[float]:
+    """``call_count``/``total_cputime``/``total_time`` percentages from a usage header, in either shape."""
+    try:
+        usage = json.loads(raw) if raw else None
+    except ValueError:
+        return []
+    if not isinstance(usage, dict):
+        return []
+    entries: list[Any] = [usage] + [e for v in usage.values() if isinstance(v, list) for e in v]
+    return [
+        float(entry[key])
+        for entry in entries
+        if isinstance(entry, dict)
+        for key in ("call_count", "total_cputime", "total_time")
+        if isinstance(entry.get(key), int | float) and not isinstance(entry.get(key), bool)
+    ]
 
 
 def _regain_minutes(raw: str | None) -> list[float]:
