@@ -36,6 +36,7 @@ from urllib.parse import quote
 import requests
 from requests_oauthlib import OAuth2Session
 
+from distro.channels._credentials import quiet_credential_logs
 from distro.channels.base import Receipt, SocialOut
 from distro.errors import (
     ChannelFailure,
@@ -57,10 +58,9 @@ SLOW_DOWN_SECONDS = 60.0
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80001})  # app, user, page, custom, Page business use case
 TRANSIENT_CODES = frozenset({1, 2})  # unknown error, service temporarily unavailable
 _USAGE_HEADERS = ("x-business-use-case-usage", "x-page-usage", "x-app-usage")
+
+
 # requests-oauthlib logs the token (and the Authorization header) at DEBUG; never let that reach a handler.
-_CHATTY_LOGGERS = ("requests_oauthlib", "oauthlib")
-
-
 def build_body(message: str, link: str | None) -> dict[str, Any]:
     """The JSON body of the feed request; ``link`` is left out when there is none."""
     body: dict[str, Any] = {"message": message}
@@ -108,7 +108,7 @@ class FacebookChannel:
         self.session = session if session is not None else OAuth2Session()
         self.session.token = {"access_token": token, "token_type": "Bearer"}
         self._cool_until, self._usage = 0.0, 0.0
-        _quiet_credential_logs()
+        quiet_credential_logs()
 
     def send(self, message: SocialOut) -> Receipt:
         waiting = self._cool_until - time.monotonic()
@@ -306,10 +306,3 @@ def _regain_minutes(raw: str | None) -> list[float]:
         if isinstance(value, int | float) and not isinstance(value, bool):
             values.append(float(value))
     return values
-
-
-def _quiet_credential_logs() -> None:
-    for name in _CHATTY_LOGGERS:
-        logger = logging.getLogger(name)
-        if logger.level < logging.INFO:  # NOTSET or DEBUG; an explicit INFO+ choice is kept
-            logger.setLevel(logging.INFO)

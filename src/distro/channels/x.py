@@ -43,6 +43,7 @@ import requests
 import tweepy
 from requests_oauthlib import OAuth1
 
+from distro.channels._credentials import quiet_credential_logs
 from distro.channels.base import Receipt, SocialOut
 from distro.errors import (
     ChannelFailure,
@@ -76,10 +77,9 @@ _CREDENTIALS = (
 )
 # Windows a 429 may come from, checked in this order: the 24-hour caps, then the 15-minute window.
 _RATE_WINDOWS = ("x-user-limit-24hour", "x-app-limit-24hour", "x-rate-limit")
+
+
 # These libraries log the OAuth Authorization header / token at DEBUG; never let that reach a handler.
-_CHATTY_LOGGERS = ("requests_oauthlib", "oauthlib")
-
-
 def build_body(text: str, *, reply_to: str | None = None) -> dict[str, Any]:
     """The JSON body tweepy's ``Client.create_tweet`` sends for this post (same keys, same order)."""
     body: dict[str, Any] = {}
@@ -148,7 +148,7 @@ class XChannel:
         self.client = client if client is not None else make_client(settings)
         # An injected client gets the timeout too; adapters mounted on its session stay in place.
         self.client.session = TimeoutSession.replacing(self.client.session, settings.timeout)
-        _quiet_credential_logs()
+        quiet_credential_logs()
 
     def send(self, message: SocialOut) -> Receipt:
         arguments = _tweet_arguments(message)
@@ -368,10 +368,3 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
         return int(float(headers[name]))
     except (KeyError, TypeError, ValueError):
         return None
-
-
-def _quiet_credential_logs() -> None:
-    for name in _CHATTY_LOGGERS:
-        logger = logging.getLogger(name)
-        if logger.level < logging.INFO:  # NOTSET or DEBUG; an explicit INFO+ choice is kept
-            logger.setLevel(logging.INFO)
