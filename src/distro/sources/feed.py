@@ -34,7 +34,7 @@ from distro.errors import SourceError
 from distro.sanitize import safe_url, to_plain_text, truncate
 from distro.settings import SourceSettings
 from distro.sources.base import ArticleDraft, FetchResult
-from distro.sources.fetch import DEFAULT_USER_AGENT, fetch_url, read_path, redact_url
+from distro.sources.fetch import HttpSource, read_path, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ FEED_ACCEPT = (
 _ADVISORY = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
-class FeedSource:
+class FeedSource(HttpSource):
     """Polls one feed described by :class:`~distro.settings.SourceSettings`.
 
     ``settings.url`` is an ``http(s)://`` URL, a ``file://`` URL or a local path. ``etag`` and
@@ -74,12 +74,10 @@ class FeedSource:
         session: requests.Session | None = None,
         accept_pages: bool = False,
     ) -> None:
-        self.settings = settings
+        super().__init__(
+            settings, etag=etag, last_modified=last_modified, user_agent=user_agent, session=session
+        )
         self.accept_pages = accept_pages
-        self.etag = etag
-        self.last_modified = last_modified
-        self.user_agent = settings.user_agent or user_agent or DEFAULT_USER_AGENT
-        self._session = session
 
     def fetch(self) -> FetchResult:
         """Read the feed once; raises SourceError (or SourceUnavailable) when it cannot be read or parsed."""
@@ -91,18 +89,7 @@ class FeedSource:
         return FetchResult(drafts=parse_feed(data, source=str(path)))
 
     def _fetch_http(self, url: str) -> FetchResult:
-        response = fetch_url(
-            url,
-            user_agent=self.user_agent,
-            timeout=self.settings.timeout,
-            max_bytes=self.settings.max_bytes,
-            etag=self.etag,
-            last_modified=self.last_modified,
-            extra_headers={"Accept": FEED_ACCEPT, **self.settings.headers},
-            source_name=self.settings.name,
-            session=self._session,
-            allow_private_addresses=self.settings.allow_private_addresses,
-        )
+        response = self._get(url, accept=FEED_ACCEPT)
         drafts: list[ArticleDraft] = []
         links = FeedLinks()
         if not response.not_modified and self.accept_pages and _is_html(response.body, response.content_type):

@@ -39,6 +39,7 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from distro.errors import SourceError
+from distro.settings import SourceSettings
 
 DEFAULT_USER_AGENT = "distro/0.1 (+https://github.com/distro-newsletter/distro)"
 MAX_REDIRECTS = 5
@@ -333,3 +334,37 @@ def _root_cause(exc: BaseException) -> str:
         inner = nxt
     text = str(inner) or type(inner).__name__
     return text if len(text) <= 200 else text[:199] + "\u2026"
+
+
+class HttpSource:
+    """What every source that polls over HTTP shares: its settings, stored validators, User-Agent choice
+    (the source's own, else the publication's, else distro's) and one ``fetch_url`` call built from them."""
+
+    def __init__(
+        self,
+        settings: SourceSettings,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        user_agent: str | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.settings = settings
+        self.etag = etag
+        self.last_modified = last_modified
+        self.user_agent = settings.user_agent or user_agent or DEFAULT_USER_AGENT
+        self._session = session
+
+    def _get(self, url: str, *, accept: str, conditional: bool = True) -> FetchResponse:
+        return fetch_url(
+            url,
+            user_agent=self.user_agent,
+            timeout=self.settings.timeout,
+            max_bytes=self.settings.max_bytes,
+            etag=self.etag if conditional else None,
+            last_modified=self.last_modified if conditional else None,
+            extra_headers={"Accept": accept, **self.settings.headers},
+            source_name=self.settings.name,
+            session=self._session,
+            allow_private_addresses=self.settings.allow_private_addresses,
+        )

@@ -12,13 +12,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import requests
-
 from distro.errors import SourceError
-from distro.settings import SourceSettings
 from distro.sources.base import ArticleDraft, FetchResult
 from distro.sources.draft import build_draft
-from distro.sources.fetch import DEFAULT_USER_AGENT, fetch_url, redact_url
+from distro.sources.fetch import HttpSource, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -27,37 +24,11 @@ _ARTICLE_TYPES = {"newsarticle", "article", "blogposting", "reportagenewsarticle
 _HTML_SCAN_BYTES = 5 * 1024 * 1024  # metadata lives in the head; a huge page is cut before parsing
 
 
-class PageSource:
+class PageSource(HttpSource):
     """Reads one article page; ``settings.url`` is the page."""
 
-    def __init__(
-        self,
-        settings: SourceSettings,
-        *,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        user_agent: str | None = None,
-        session: requests.Session | None = None,
-    ) -> None:
-        self.settings = settings
-        self.etag = etag
-        self.last_modified = last_modified
-        self.user_agent = settings.user_agent or user_agent or DEFAULT_USER_AGENT
-        self._session = session
-
     def fetch(self) -> FetchResult:
-        response = fetch_url(
-            self.settings.url.strip(),
-            user_agent=self.user_agent,
-            timeout=self.settings.timeout,
-            max_bytes=self.settings.max_bytes,
-            etag=self.etag,
-            last_modified=self.last_modified,
-            extra_headers={"Accept": PAGE_ACCEPT, **self.settings.headers},
-            source_name=self.settings.name,
-            session=self._session,
-            allow_private_addresses=self.settings.allow_private_addresses,
-        )
+        response = self._get(self.settings.url.strip(), accept=PAGE_ACCEPT)
         if response.not_modified:
             return FetchResult(not_modified=True, etag=response.etag, last_modified=response.last_modified)
         draft = parse_page(response.body, url=response.url, content_type=response.content_type)

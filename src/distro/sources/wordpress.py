@@ -13,13 +13,10 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import requests
-
 from distro.errors import SourceError
-from distro.settings import SourceSettings
 from distro.sources.base import ArticleDraft, FetchResult
 from distro.sources.draft import build_draft, text
-from distro.sources.fetch import DEFAULT_USER_AGENT, FetchResponse, fetch_url, redact_url
+from distro.sources.fetch import FetchResponse, HttpSource, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -41,40 +38,11 @@ def api_url(site_or_api: str, page: int = 1) -> str:
     return urlunsplit(parts._replace(path=path, query=urlencode(query)))
 
 
-class WordPressSource:
+class WordPressSource(HttpSource):
     """Polls one WordPress site; ``settings.url`` is the site (``https://site``) or the posts endpoint."""
 
-    def __init__(
-        self,
-        settings: SourceSettings,
-        *,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        user_agent: str | None = None,
-        session: requests.Session | None = None,
-    ) -> None:
-        self.settings = settings
-        self.etag = etag
-        self.last_modified = last_modified
-        self.user_agent = settings.user_agent or user_agent or DEFAULT_USER_AGENT
-        self._session = session
-
-    def _get(self, url: str, *, conditional: bool) -> FetchResponse:
-        return fetch_url(
-            url,
-            user_agent=self.user_agent,
-            timeout=self.settings.timeout,
-            max_bytes=self.settings.max_bytes,
-            etag=self.etag if conditional else None,
-            last_modified=self.last_modified if conditional else None,
-            extra_headers={"Accept": "application/json", **self.settings.headers},
-            source_name=self.settings.name,
-            session=self._session,
-            allow_private_addresses=self.settings.allow_private_addresses,
-        )
-
     def fetch(self) -> FetchResult:
-        first = self._get(api_url(self.settings.url), conditional=True)
+        first = self._get(api_url(self.settings.url), accept="application/json", conditional=True)
         if first.not_modified:
             return FetchResult(not_modified=True, etag=first.etag, last_modified=first.last_modified)
         drafts = parse_posts(first.body, source=redact_url(first.url))
@@ -84,7 +52,7 @@ class WordPressSource:
             if following is None:
                 break
             page += 1
-            response = self._get(following, conditional=False)
+            response = self._get(following, accept="application/json", conditional=False)
             drafts.extend(parse_posts(response.body, source=redact_url(response.url)))
         return FetchResult(
             drafts=_unique(drafts),
