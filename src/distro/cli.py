@@ -46,6 +46,8 @@ accounts_cli = typer.Typer(help="Social accounts: status, token expiry, queued p
 cli.add_typer(accounts_cli, name="accounts")
 auth_cli = typer.Typer(help="Authorise a social account and store its token encrypted.", no_args_is_help=True)
 cli.add_typer(auth_cli, name="auth")
+editors_cli = typer.Typer(help="Who may sign in to the editor's desk (/desk).", no_args_is_help=True)
+cli.add_typer(editors_cli, name="editors")
 
 
 class Format(StrEnum):
@@ -473,6 +475,68 @@ def subscribers_forget(
 
     counts = forget_subscriber(app(), email, suppress_address=suppress)
     console.print(", ".join(f"{name}: {count}" for name, count in counts.items()))
+
+
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input (for scripts).")
+]
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@editors_cli.command("add")
+def editors_add(
+    email: Annotated[str, typer.Argument(help="The editor's address (their sign-in name).")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create a desk account; the password is asked for twice (or read from stdin) and stored hashed."""
+    from distro.services.editors import add_editor
+
+    add_editor(app(), email, _new_password(password_stdin))
+    console.print(f"{email}: can sign in at {app().settings.web.public_url.rstrip('/')}/desk")
+
+
+@editors_cli.command("passwd")
+def editors_passwd(
+    email: Annotated[str, typer.Argument(help="The editor's address.")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Set a new password; the editor's open sessions end and a lockout is lifted."""
+    from distro.services.editors import set_password
+
+    set_password(app(), email, _new_password(password_stdin))
+    console.print(f"{email}: password changed, signed out everywhere")
+
+
+@editors_cli.command("remove")
+def editors_remove(email: Annotated[str, typer.Argument(help="The editor's address.")]) -> None:
+    """Delete a desk account and end its sessions at once."""
+    from distro.services.editors import remove_editor
+
+    remove_editor(app(), email)
+    console.print(f"{email}: removed")
+
+
+@editors_cli.command("list")
+def editors_list(fmt: FormatOption = Format.table) -> None:
+    """Desk accounts with their last sign-in and lockout (never the password hash)."""
+    from distro.services.editors import list_editors
+
+    rows = [
+        {
+            "email": e.email,
+            "created_at": e.created_at,
+            "last_login_at": e.last_login_at,
+            "failed_logins": e.failed_logins,
+            "locked_until": e.locked_until,
+        }
+        for e in list_editors(app())
+    ]
+    show(rows, ["email", "created_at", "last_login_at", "failed_logins", "locked_until"], fmt, "editors")
 
 
 @accounts_cli.command("list")

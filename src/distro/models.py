@@ -298,3 +298,25 @@ class OneOffMessage(SQLModel, table=True):
     recipient: str = Field(sa_type=sa.String(320), index=True)
     data: str = Field(sa_type=sa.Text)  # the RFC 5322 message, ASCII
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Editor(SQLModel, table=True):
+    """Someone who may use the editor's desk. Only an argon2 hash of the password is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_type=sa.String(320), unique=True)
+    password_hash: str = Field(sa_type=sa.String(200))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    last_login_at: datetime | None = _when()
+    failed_logins: int = 0  # consecutive; reset by a successful login
+    locked_until: datetime | None = _when()  # brute-force lockout, shared by every web process
+
+
+class EditorSession(SQLModel, table=True):
+    """A signed-in desk session. The cookie holds a random token; only its SHA-256 is stored here."""
+
+    id: str = Field(sa_type=sa.String(64), primary_key=True)  # sha256 hex of the cookie's token
+    editor_id: int = Field(foreign_key="editor.id", index=True)
+    csrf_token: str = Field(sa_type=sa.String(64))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

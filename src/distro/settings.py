@@ -231,6 +231,13 @@ class WebSettings(_Section):
     # Guards the editor's digest preview (/editor/preview) until the editor desk login replaces it;
     # from DISTRO_WEB__EDITOR_TOKEN only. Unset: the preview answers 503.
     editor_token: SecretStr | None = None
+    # Editor desk (/desk): how long a sign-in lasts, and the brute-force lockout. After
+    # login_max_failures wrong passwords in a row an editor is locked for login_lockout_minutes,
+    # doubling with each further failure (at most a day); one client IP gets login_per_ip_per_hour tries.
+    session_hours: int = Field(default=12, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    login_per_ip_per_hour: int = Field(default=30, ge=1)
 
 
 class DispatchSettings(_Section):

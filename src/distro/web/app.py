@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from distro.app import App
 from distro.errors import DistroError
-from distro.web import hooks, ops, preview, subscribers, websub
+from distro.web import desk_auth, hooks, ops, preview, subscribers, websub
 
 ROUTERS: list[fastapi.APIRouter] = [
     hooks.router,
@@ -20,6 +20,7 @@ ROUTERS: list[fastapi.APIRouter] = [
     ops.router,
     subscribers.router,
     preview.router,
+    desk_auth.router,
 ]
 
 

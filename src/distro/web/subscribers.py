@@ -9,9 +9,6 @@ sign-up harmless.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -26,31 +23,12 @@ from distro.services.signup import SignupError, confirm, request_address_change,
 from distro.services.subscribers import InvalidSubscriber
 from distro.tokens import InvalidToken, make_token, read_token
 from distro.web.deps import AppDep, read_limited
+from distro.web.limits import SlidingWindow
 
 router = fastapi.APIRouter()
 FORM_LIMIT = 16 * 1024
 ONE_CLICK = "One-Click"
 BAD_LINK = "This link is not valid. Use the link from your latest email, exactly as it was sent."
-
-
-class SlidingWindow:
-    """At most ``limit`` events per key in the last ``seconds`` (in memory, per process)."""
-
-    def __init__(self, limit: int, seconds: float = 3600.0) -> None:
-        self.limit, self.seconds = limit, seconds
-        self._events: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            events = self._events.setdefault(key, deque())
-            while events and events[0] <= now - self.seconds:
-                events.popleft()
-            if len(events) >= self.limit:
-                return False
-            events.append(now)
-            return True
 
 
 def _limits(request: fastapi.Request, app: App) -> tuple[SlidingWindow, SlidingWindow]:

@@ -1,0 +1,249 @@
+"""The editor's desk: sign-in, sign-out, and what every desk page needs (session, CSRF check, layout).
+
+A desk page takes :data:`DeskDep` (GET: the signed-in editor, or a redirect to the sign-in page) and a
+form handler takes :data:`DeskPost`, which also checks the session's CSRF token in the ``csrf_token``
+field and the ``Origin`` header, so no other site can post a form for a signed-in editor. The session
+cookie is HttpOnly and SameSite=Lax, and ``Secure`` with the ``__Host-`` prefix when the public URL is
+https. The sign-in form itself carries a double-submit token (login CSRF) and is throttled per client IP;
+wrong passwords lock the account for a while (:mod:`distro.services.editors`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import fastapi
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from distro.app import App
+from distro.services.editors import (
+    DeskSession,
+    LoginRefused,
+    authenticate,
+    close_session,
+    open_session,
+    session_of,
+)
+from distro.web.deps import AppDep, read_limited
+from distro.web.limits import SlidingWindow
+
+router = fastapi.APIRouter(prefix="/desk")
+FORM_LIMIT = 256 * 1024  # an intro or post text, not uploads
+LOGIN_COOKIE = "distro_desk_login"
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    # Digest previews are iframes with srcdoc, which inherit this policy: their inline styles and remote
+    # images must load; scripts never run anywhere on the desk.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: https: http:; "
+        "frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+}
+
+
+def _secure(app: App) -> bool:
+    return app.settings.web.public_url.lower().startswith("https://")
+
+
+def session_cookie(app: App) -> str:
+    return "__Host-distro_desk" if _secure(app) else "distro_desk"
+
+
+@dataclass(frozen=True, slots=True)
+class Desk:
+    """The request's App and signed-in editor."""
+
+    app: App
+    session: DeskSession
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf_token
+
+
+def _login_redirect(request: fastapi.Request) -> fastapi.HTTPException:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return fastapi.HTTPException(303, headers={"Location": f"/desk/login?next={quote(target, safe='')}"})
+
+
+async def current_desk(request: fastapi.Request, app: AppDep) -> Desk:
+    """The signed-in editor; a GET without a session is sent to the sign-in page, anything else gets 401."""
+    found = await run_in_threadpool(session_of, app, request.cookies.get(session_cookie(app)))
+    if found is None:
+        if request.method in ("GET", "HEAD"):
+            raise _login_redirect(request)
+        raise fastapi.HTTPException(401, "sign in at /desk/login first")
+    return Desk(app, found)
+
+
+DeskDep = Annotated[Desk, fastapi.Depends(current_desk)]
+
+
+@dataclass(frozen=True, slots=True)
+class DeskForm:
+    """A posted desk form whose CSRF token matched; ``get`` gives a field's first value, stripped."""
+
+    desk: Desk
+    fields: dict[str, list[str]]
+
+    def get(self, name: str, default: str = "") -> str:
+        values = self.fields.get(name)
+        return values[0].strip() if values else default
+
+    def getlist(self, name: str) -> list[str]:
+        return [v.strip() for v in self.fields.get(name, []) if v.strip()]
+
+
+def _same_origin(request: fastapi.Request, app: App) -> bool:
+    """A browser's Origin (when it sends one) must be this site, as reached or as configured."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # old browsers and non-browser clients; the token still has to match
+    here = f"{request.url.scheme}://{request.url.netloc}"
+    public = urlsplit(app.settings.web.public_url)
+    return origin in (here, f"{public.scheme}://{public.netloc}")
+
+
+async def parse_form(request: fastapi.Request) -> dict[str, list[str]]:
+    body = await read_limited(request, FORM_LIMIT)
+    if body is None:
+        raise fastapi.HTTPException(413, "form too large")
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+async def desk_form(request: fastapi.Request, desk: DeskDep) -> DeskForm:
+    """The form, once its ``csrf_token`` field matches the session's token (else 403, nothing changes)."""
+    fields = await parse_form(request)
+    offered = (fields.get("csrf_token") or [""])[0]
+    if not _same_origin(request, desk.app) or not hmac.compare_digest(
+        offered.encode("utf-8"), desk.csrf.encode("utf-8")
+    ):
+        raise fastapi.HTTPException(403, "the form's security token is missing or stale; reload the page")
+    return DeskForm(desk, fields)
+
+
+DeskPost = Annotated[DeskForm, fastapi.Depends(desk_form)]
+
+
+def render_desk(
+    desk: Desk | None, app: App, template: str, title: str, *, status: int = 200, **context: Any
+) -> HTMLResponse:
+    """A desk page from ``templates/web/desk/<template>.html.j2`` inside the desk layout."""
+    html = app.templates.get_template(f"web/desk/{template}.html.j2").render(
+        publication=app.settings.publication,
+        title=title,
+        editor=desk.session.email if desk else None,
+        csrf=desk.csrf if desk else "",
+        active=template,
+        **{"notice": None, "error": None, **context},
+    )
+    return HTMLResponse(html, status_code=status, headers=HEADERS)
+
+
+def see_other(location: str) -> RedirectResponse:
+    """After a successful POST: back to a page (Post/Redirect/Get)."""
+    return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on the desk: an open redirect would make the sign-in page a phishing tool."""
+    if target and target.startswith("/desk") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/desk"
+
+
+def _ip_limit(request: fastapi.Request, app: App) -> SlidingWindow:
+    state = request.app.state
+    if not hasattr(state, "desk_login_limit"):
+        state.desk_login_limit = SlidingWindow(app.settings.web.login_per_ip_per_hour)
+    limit: SlidingWindow = state.desk_login_limit
+    return limit
+
+
+def _login_page(app: App, *, next_url: str, error: str = "", email: str = "", status: int = 200) -> Response:
+    nonce = secrets.token_urlsafe(24)
+    page = render_desk(
+        None,
+        app,
+        "login",
+        "Sign in",
+        status=status,
+        error=error,
+        email=email,
+        next_url=next_url,
+        login_csrf=nonce,
+    )
+    page.set_cookie(
+        LOGIN_COOKIE, nonce, max_age=3600, httponly=True, samesite="strict", secure=_secure(app), path="/desk"
+    )
+    return page
+
+
+@router.get("/login", response_model=None)
+async def login_page(request: fastapi.Request, app: AppDep, next: str | None = None) -> Response:
+    if await run_in_threadpool(session_of, app, request.cookies.get(session_cookie(app))) is not None:
+        return see_other(_safe_next(next))
+    return _login_page(app, next_url=_safe_next(next))
+
+
+@router.post("/login", response_model=None)
+async def login(request: fastapi.Request, app: AppDep) -> Response:
+    fields = await parse_form(request)
+
+    def field(name: str) -> str:
+        return (fields.get(name) or [""])[0]
+
+    next_url, email = _safe_next(field("next")), field("email").strip()
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    if not nonce or not hmac.compare_digest(nonce.encode(), field("login_csrf").encode()):
+        return _login_page(
+            app,
+            next_url=next_url,
+            email=email,
+            status=403,
+            error="The sign-in form expired. Please try again.",
+        )
+    client = request.client.host if request.client else "unknown"
+    if not _ip_limit(request, app).allow(client):
+        return _login_page(
+            app,
+            next_url=next_url,
+            email=email,
+            status=429,
+            error="Too many sign-in attempts from your network. Try again later.",
+        )
+    try:
+        editor = await run_in_threadpool(authenticate, app, email, field("password"))
+    except LoginRefused as exc:
+        return _login_page(app, next_url=next_url, email=email, status=401, error=f"Not signed in: {exc}.")
+    token = await run_in_threadpool(open_session, app, editor)
+    response = see_other(next_url)
+    response.set_cookie(
+        session_cookie(app),
+        token,
+        max_age=app.settings.web.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(app),
+        path="/",
+    )
+    response.delete_cookie(LOGIN_COOKIE, path="/desk")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: fastapi.Request, form: DeskPost) -> Response:
+    app = form.desk.app
+    await run_in_threadpool(close_session, app, request.cookies.get(session_cookie(app)))
+    response = see_other("/desk/login")
+    response.delete_cookie(session_cookie(app), path="/", secure=_secure(app), httponly=True)
+    return response
