@@ -56,6 +56,10 @@ class Format(StrEnum):
 
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Print a table or JSON.")]
+NewsletterOption = Annotated[
+    str | None,
+    typer.Option("--newsletter", "-n", help="Slug prefix of the newsletter (default: the main [digest])."),
+]
 _STATE: dict[str, Any] = {}
 
 
@@ -184,11 +188,11 @@ def run(
         summary = run_once(app())
         for report in summary.ingested:
             console.print(f"ingested {report.source}: {report.new} new, {report.updated} updated")
-        digest = summary.digest
-        if digest and digest.digest:
-            console.print(f"digest {digest.digest.slug}: {summary.digest_rows} new deliveries queued")
-        elif digest:
-            console.print(f"digest: {digest.reason}")
+        for prefix, (result, rows) in summary.digests.items():
+            if result.digest:
+                console.print(f"digest {result.digest.slug}: {rows} new deliveries queued")
+            else:
+                console.print(f"digest {prefix}: {result.reason}")
         console.print(f"social: {summary.social_rows} new deliveries queued")
         for name, rep in summary.dispatched.items():
             console.print(
@@ -248,13 +252,14 @@ def log_command(
     channel: Annotated[str | None, typer.Option(help="email, x or facebook.")] = None,
     status: Annotated[str | None, typer.Option(help="pending, sending, sent, failed or suppressed.")] = None,
     digest: Annotated[str | None, typer.Option(help="A digest slug, e.g. weekly-2026-W48.")] = None,
+    address: Annotated[str | None, typer.Option(help="Part of the recipient's address, any case.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 200,
     fmt: FormatOption = Format.table,
 ) -> None:
     """The delivery log: what went out, to whom, and what failed."""
-    from distro.services.delivery import delivery_log
+    from distro.services.delivery_log import delivery_log
 
-    rows = delivery_log(app(), channel=channel, status=status, digest=digest, limit=limit)
+    rows = delivery_log(app(), channel=channel, status=status, digest=digest, address=address, limit=limit)
     show(
         rows,
         ["id", "channel", "recipient", "status", "attempts", "provider_id", "last_error", "sent_at"],
@@ -269,15 +274,17 @@ def digest_preview(
         str | None, typer.Option("--subscriber", help="Personalise for this address.")
     ] = None,
     open_: Annotated[bool, typer.Option("--open", help="Open the HTML in a browser.")] = False,
+    newsletter: NewsletterOption = None,
 ) -> None:
     """Compose this week's digest (if needed) and write the exact HTML and text that would be sent."""
     from distro.services.digest import compose_weekly, preview
 
-    result = compose_weekly(app())
+    application = app().for_newsletter(newsletter)
+    result = compose_weekly(application)
     if result.digest is None:
         raise DistroError(f"nothing to preview: {result.reason}")
     try:
-        html_path, text_path, _ = preview(app(), result.digest, email=subscriber)
+        html_path, text_path, _ = preview(application, result.digest, email=subscriber)
     except LookupError as exc:
         raise DistroError(str(exc)) from None
     console.print(str(html_path.resolve()))
@@ -300,6 +307,7 @@ def digest_edit(
         int | None, typer.Option(help="Window: the last N days (0: since the previous digest).")
     ] = None,
     section: Annotated[list[str] | None, typer.Option(help="Section order (repeatable).")] = None,
+    newsletter: NewsletterOption = None,
 ) -> None:
     """Change this week's digest before it is queued, then preview again; recomposes it at once."""
     from distro.services.digest_edit import EditChanges, save_edit
@@ -320,7 +328,7 @@ def digest_edit(
         window_days=days,
         sections=tuple(section) if section else None,
     )
-    result = save_edit(app(), changes)
+    result = save_edit(app().for_newsletter(newsletter), changes)
     if result.digest is None:
         console.print(f"edit saved; nothing to compose: {result.reason}")
         return
@@ -333,12 +341,13 @@ def digest_edit(
 @digest_cli.command("test")
 def digest_test(
     to: Annotated[str, typer.Option("--to", help="Address that gets the test copy.")],
+    newsletter: NewsletterOption = None,
 ) -> None:
     """Send one copy of this week's digest to --to now, subject "[TEST] ...", logged apart."""
     from distro.services.digest import compose_weekly
     from distro.services.digest_edit import send_test
 
-    application = app()
+    application = app().for_newsletter(newsletter)
     result = compose_weekly(application)
     if result.digest is None:
         raise DistroError(f"nothing to test: {result.reason}")
@@ -355,12 +364,13 @@ def digest_send(
     no_dispatch: Annotated[
         bool, typer.Option("--no-dispatch", help="Only queue; leave sending to workers.")
     ] = False,
+    newsletter: NewsletterOption = None,
 ) -> None:
     """Compose and queue this week's digest for every active subscriber, then send it."""
     from distro.services.delivery import dispatch
     from distro.services.digest import compose_weekly, count_recipients, queue_digest
 
-    application = app()
+    application = app().for_newsletter(newsletter)
     result = compose_weekly(application)
     if result.digest is None:
         console.print(f"nothing sent: {result.reason}")

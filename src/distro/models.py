@@ -65,6 +65,7 @@ class AttemptOutcome(StrEnum):
     TEMPORARY = "temporary"
     RATE_LIMITED = "rate_limited"
     PERMANENT = "permanent"
+    HARD_BOUNCE = "hard_bounce"  # permanent: the receiving server refused the address (RecipientRejected)
     CHANNEL_DOWN = "channel_down"  # the channel could not work; the message stays queued
     ABANDONED = "abandoned"  # the worker vanished; its lease expired before it reported
     SUPPRESSED = "suppressed"
@@ -122,11 +123,14 @@ class Subscriber(SQLModel, table=True):
     unsubscribed_at: datetime | None = _when()
     hard_bounces: int = 0  # 5xx refusals at RCPT; at dispatch.hard_bounce_limit the address is suppressed
     paused_until: datetime | None = _when()  # no digest is queued for them before this time
+    # Slug prefixes of the newsletters they chose; None: those with subscribe_by_default (the main digest).
+    newsletters: list[str] | None = Field(default=None, sa_type=sa.JSON)
 
 
 class Digest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(sa_type=sa.String(100), unique=True)
+    newsletter: str = Field(default="weekly", sa_type=sa.String(40), index=True)  # its slug prefix
     status: str = Field(default=DigestStatus.COMPOSED, sa_type=sa.String(20))
     subject: str = Field(sa_type=sa.Text)
     window_start: datetime = Field(sa_type=UTCDateTime, nullable=False)
@@ -286,6 +290,7 @@ class Signup(SQLModel, table=True):
     email: str = Field(sa_type=sa.String(320), index=True)
     name: str | None = Field(default=None, sa_type=sa.String(200))
     sections: list[str] | None = Field(default=None, sa_type=sa.JSON)
+    newsletters: list[str] | None = Field(default=None, sa_type=sa.JSON)
     subscriber_id: int | None = Field(default=None, foreign_key="subscriber.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

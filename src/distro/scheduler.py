@@ -42,14 +42,16 @@ def poll_job() -> None:
         log.error("poll failed: %s", exc)
 
 
-def digest_job() -> None:
+def digest_job(newsletter: str | None = None) -> None:
+    """One newsletter's edition; ``newsletter`` is its slug prefix (None: the main digest)."""
     app = _APP["app"]
+    label = f" {newsletter}" if newsletter else ""
     try:
-        result, rows = send_digest(app)
+        result, rows = send_digest(app, newsletter=newsletter)
         what = result.reason or (result.digest.slug if result.digest else "")
-        log.info("digest job: %s (%d deliveries queued)", what, rows)
+        log.info("digest job%s: %s (%d deliveries queued)", label, what, rows)
     except DistroError as exc:
-        log.error("digest job: not sent: %s", exc)
+        log.error("digest job%s: not sent: %s", label, exc)
 
 
 def dispatch_job() -> None:
@@ -74,8 +76,13 @@ def websub_job() -> None:
         log.error("websub renewal failed: %s", exc)
 
 
-def digest_trigger(app: App) -> CronTrigger:
-    settings = app.settings.digest
+def digest_job_id(app: App, prefix: str) -> str:
+    """``digest`` for the main digest (the id older versions stored), ``digest:<prefix>`` for the others."""
+    return "digest" if prefix == app.settings.digest.slug_prefix else f"digest:{prefix}"
+
+
+def digest_trigger(app: App, prefix: str | None = None) -> CronTrigger:
+    settings = app.settings.newsletter(prefix)
     try:
         hour, minute = (int(part) for part in settings.time.split(":", 1))
         return CronTrigger(
@@ -83,16 +90,21 @@ def digest_trigger(app: App) -> CronTrigger:
         )
     except ValueError as exc:
         raise ConfigError(
-            f"digest.day_of_week/time: {exc} (e.g. day_of_week = 'mon', time = '07:00')"
+            f"{'digest' if settings is app.settings.digest else 'newsletter ' + settings.slug_prefix}: "
+            f"day_of_week/time: {exc} "
+            "(e.g. day_of_week = 'mon' or 'mon-fri', time = '07:00')"
         ) from exc
 
 
 def _report_missed(event: JobExecutionEvent) -> None:
-    if event.job_id == "digest":
+    if event.job_id == "digest" or event.job_id.startswith("digest:"):
+        option = f" --newsletter {event.job_id.partition(':')[2]}" if ":" in event.job_id else ""
         log.error(
-            "the digest due at %s was missed by more than its grace time; not sending stale news. "
-            "Run `distro digest send` to send it anyway.",
+            "the %s due at %s was missed by more than its grace time; not sending stale news. "
+            "Run `distro digest send%s` to send it anyway.",
+            event.job_id,
             event.scheduled_run_time,
+            option,
         )
     else:
         log.warning("job %s due at %s was missed", event.job_id, event.scheduled_run_time)
@@ -113,16 +125,26 @@ def ensure_jobs(scheduler: BackgroundScheduler, app: App, *, dispatch: bool = Tr
     instead of being silently moved to next week."""
     every = app.settings.scheduler
     common: dict[str, Any] = {"replace_existing": True, "coalesce": True, "max_instances": 1}
-    trigger = digest_trigger(app)
-    stored = scheduler.get_job("digest")
-    if stored is None or repr(stored.trigger) != repr(trigger):
-        scheduler.add_job(
-            "distro.scheduler:digest_job",
-            trigger,
-            id="digest",
-            misfire_grace_time=every.digest_grace_minutes * 60,
-            **common,
-        )
+    wanted = set()
+    for newsletter in app.settings.all_newsletters:
+        prefix = newsletter.slug_prefix
+        job_id = digest_job_id(app, prefix)
+        wanted.add(job_id)
+        trigger = digest_trigger(app, prefix)
+        stored = scheduler.get_job(job_id)
+        if stored is None or repr(stored.trigger) != repr(trigger):
+            scheduler.add_job(
+                "distro.scheduler:digest_job",
+                trigger,
+                kwargs={} if job_id == "digest" else {"newsletter": prefix},
+                id=job_id,
+                misfire_grace_time=every.digest_grace_minutes * 60,
+                **common,
+            )
+    for job in scheduler.get_jobs():
+        if job.id.startswith("digest:") and job.id not in wanted:
+            log.info("scheduler: newsletter job %s is no longer configured; removed", job.id)
+            scheduler.remove_job(job.id)
     scheduler.add_job(
         "distro.scheduler:poll_job",
         IntervalTrigger(minutes=every.poll_minutes),

@@ -185,8 +185,21 @@ class SocialSettings(_Section):
     )
 
 
+NEWSLETTER_PREFIX = r"^[a-z0-9][a-z0-9_]{0,30}$"  # no "-": a slug is "<prefix>-<period>"
+
+
 class DigestSettings(_Section):
-    slug_prefix: str = "weekly"
+    """One newsletter: the main weekly digest (``[digest]``), or one more under ``[[newsletters]]``."""
+
+    slug_prefix: str = Field(default="weekly", pattern=NEWSLETTER_PREFIX)  # names the newsletter everywhere
+    name: str = "Weekly digest"  # what subscribers see on the sign-up and preferences pages
+    description: str = ""
+    period: Literal["week", "day"] = "week"  # one edition per ISO week, or per day, in `timezone`
+    template: str = Field(default="digest", pattern=r"^[A-Za-z0-9_-]+$")  # email/<template>.mjml.j2, .txt.j2
+    list_id: str | None = None  # List-Id of this newsletter; None: email.list_id
+    only_sections: list[str] | None = None  # only articles of these sections; None: every section
+    # Subscribers who never chose newsletters get this one (the main digest) or not (an opt-in brief).
+    subscribe_by_default: bool = True
     day_of_week: str = "mon"
     time: str = "07:00"
     timezone: str = "Europe/London"
@@ -211,6 +224,14 @@ class DigestSettings(_Section):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA timezone {value!r}") from exc
         return value
+
+
+class NewsletterSettings(DigestSettings):
+    """A further newsletter (``[[newsletters]]``): opt-in unless it says otherwise."""
+
+    slug_prefix: str = Field(pattern=NEWSLETTER_PREFIX)
+    name: str
+    subscribe_by_default: bool = False
 
 
 class WebSettings(_Section):
@@ -309,6 +330,39 @@ class Settings(BaseSettings):
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     sources: list[SourceSettings] = Field(default_factory=list)
+    # More newsletters beside [digest] (e.g. a daily Security brief), each with its own schedule and list.
+    newsletters: list[NewsletterSettings] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _distinct_newsletters(self) -> Settings:
+        prefixes = [n.slug_prefix for n in self.all_newsletters]
+        doubled = sorted({p for p in prefixes if prefixes.count(p) > 1})
+        if doubled:
+            raise ValueError(f"newsletters: slug_prefix {', '.join(doubled)} is used twice")
+        return self
+
+    @property
+    def all_newsletters(self) -> list[DigestSettings]:
+        """The main digest first, then the further newsletters in configuration order."""
+        return [self.digest, *self.newsletters]
+
+    def newsletter(self, prefix: str | None) -> DigestSettings:
+        """The newsletter with this slug prefix (None: the main digest); ConfigError if unknown."""
+        for newsletter in self.all_newsletters:
+            if prefix is None or newsletter.slug_prefix == prefix:
+                return newsletter
+        known = ", ".join(n.slug_prefix for n in self.all_newsletters)
+        raise ConfigError(f"unknown newsletter {prefix!r}; configured: {known}")
+
+    def for_newsletter(self, prefix: str | None) -> Settings:
+        """These settings with ``digest`` (and the List-Id) set to one newsletter's, for composing it."""
+        chosen = self.newsletter(prefix)
+        if chosen is self.digest:
+            return self
+        _, _, domain = self.email.list_id.partition(".")  # weekly.example.org -> security.example.org
+        list_id = chosen.list_id or f"{chosen.slug_prefix}.{domain or self.email.list_id}"
+        email = self.email.model_copy(update={"list_id": list_id})
+        return self.model_copy(update={"digest": chosen, "email": email})
 
     @property
     def email_dir(self) -> Path:

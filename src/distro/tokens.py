@@ -40,8 +40,8 @@ def make_token(key: bytes, scope: str, subject_id: int) -> str:
     return f"{_b64(payload)}.{_b64(_tag(key, payload))}"
 
 
-def read_token(key: bytes, scope: str, token: str) -> int:
-    """Return the subject id, or raise :class:`InvalidToken`."""
+def _verified(key: bytes, token: str) -> tuple[str, str]:
+    """The (scope, subject) a token names, once its tag matches; :class:`InvalidToken` otherwise."""
     try:
         body, tag = token.split(".", 1)
         payload = _unb64(body)
@@ -51,9 +51,28 @@ def read_token(key: bytes, scope: str, token: str) -> int:
     if not hmac.compare_digest(given, _tag(key, payload)):
         raise InvalidToken("token signature does not match")
     token_scope, _, subject = payload.decode("ascii", "replace").partition(":")
+    return token_scope, subject
+
+
+def read_token(key: bytes, scope: str, token: str) -> int:
+    """Return the subject id, or raise :class:`InvalidToken`."""
+    token_scope, subject = _verified(key, token)
     if token_scope != scope or not subject.isdigit():
         raise InvalidToken(f"token is not valid for {scope}")
     return int(subject)
+
+
+def read_sealed(key: bytes, scope: str, token: str) -> tuple[int, str]:
+    """Read a token made with scope ``f"{scope}-{seal}"``: return (subject id, seal), or InvalidToken.
+
+    A seal is a digest of the subject row's own values. The caller recomputes it from the row it loads, so
+    the token fits only the row it was made for, even after the database gives that id to another row.
+    """
+    token_scope, subject = _verified(key, token)
+    base, _, seal = token_scope.partition("-")
+    if base != scope or not seal or not subject.isdigit():
+        raise InvalidToken(f"token is not valid for {scope}")
+    return int(subject), seal
 
 
 def load_or_create_key(configured: str | None, key_file: Path) -> bytes:

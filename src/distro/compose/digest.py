@@ -28,8 +28,7 @@ from distro.settings import Settings
 
 log = logging.getLogger(__name__)
 
-HTML_TEMPLATE = "email/digest.mjml.j2"
-TEXT_TEMPLATE = "email/digest.txt.j2"
+HTML_TEMPLATE = "email/digest.mjml.j2"  # the default; a newsletter's ``template`` names its own pair
 EMPTY_HTML_TEMPLATE = "email/empty.mjml.j2"
 EMPTY_TEXT_TEMPLATE = "email/empty.txt.j2"
 SUBJECT_SETTING = "settings.digest.subject"
@@ -131,7 +130,8 @@ def compose_digest(
         "week": now.astimezone(ZoneInfo(settings.digest.timezone)).isocalendar()[1],
     }
     subject = " ".join(render_string(env, settings.digest.subject, context, SUBJECT_SETTING).split())
-    composed = _finish(settings, env, slug, subject, context, (HTML_TEMPLATE, TEXT_TEMPLATE))
+    templates = (f"email/{settings.digest.template}.mjml.j2", f"email/{settings.digest.template}.txt.j2")
+    composed = _finish(settings, env, slug, subject, context, templates)
     ids = tuple(s.article_id for s in [lead, *rest] if s.article_id is not None)
     return ComposedDigest(**{**composed.__dict__, "article_ids": ids})
 

@@ -48,8 +48,19 @@ TEST_KEY_PREFIX = "test:"
 
 
 def digest_slug(app: App, now: datetime) -> str:
-    year, week, _ = now.astimezone(ZoneInfo(app.settings.digest.timezone)).isocalendar()
-    return f"{app.settings.digest.slug_prefix}-{year}-W{week:02d}"
+    """The edition's slug: ``weekly-2026-W48`` (ISO week) or ``security-2026-11-25`` (day), local time."""
+    newsletter = app.settings.digest
+    local = now.astimezone(ZoneInfo(newsletter.timezone))
+    if newsletter.period == "day":
+        return f"{newsletter.slug_prefix}-{local:%Y-%m-%d}"
+    year, week, _ = local.isocalendar()
+    return f"{newsletter.slug_prefix}-{year}-W{week:02d}"
+
+
+def in_newsletter(app: App, article: Article) -> bool:
+    """Whether the article belongs in the newsletter ``app`` is scoped to (its ``only_sections``)."""
+    only = app.settings.digest.only_sections
+    return only is None or (article.section or "").strip().casefold() in {s.casefold() for s in only}
 
 
 def sections_key(sections: Iterable[str] | None) -> str:
@@ -78,12 +89,17 @@ def edition_of(app: App, edit: DigestEdit | None) -> Edition:
 def window_articles(
     app: App, now: datetime, *, window_days: int | None = None, before_slug: str | None = None
 ) -> tuple[datetime, list[Article]]:
-    """Articles first seen since the previous digest (or in the last ``window_days``), newest first.
+    """Articles first seen since this newsletter's previous digest (or in the last ``window_days``),
+    newest first, in the newsletter's sections.
 
     ``before_slug`` ignores that digest itself when it is being recomposed.
     """
     with session_scope(app.engine) as session:
-        query = select(Digest).order_by(Digest.window_end.desc())  # type: ignore[attr-defined]
+        query = (
+            select(Digest)
+            .where(Digest.newsletter == app.settings.digest.slug_prefix)
+            .order_by(Digest.window_end.desc())  # type: ignore[attr-defined]
+        )
         if before_slug is not None:
             query = query.where(Digest.slug != before_slug)
         previous = session.exec(query).first()
@@ -98,7 +114,7 @@ def window_articles(
                 .order_by(sa.desc(sa.func.coalesce(Article.published_at, Article.first_seen_at)), Article.id)
             )
         )
-    return start, articles
+    return start, [a for a in articles if in_newsletter(app, a)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +170,15 @@ def compose_weekly(app: App, now: datetime | None = None, *, recompose: bool = F
         if digest is not None:
             session.exec(delete(DigestVariant).where(DigestVariant.digest_id == digest.id))  # type: ignore[call-overload]
         else:
-            digest = Digest(slug=slug, subject="", window_start=start, window_end=now, html="", text="")
+            digest = Digest(
+                slug=slug,
+                newsletter=app.settings.digest.slug_prefix,
+                subject="",
+                window_start=start,
+                window_end=now,
+                html="",
+                text="",
+            )
             digest.message_template = ""
         digest.subject, digest.html, digest.text = composed.subject, composed.html, composed.text
         digest.message_template = composed.message_template
@@ -238,7 +262,8 @@ def queue_digest(app: App, digest: Digest, *, progress: Ticker | None = None) ->
     Every section variant the subscribers need is composed and checked first, so a template error stops
     the digest before its first row.
     """
-    compose_variants(app, digest, {sections_key(s.sections) for s in active_subscribers(app)})
+    newsletter = app.settings.digest
+    compose_variants(app, digest, {sections_key(s.sections) for s in active_subscribers(app, newsletter)})
     rows = (
         {
             "key": f"digest:{digest.slug}:{subscriber.id}",
@@ -247,7 +272,7 @@ def queue_digest(app: App, digest: Digest, *, progress: Ticker | None = None) ->
             "digest_id": digest.id,
             "subscriber_id": subscriber.id,
         }
-        for subscriber in without_suppressed(app.engine, active_subscribers(app))
+        for subscriber in without_suppressed(app.engine, active_subscribers(app, newsletter))
     )
     created = outbox.enqueue_many(app.engine, _ticking(rows, progress))
     with session_scope(app.engine) as session:
@@ -264,7 +289,7 @@ def queue_digest(app: App, digest: Digest, *, progress: Ticker | None = None) ->
 
 
 def count_recipients(app: App) -> int:
-    return sum(1 for _ in active_subscribers(app))
+    return sum(1 for _ in active_subscribers(app, app.settings.digest))
 
 
 @dataclass(frozen=True, slots=True)

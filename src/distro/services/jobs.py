@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class RunSummary:
     ingested: list[IngestReport] = field(default_factory=list)
-    digest: DigestResult | None = None
+    digest: DigestResult | None = None  # the main digest's
     digest_rows: int = 0
+    digests: dict[str, tuple[DigestResult, int]] = field(default_factory=dict)  # every newsletter's
     social_rows: int = 0
     dispatched: dict[str, DispatchReport] = field(default_factory=dict)
 
@@ -39,23 +40,29 @@ def ingest_all(app: App, *, strict: bool) -> list[IngestReport]:
     return reports
 
 
-def send_digest(app: App, now: datetime | None = None) -> tuple[DigestResult, int]:
-    result = compose_weekly(app, now)
+def send_digest(
+    app: App, now: datetime | None = None, newsletter: str | None = None
+) -> tuple[DigestResult, int]:
+    """Compose and queue this period's edition of ``newsletter`` (None: the main digest)."""
+    scoped = app.for_newsletter(newsletter)
+    result = compose_weekly(scoped, now)
     if result.digest is None:
-        log.info("no digest this week: %s", result.reason)
+        log.info("no %s edition: %s", scoped.settings.digest.slug_prefix, result.reason)
         return result, 0
-    return result, queue_digest(app, result.digest)
+    return result, queue_digest(scoped, result.digest)
 
 
 def run_once(app: App, now: datetime | None = None) -> RunSummary:
-    """Ingest, compose and queue this week's digest, plan social posts, dispatch everything due.
+    """Ingest, compose and queue every newsletter's edition, plan social posts, dispatch everything due.
 
     Safe to repeat: every step is idempotent, so a second run sends nothing twice.
     """
     upgrade(app.engine)
     summary = RunSummary(ingested=ingest_all(app, strict=True))
     now = now or utcnow()  # after ingest, so what was just stored is inside the digest window
-    summary.digest, summary.digest_rows = send_digest(app, now)
+    for newsletter in app.settings.all_newsletters:
+        summary.digests[newsletter.slug_prefix] = send_digest(app, now, newsletter.slug_prefix)
+    summary.digest, summary.digest_rows = summary.digests[app.settings.digest.slug_prefix]
     summary.social_rows = plan_social(app, now)
     summary.dispatched = dispatch(app)
     return summary

@@ -12,7 +12,7 @@ from distro.app import App
 from distro.db import session_scope
 from distro.errors import DistroError
 from distro.models import Subscriber, SubscriberStatus, utcnow
-from distro.services.signup import clean_sections
+from distro.services.signup import clean_newsletters, clean_sections
 
 
 class UnknownSubscriber(DistroError):
@@ -46,17 +46,28 @@ def set_status(app: App, subscriber_id: int, *, active: bool) -> Subscriber:
 
 
 def set_preferences(
-    app: App, subscriber_id: int, *, sections: list[str] | None, pause_weeks: int
+    app: App,
+    subscriber_id: int,
+    *,
+    sections: list[str] | None,
+    pause_weeks: int,
+    newsletters: list[str] | None = None,
 ) -> Subscriber:
-    """Store the chosen sections and pause (0 ends a pause); ValueError names a pause out of range."""
+    """Store the chosen sections, pause (0 ends a pause) and, when given, newsletters; ValueError names a
+    pause out of range or a choice of no newsletter at all (that is what unsubscribing is for)."""
     limit = app.settings.web.max_pause_weeks
     if not 0 <= pause_weeks <= limit:
         raise ValueError(f"pause must be between 0 and {limit} weeks")
+    chosen = clean_newsletters(app, newsletters) if newsletters is not None else None
+    if newsletters is not None and chosen is None:
+        raise ValueError("choose at least one newsletter, or unsubscribe to receive none")
     with session_scope(app.engine) as session:
         subscriber = session.get(Subscriber, subscriber_id)
         if subscriber is None:
             raise UnknownSubscriber("this subscription no longer exists")
         subscriber.sections = clean_sections(app, sections)
+        if chosen is not None:
+            subscriber.newsletters = chosen
         subscriber.paused_until = utcnow() + timedelta(weeks=pause_weeks) if pause_weeks else None
         session.add(subscriber)
         session.flush()

@@ -10,6 +10,8 @@ and DKIM-signed exactly like a digest.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,7 +34,7 @@ from distro.outbox import enqueue_many
 from distro.services.personal import preferences_url, unsubscribe_mailto, unsubscribe_url
 from distro.services.subscribers import _clean_name, normalise_email
 from distro.services.suppression import suppressed_among
-from distro.tokens import make_token, read_token
+from distro.tokens import make_token, read_sealed
 
 CONFIRM_SCOPE = "confirm"
 WELCOME_STORIES = 3
@@ -50,8 +52,14 @@ class SignupResult:
     reason: str
 
 
-def confirm_url(app: App, signup_id: int) -> str:
-    token = make_token(app.signing_key, CONFIRM_SCOPE, signup_id)
+def _seal(signup: Signup) -> str:
+    """What ties a confirmation link to its own sign-up, not just to its id: SQLite gives a deleted row's
+    id to the next row, and a used or expired link must not confirm someone else's later sign-up."""
+    return hashlib.sha256(f"{signup.email}\n{signup.created_at.isoformat()}".encode()).hexdigest()[:16]
+
+
+def confirm_url(app: App, signup: Signup) -> str:
+    token = make_token(app.signing_key, f"{CONFIRM_SCOPE}-{_seal(signup)}", signup.id or 0)
     return f"{app.settings.web.public_url.rstrip('/')}/confirm/{token}"
 
 
@@ -63,6 +71,14 @@ def clean_sections(app: App, sections: list[str] | None) -> list[str] | None:
     return kept if kept and len(kept) < len(known) else None
 
 
+def clean_newsletters(app: App, newsletters: list[str] | None) -> list[str] | None:
+    """Keep only configured newsletters (by slug prefix, in configured order); None when none is named,
+    which means "the newsletters everyone gets by default"."""
+    chosen = {n.strip() for n in newsletters or []}
+    kept = [n.slug_prefix for n in app.settings.all_newsletters if n.slug_prefix in chosen]
+    return kept or None
+
+
 def purge_expired(app: App) -> int:
     """Delete sign-ups nobody confirmed in time (they hold an address that never consented)."""
     with session_scope(app.engine) as session:
@@ -70,7 +86,13 @@ def purge_expired(app: App) -> int:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def request_signup(app: App, email: str, name: str | None, sections: list[str] | None) -> SignupResult:
+def request_signup(
+    app: App,
+    email: str,
+    name: str | None,
+    sections: list[str] | None,
+    newsletters: list[str] | None = None,
+) -> SignupResult:
     """Store a pending sign-up and queue its confirmation; ``InvalidSubscriber`` for a bad address."""
     address = normalise_email(email)
     purge_expired(app)
@@ -80,7 +102,8 @@ def request_signup(app: App, email: str, name: str | None, sections: list[str] |
         existing = _subscriber_by_email(session, address)
         if existing is not None and existing.status == SubscriberStatus.ACTIVE:
             return SignupResult(False, "already subscribed")
-    return _queue_confirmation(app, address, _clean_name(name), clean_sections(app, sections), None)
+    chosen = clean_newsletters(app, newsletters)
+    return _queue_confirmation(app, address, _clean_name(name), clean_sections(app, sections), None, chosen)
 
 
 def request_address_change(app: App, subscriber_id: int, new_email: str) -> SignupResult:
@@ -98,10 +121,10 @@ def request_address_change(app: App, subscriber_id: int, new_email: str) -> Sign
 
 def confirm(app: App, token: str) -> Subscriber:
     """Apply a confirmed sign-up or address change; InvalidToken or :class:`SignupError` otherwise."""
-    signup_id = read_token(app.signing_key, CONFIRM_SCOPE, token)
+    signup_id, seal = read_sealed(app.signing_key, CONFIRM_SCOPE, token)
     with session_scope(app.engine) as session:
         signup = session.get(Signup, signup_id)
-        if signup is None:
+        if signup is None or not hmac.compare_digest(seal, _seal(signup)):
             raise SignupError("this confirmation link was already used or has expired; sign up again")
         if signup.expires_at < utcnow():
             session.delete(signup)
@@ -135,6 +158,8 @@ def _apply(session: Session, signup: Signup) -> tuple[Subscriber, bool]:
     subscriber.status = SubscriberStatus.ACTIVE
     subscriber.unsubscribed_at = subscriber.paused_until = None
     subscriber.name, subscriber.sections = signup.name or subscriber.name, signup.sections
+    if signup.newsletters is not None:
+        subscriber.newsletters = signup.newsletters
     session.add(subscriber)
     return subscriber, True
 
@@ -145,17 +170,27 @@ def _subscriber_by_email(session: Session, address: str) -> Subscriber | None:
 
 
 def _queue_confirmation(
-    app: App, address: str, name: str | None, sections: list[str] | None, subscriber_id: int | None
+    app: App,
+    address: str,
+    name: str | None,
+    sections: list[str] | None,
+    subscriber_id: int | None,
+    newsletters: list[str] | None = None,
 ) -> SignupResult:
     expires = utcnow() + timedelta(hours=app.settings.web.confirm_expiry_hours)
     with session_scope(app.engine) as session:
         signup = Signup(
-            email=address, name=name, sections=sections, subscriber_id=subscriber_id, expires_at=expires
+            email=address,
+            name=name,
+            sections=sections,
+            newsletters=newsletters,
+            subscriber_id=subscriber_id,
+            expires_at=expires,
         )
         session.add(signup)
         session.flush()
-        signup_id = signup.id or 0
-    context = {"confirm_url": confirm_url(app, signup_id), "name": name, "change": subscriber_id is not None}
+        link = confirm_url(app, signup)
+    context = {"confirm_url": link, "name": name, "change": subscriber_id is not None}
     context["expiry_hours"] = app.settings.web.confirm_expiry_hours
     subject = f"Confirm your subscription to {app.settings.publication.name}"
     if subscriber_id is not None:

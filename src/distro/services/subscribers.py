@@ -18,6 +18,7 @@ from distro.errors import DistroError
 from distro.models import Subscriber, SubscriberStatus, utcnow
 from distro.progress import Ticker
 from distro.services.suppression import suppressed_among
+from distro.settings import DigestSettings
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -50,9 +51,22 @@ def _sections(raw: str | None) -> list[str] | None:
     return parts or None
 
 
-def add_subscriber(app: App, email: str, name: str | None = None, sections: list[str] | None = None) -> bool:
-    """Add an active subscriber; False if the address is already known (in any state)."""
+def add_subscriber(
+    app: App,
+    email: str,
+    name: str | None = None,
+    sections: list[str] | None = None,
+    newsletters: list[str] | None = None,
+) -> bool:
+    """Add an active subscriber; False if the address is already known (in any state).
+
+    ``newsletters`` (slug prefixes) must all be configured; None means the default newsletters.
+    """
     address = normalise_email(email)
+    known = [n.slug_prefix for n in app.settings.all_newsletters]
+    unknown = [n for n in newsletters or [] if n not in known]
+    if unknown:
+        raise InvalidSubscriber(f"unknown newsletter {', '.join(unknown)} (configured: {', '.join(known)})")
     blocked = suppressed_among(app.engine, [address])
     if blocked:
         reason = next(iter(blocked.values()))
@@ -61,7 +75,14 @@ def add_subscriber(app: App, email: str, name: str | None = None, sections: list
         exists = session.exec(select(Subscriber.id).where(sa.func.lower(Subscriber.email) == address.lower()))
         if exists.first() is not None:
             return False
-        session.add(Subscriber(email=address, name=_clean_name(name), sections=sections or None))
+        session.add(
+            Subscriber(
+                email=address,
+                name=_clean_name(name),
+                sections=sections or None,
+                newsletters=newsletters or None,
+            )
+        )
     return True
 
 
@@ -73,7 +94,8 @@ class ImportReport:
 
 
 def import_csv(app: App, path: Path, *, progress: Ticker | None = None) -> ImportReport:
-    """Read ``email,name,sections`` rows (sections separated by ``;``); report each rejected line."""
+    """Read ``email,name,sections[,newsletters]`` rows (lists separated by ``;``; newsletters by slug
+    prefix, empty for the default ones); report each rejected line."""
     report = ImportReport()
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
@@ -90,7 +112,11 @@ def import_csv(app: App, path: Path, *, progress: Ticker | None = None) -> Impor
             line = reader.line_num
             try:
                 added = add_subscriber(
-                    app, row.get("email", ""), row.get("name"), _sections(row.get("sections"))
+                    app,
+                    row.get("email", ""),
+                    row.get("name"),
+                    _sections(row.get("sections")),
+                    _sections(row.get("newsletters")),
                 )
             except InvalidSubscriber as exc:
                 report.rejected.append((line, str(exc)))
@@ -102,8 +128,18 @@ def import_csv(app: App, path: Path, *, progress: Ticker | None = None) -> Impor
     return report
 
 
-def active_subscribers(app: App, *, page_size: int = 1000) -> Iterator[Subscriber]:
-    """Every active, unpaused subscriber, in id order, a keyset page at a time (never all in memory)."""
+def wants(subscriber: Subscriber, newsletter: DigestSettings) -> bool:
+    """Whether the subscriber gets ``newsletter``: their choice, else the newsletter's default."""
+    if subscriber.newsletters is None:
+        return newsletter.subscribe_by_default
+    return newsletter.slug_prefix in subscriber.newsletters
+
+
+def active_subscribers(
+    app: App, newsletter: DigestSettings | None = None, *, page_size: int = 1000
+) -> Iterator[Subscriber]:
+    """Every active, unpaused subscriber (of ``newsletter``, when given), in id order, a keyset page at a
+    time (never all in memory)."""
     last_id, now = 0, utcnow()
     while True:
         with session_scope(app.engine) as session:
@@ -118,7 +154,7 @@ def active_subscribers(app: App, *, page_size: int = 1000) -> Iterator[Subscribe
             )
         if not page:
             return
-        yield from page
+        yield from (s for s in page if newsletter is None or wants(s, newsletter))
         last_id = page[-1].id or last_id
 
 

@@ -9,6 +9,9 @@ sign-up harmless.
 
 from __future__ import annotations
 
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -17,10 +20,11 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from distro.app import App
+from distro.models import Subscriber
 from distro.services import preferences as prefs
 from distro.services.personal import PREFERENCES_SCOPE, UNSUBSCRIBE_SCOPE, unsubscribe_url
 from distro.services.signup import SignupError, confirm, request_address_change, request_signup
-from distro.services.subscribers import InvalidSubscriber
+from distro.services.subscribers import InvalidSubscriber, wants
 from distro.tokens import InvalidToken, make_token, read_token
 from distro.web.deps import AppDep, read_limited
 from distro.web.limits import SlidingWindow
@@ -59,7 +63,24 @@ async def _form(request: fastapi.Request) -> dict[str, list[str]] | None:
     body = await read_limited(request, FORM_LIMIT)
     if body is None:
         return None
+    content_type = request.headers.get("content-type", "")
+    if content_type.lower().startswith("multipart/form-data"):
+        return _multipart_fields(content_type, body)  # RFC 8058: how mail clients SHOULD post one-click
     return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def _multipart_fields(content_type: str, body: bytes) -> dict[str, list[str]]:
+    """The text fields of a multipart/form-data body (file parts ignored), read by the stdlib MIME parser."""
+    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
+    message = message_from_bytes(head + body, policy=HTTP)
+    fields: dict[str, list[str]] = {}
+    for part in message.iter_parts() if isinstance(message, EmailMessage) else ():
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str) and part.get_filename() is None:
+            payload = part.get_payload(decode=True)
+            text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+            fields.setdefault(name, []).append(text)
+    return fields
 
 
 def _first(form: dict[str, list[str]], name: str) -> str:
@@ -124,6 +145,21 @@ async def unsubscribe(token: str, request: fastapi.Request, app: AppDep) -> HTML
 # --- preferences ---------------------------------------------------------------------------------------
 
 
+def _newsletter_choices(app: App, subscriber: Subscriber | None) -> list[dict[str, Any]]:
+    """Checkboxes for the newsletters, or none when the site has only one."""
+    if len(app.settings.all_newsletters) < 2:
+        return []
+    return [
+        {
+            "prefix": n.slug_prefix,
+            "name": n.name,
+            "description": n.description,
+            "checked": wants(subscriber, n) if subscriber is not None else n.subscribe_by_default,
+        }
+        for n in app.settings.all_newsletters
+    ]
+
+
 def _preferences_page(
     app: App, subscriber_id: int, *, notice: str = "", error: str = "", status: int = 200
 ) -> HTMLResponse:
@@ -139,6 +175,7 @@ def _preferences_page(
         notice=notice,
         error=error,
         sections=[{"name": s, "checked": s.casefold() in chosen} for s in app.settings.digest.sections],
+        newsletters=_newsletter_choices(app, subscriber),
         paused_until=paused.date().isoformat() if paused else None,
         max_pause=app.settings.web.max_pause_weeks,
         csrf=make_token(app.signing_key, f"form-{PREFERENCES_SCOPE}", subscriber_id),
@@ -167,9 +204,16 @@ def _apply_preferences(app: App, subscriber_id: int, form: dict[str, list[str]])
         return _preferences_page(app, subscriber_id, notice=notice)
     weeks = _first(form, "pause_weeks") or "0"
     try:
-        prefs.set_preferences(app, subscriber_id, sections=form.get("sections"), pause_weeks=int(weeks))
+        prefs.set_preferences(
+            app,
+            subscriber_id,
+            sections=form.get("sections"),
+            pause_weeks=int(weeks),
+            newsletters=form.get("newsletters", []) if _first(form, "newsletters_shown") else None,
+        )
     except ValueError as exc:
-        message = str(exc) if "pause" in str(exc) else f"pause_weeks must be a whole number, not {weeks!r}"
+        known = "pause" in str(exc) or "newsletter" in str(exc)
+        message = str(exc) if known else f"pause_weeks must be a whole number, not {weeks!r}"
         return _preferences_page(app, subscriber_id, error=message, status=422)
     return _preferences_page(app, subscriber_id, notice="Saved.")
 
@@ -195,7 +239,13 @@ async def save_preferences(token: str, request: fastapi.Request, app: AppDep) ->
 
 
 def _subscribe_page(app: App, *, error: str = "", email: str = "", name: str = "", status: int = 200) -> Any:
-    context = {"error": error, "email": email, "name": name, "sections": app.settings.digest.sections}
+    context = {
+        "error": error,
+        "email": email,
+        "name": name,
+        "sections": app.settings.digest.sections,
+        "newsletters": _newsletter_choices(app, None),
+    }
     return _page(app, "subscribe", "Subscribe", status, **context)
 
 
@@ -219,7 +269,9 @@ async def subscribe(request: fastapi.Request, app: AppDep) -> HTMLResponse:
     if not by_ip.allow(client) or not by_address.allow(email.casefold()):
         return _message(app, "Subscribe", "Too many sign-ups from here; try again in an hour.", 429)
     try:
-        await run_in_threadpool(request_signup, app, email, name or None, form.get("sections"))
+        await run_in_threadpool(
+            request_signup, app, email, name or None, form.get("sections"), form.get("newsletters")
+        )
     except InvalidSubscriber as exc:
         return _subscribe_page(app, error=str(exc), email=email, name=name, status=422)
     return _message(app, "Subscribe", done)
