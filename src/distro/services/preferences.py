@@ -50,13 +50,13 @@ def set_preferences(
     subscriber_id: int,
     *,
     sections: list[str] | None,
-    pause_weeks: int,
+    pause_weeks: int | None,
     newsletters: list[str] | None = None,
 ) -> Subscriber:
-    """Store the chosen sections, pause (0 ends a pause) and, when given, newsletters; ValueError names a
+    """Store the chosen sections, pause (0 ends a pause, None keeps it) and, when given, newsletters; ValueError names a
     pause out of range or a choice of no newsletter at all (that is what unsubscribing is for)."""
     limit = app.settings.web.max_pause_weeks
-    if not 0 <= pause_weeks <= limit:
+    if pause_weeks is not None and not 0 <= pause_weeks <= limit:
         raise ValueError(f"pause must be between 0 and {limit} weeks")
     chosen = clean_newsletters(app, newsletters) if newsletters is not None else None
     if newsletters is not None and chosen is None:
@@ -68,7 +68,8 @@ def set_preferences(
         subscriber.sections = clean_sections(app, sections)
         if chosen is not None:
             subscriber.newsletters = chosen
-        subscriber.paused_until = utcnow() + timedelta(weeks=pause_weeks) if pause_weeks else None
+        if pause_weeks is not None:  # None keeps a pause as it is
+            subscriber.paused_until = utcnow() + timedelta(weeks=pause_weeks) if pause_weeks else None
         session.add(subscriber)
         session.flush()
         session.refresh(subscriber)

@@ -122,13 +122,20 @@ def request_address_change(app: App, subscriber_id: int, new_email: str) -> Sign
 def confirm(app: App, token: str) -> Subscriber:
     """Apply a confirmed sign-up or address change; InvalidToken or :class:`SignupError` otherwise."""
     signup_id, seal = read_sealed(app.signing_key, CONFIRM_SCOPE, token)
-    with session_scope(app.engine) as session:
+    expired = False
+    with session_scope(app.engine) as session:  # commits the purge of an expired sign-up, then refuses
         signup = session.get(Signup, signup_id)
         if signup is None or not hmac.compare_digest(seal, _seal(signup)):
             raise SignupError("this confirmation link was already used or has expired; sign up again")
-        if signup.expires_at < utcnow():
+        expired = signup.expires_at < utcnow()
+        if expired:
             session.delete(signup)
-            raise SignupError("this confirmation link has expired; sign up again")
+    if expired:
+        raise SignupError("this confirmation link has expired; sign up again")
+    with session_scope(app.engine) as session:
+        signup = session.get(Signup, signup_id)
+        if signup is None:  # confirmed by a concurrent click
+            raise SignupError("this confirmation link was already used or has expired; sign up again")
         subscriber, welcome = _apply(session, signup)
         session.delete(signup)
         session.flush()

@@ -202,13 +202,13 @@ def _apply_preferences(app: App, subscriber_id: int, form: dict[str, list[str]])
             return _preferences_page(app, subscriber_id, error=f"Not changed: {result.reason}.", status=409)
         notice = "We sent a confirmation link to the new address; the change applies when you click it."
         return _preferences_page(app, subscriber_id, notice=notice)
-    weeks = _first(form, "pause_weeks") or "0"
+    weeks = _first(form, "pause_weeks")  # empty: leave a pause as it is
     try:
         prefs.set_preferences(
             app,
             subscriber_id,
             sections=form.get("sections"),
-            pause_weeks=int(weeks),
+            pause_weeks=int(weeks) if weeks else None,
             newsletters=form.get("newsletters", []) if _first(form, "newsletters_shown") else None,
         )
     except ValueError as exc:
