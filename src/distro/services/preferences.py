@@ -53,8 +53,8 @@ def set_preferences(
     pause_weeks: int | None,
     newsletters: list[str] | None = None,
 ) -> Subscriber:
-    """Store the chosen sections, pause (0 ends a pause, None keeps it) and, when given, newsletters; ValueError names a
-    pause out of range or a choice of no newsletter at all (that is what unsubscribing is for)."""
+    """Store the chosen sections, pause (0 ends a pause, None keeps it) and, when given, newsletters;
+    ValueError names a pause out of range or a choice of no newsletter (that is what unsubscribing is for)."""
     limit = app.settings.web.max_pause_weeks
     if pause_weeks is not None and not 0 <= pause_weeks <= limit:
         raise ValueError(f"pause must be between 0 and {limit} weeks")
