@@ -467,6 +467,23 @@ def subscribers_list(
     )
 
 
+@subscribers_cli.command("export-csv")
+def subscribers_export_csv(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).")] = (
+        None
+    ),
+) -> None:
+    """Every subscriber as CSV (email,name,sections,newsletters,status,...), readable by `import`."""
+    from distro.services.subscribers import export_csv
+
+    if output is None:
+        export_csv(app(), sys.stdout)
+        return
+    with output.open("w", encoding="utf-8", newline="") as handle:
+        count = export_csv(app(), handle)
+    err.print(f"{count} subscribers written to {output}")
+
+
 @subscribers_cli.command("export")
 def subscribers_export(email: Annotated[str, typer.Argument(help="The address.")]) -> None:
     """Print, as JSON, everything stored about one address (a data-protection access request)."""

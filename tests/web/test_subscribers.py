@@ -19,7 +19,7 @@ from distro.models import Delivery, Subscriber, SubscriberStatus, Suppression
 from distro.services.delivery import dispatch
 from distro.services.personal import preferences_url, unsubscribe_url
 from distro.services.privacy import export_subscriber, forget_subscriber, forgotten_tag
-from distro.services.subscribers import active_subscribers, add_subscriber, import_csv
+from distro.services.subscribers import active_subscribers, add_subscriber, export_csv, import_csv
 from distro.services.suppression import suppress
 from distro.tokens import make_token
 from distro.web.app import create_web_app
@@ -214,3 +214,28 @@ def test_import_validates_and_never_resubscribes(app: App, tmp_path: Path) -> No
     assert "suppression list" in report.rejected[0][1] and "not a valid" in report.rejected[1][1]
     assert subscriber(app, "ivy@example.org").status == "unsubscribed"  # type: ignore[union-attr]
     assert subscriber(app, "jo@example.org") is None
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_csv_export_reads_back_into_a_new_list_without_resubscribing(app: App, tmp_path: Path) -> None:
+    add_subscriber(app, "lee@example.org", "Lee, Jr.", ["Security", "Economy"])
+    add_subscriber(app, "mo@example.org", "=HYPERLINK(\"http://evil\")")
+    with app.engine.begin() as connection:
+        connection.execute(
+            sa.update(Subscriber).where(Subscriber.email == "mo@example.org").values(status="unsubscribed")
+        )
+    exported = tmp_path / "export.csv"
+    with exported.open("w", encoding="utf-8", newline="") as handle:
+        assert export_csv(app, handle) == 2
+    text = exported.read_text()
+    assert text.splitlines()[0] == "email,name,sections,newsletters,status,created_at,unsubscribed_at"
+    assert '"Lee, Jr.",Security;Economy,,active' in text
+    assert "'=HYPERLINK" in text  # a spreadsheet shows it, never runs it
+    with app.engine.begin() as connection:
+        connection.execute(sa.delete(Subscriber))
+    report = import_csv(app, exported)
+    assert (report.added, report.rejected) == (2, [])
+    lee, mo = subscriber(app, "lee@example.org"), subscriber(app, "mo@example.org")
+    assert lee is not None and lee.status == "active" and lee.sections == ["Security", "Economy"]
+    assert mo is not None and mo.status == "unsubscribed"  # moving a list never re-subscribes anyone
+    assert [s.email for s in active_subscribers(app)] == ["lee@example.org"]

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import email_validator
 import sqlalchemy as sa
@@ -57,8 +58,11 @@ def add_subscriber(
     name: str | None = None,
     sections: list[str] | None = None,
     newsletters: list[str] | None = None,
+    *,
+    unsubscribed: bool = False,
 ) -> bool:
-    """Add an active subscriber; False if the address is already known (in any state).
+    """Add an active (or, from an export, an unsubscribed) subscriber; False if the address is already
+    known (in any state).
 
     ``newsletters`` (slug prefixes) must all be configured; None means the default newsletters.
     """
@@ -81,6 +85,8 @@ def add_subscriber(
                 name=_clean_name(name),
                 sections=sections or None,
                 newsletters=newsletters or None,
+                status=SubscriberStatus.UNSUBSCRIBED if unsubscribed else SubscriberStatus.ACTIVE,
+                unsubscribed_at=utcnow() if unsubscribed else None,
             )
         )
     return True
@@ -94,8 +100,9 @@ class ImportReport:
 
 
 def import_csv(app: App, path: Path, *, progress: Ticker | None = None) -> ImportReport:
-    """Read ``email,name,sections[,newsletters]`` rows (lists separated by ``;``; newsletters by slug
-    prefix, empty for the default ones); report each rejected line."""
+    """Read ``email,name,sections[,newsletters][,status]`` rows (lists separated by ``;``; newsletters by
+    slug prefix, empty for the default ones); report each rejected line. A row whose status is
+    ``unsubscribed`` (from ``export_csv``) is kept as unsubscribed, so moving a list never re-subscribes."""
     report = ImportReport()
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
@@ -117,6 +124,7 @@ def import_csv(app: App, path: Path, *, progress: Ticker | None = None) -> Impor
                     row.get("name"),
                     _sections(row.get("sections")),
                     _sections(row.get("newsletters")),
+                    unsubscribed=row.get("status", "").strip() == SubscriberStatus.UNSUBSCRIBED,
                 )
             except InvalidSubscriber as exc:
                 report.rejected.append((line, str(exc)))
@@ -156,6 +164,49 @@ def active_subscribers(
             return
         yield from (s for s in page if newsletter is None or wants(s, newsletter))
         last_id = page[-1].id or last_id
+
+
+EXPORT_COLUMNS = ("email", "name", "sections", "newsletters", "status", "created_at", "unsubscribed_at")
+
+
+def export_csv(app: App, handle: TextIO, *, page_size: int = 1000) -> int:
+    """Every subscriber (any status) as CSV that ``import_csv`` reads back; returns the number of rows.
+
+    Read a keyset page at a time, so a large list is never all in memory. Cells that a spreadsheet would
+    run as a formula (``=``, ``+``, ``-``, ``@`` first) are prefixed with ``'``.
+    """
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    last_id, count = 0, 0
+    while True:
+        with session_scope(app.engine) as session:
+            page = list(
+                session.exec(
+                    select(Subscriber)
+                    .where(Subscriber.id > last_id)  # type: ignore[operator]
+                    .order_by(Subscriber.id)  # type: ignore[arg-type]
+                    .limit(page_size)
+                )
+            )
+        if not page:
+            return count
+        for row in page:
+            cells = [
+                row.email,
+                row.name or "",
+                ";".join(row.sections or []),
+                ";".join(row.newsletters or []),
+                row.status,
+                row.created_at.isoformat(timespec="seconds"),
+                row.unsubscribed_at.isoformat(timespec="seconds") if row.unsubscribed_at else "",
+            ]
+            writer.writerow([_inert(cell) for cell in cells])
+        count += len(page)
+        last_id = page[-1].id or last_id
+
+
+def _inert(cell: str) -> str:
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
 def list_subscribers(app: App, *, limit: int = 1000) -> list[Subscriber]:
