@@ -35,7 +35,7 @@ def test_jobs_have_fixed_ids_and_real_grace_times(app: App) -> None:
     ensure_jobs(scheduler, app)  # a restart adds nothing
     jobs = {job.id: job for job in scheduler.get_jobs()}
     scheduler.shutdown()
-    assert set(jobs) == {"poll", "digest", "dispatch", "leadership", "websub"}
+    assert set(jobs) == {"poll", "digest", "dispatch", "leadership", "websub", "scheduled"}
     assert all(job.misfire_grace_time and job.misfire_grace_time > 1 for job in jobs.values())
     assert all(job.coalesce for job in jobs.values())
     trigger = jobs["digest"].trigger

@@ -105,8 +105,9 @@ def dispatch_channel(
     stop: threading.Event | None = None,
     throttle: Throttle | None = None,
     progress: Ticker | None = None,
+    only: Sequence[int] | None = None,
 ) -> DispatchReport:
-    """Send every row of ``channel`` that is due now; return what happened.
+    """Send every row of ``channel`` that is due now (or only the rows ``only`` names); return what happened.
 
     Given several instances of one channel (a pool), each sends from its own thread and they share each
     claimed batch; claiming and recording stay in this thread, one transaction each, so SQLite's single
@@ -130,6 +131,7 @@ def dispatch_channel(
                 limit=settings.batch_size,
                 lease_seconds=settings.lease_seconds,
                 due_before=started,
+                ids=only,
             )
             if not batch:
                 break

@@ -206,6 +206,8 @@ class DigestEdit(SQLModel, table=True):
     window_days: int | None = None  # None: since the previous digest (else the last N days)
     sections: list[str] | None = Field(default=None, sa_type=sa.JSON)  # section order
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # Send by hand at this time instead of at the newsletter's cron time (distro.services.digest_schedule).
+    send_at: datetime | None = _when()
 
 
 class DigestVariant(SQLModel, table=True):

@@ -90,11 +90,13 @@ def claim(
     lease_seconds: float,
     now: datetime | None = None,
     due_before: datetime | None = None,
+    ids: Sequence[int] | None = None,
 ) -> list[Claimed]:
     """Lease up to ``limit`` rows of ``channel`` due by ``due_before`` (default: now) to ``worker``.
 
     A dispatch run passes its start time as ``due_before`` so a row it reschedules is not retried in the
-    same run.
+    same run. ``ids`` narrows the claim to those rows (the desk's "post now"); a row another worker holds
+    is skipped as usual, never waited for.
     """
     now = now or utcnow()
     due = sa.or_(
@@ -107,6 +109,8 @@ def claim(
         .order_by(D.c.next_attempt_at, D.c.id)
         .limit(limit)
     )
+    if ids is not None:
+        pick = pick.where(D.c.id.in_(list(ids)))
     if is_postgres(engine):
         pick = pick.with_for_update(skip_locked=True)
     with engine.begin() as connection:
@@ -252,7 +256,8 @@ def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings
                     "delivery_id": o.claimed.id,
                     "number": o.claimed.attempt,
                     "worker": worker,
-                    "outcome": o.outcome,
+                    # A refused address is logged as such: the desk counts bounces from the attempt log.
+                    "outcome": AttemptOutcome.HARD_BOUNCE if o.hard_bounce else o.outcome,
                     "provider_id": o.provider_id,
                     "error": o.error,
                     "started_at": o.claimed.started_at,

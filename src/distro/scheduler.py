@@ -18,13 +18,14 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from distro.app import App
-from distro.errors import ConfigError, DistroError
+from distro.errors import DistroError
 from distro.leader import Leadership, leadership_for
 from distro.services.delivery import dispatch
+from distro.services.digest import digest_trigger  # re-exported: it lived here before
+from distro.services.digest_schedule import hand_scheduled, send_scheduled
 from distro.services.jobs import ingest_all, send_digest
 from distro.services.social import plan_social
 
@@ -46,12 +47,30 @@ def digest_job(newsletter: str | None = None) -> None:
     """One newsletter's edition; ``newsletter`` is its slug prefix (None: the main digest)."""
     app = _APP["app"]
     label = f" {newsletter}" if newsletter else ""
+    waiting = hand_scheduled(app.for_newsletter(newsletter))
+    if waiting is not None and waiting.send_at is not None:
+        log.info(
+            "digest job%s: skipped: the editor scheduled %s by hand for %s UTC",
+            label,
+            waiting.slug,
+            f"{waiting.send_at:%Y-%m-%d %H:%M}",
+        )
+        return
     try:
         result, rows = send_digest(app, newsletter=newsletter)
         what = result.reason or (result.digest.slug if result.digest else "")
         log.info("digest job%s: %s (%d deliveries queued)", label, what, rows)
     except DistroError as exc:
         log.error("digest job%s: not sent: %s", label, exc)
+
+
+def scheduled_job() -> None:
+    """Queue the editions the editor scheduled by hand whose time has come."""
+    app = _APP["app"]
+    try:
+        send_scheduled(app)
+    except DistroError as exc:
+        log.error("scheduled editions: %s", exc)
 
 
 def dispatch_job() -> None:
@@ -79,21 +98,6 @@ def websub_job() -> None:
 def digest_job_id(app: App, prefix: str) -> str:
     """``digest`` for the main digest (the id older versions stored), ``digest:<prefix>`` for the others."""
     return "digest" if prefix == app.settings.digest.slug_prefix else f"digest:{prefix}"
-
-
-def digest_trigger(app: App, prefix: str | None = None) -> CronTrigger:
-    settings = app.settings.newsletter(prefix)
-    try:
-        hour, minute = (int(part) for part in settings.time.split(":", 1))
-        return CronTrigger(
-            day_of_week=settings.day_of_week, hour=hour, minute=minute, timezone=settings.timezone
-        )
-    except ValueError as exc:
-        raise ConfigError(
-            f"{'digest' if settings is app.settings.digest else 'newsletter ' + settings.slug_prefix}: "
-            f"day_of_week/time: {exc} "
-            "(e.g. day_of_week = 'mon' or 'mon-fri', time = '07:00')"
-        ) from exc
 
 
 def _report_missed(event: JobExecutionEvent) -> None:
@@ -145,6 +149,13 @@ def ensure_jobs(scheduler: BackgroundScheduler, app: App, *, dispatch: bool = Tr
         if job.id.startswith("digest:") and job.id not in wanted:
             log.info("scheduler: newsletter job %s is no longer configured; removed", job.id)
             scheduler.remove_job(job.id)
+    scheduler.add_job(
+        "distro.scheduler:scheduled_job",
+        IntervalTrigger(minutes=1),
+        id="scheduled",
+        misfire_grace_time=3600,
+        **common,
+    )
     scheduler.add_job(
         "distro.scheduler:poll_job",
         IntervalTrigger(minutes=every.poll_minutes),

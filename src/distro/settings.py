@@ -249,9 +249,6 @@ class WebSettings(_Section):
     confirm_expiry_hours: int = Field(default=48, ge=1)
     # The longest pause a subscriber may choose on the preferences page.
     max_pause_weeks: int = Field(default=12, ge=1)
-    # Guards the editor's digest preview (/editor/preview) until the editor desk login replaces it;
-    # from DISTRO_WEB__EDITOR_TOKEN only. Unset: the preview answers 503.
-    editor_token: SecretStr | None = None
     # Editor desk (/desk): how long a sign-in lasts, and the brute-force lockout. After
     # login_max_failures wrong passwords in a row an editor is locked for login_lockout_minutes,
     # doubling with each further failure (at most a day); one client IP gets login_per_ip_per_hour tries.

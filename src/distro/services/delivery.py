@@ -1,4 +1,4 @@
-"""Outbox rows -> channels, and the delivery log as editors read it.
+"""Outbox rows -> channels (the delivery log as editors read it is :mod:`distro.services.delivery_log`).
 
 Each channel is sent through a pool of ``dispatch.workers_per_channel`` instances sharing one throttle;
 addresses on the suppression list are settled as ``suppressed`` before anything is built or sent.
@@ -10,20 +10,18 @@ import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from distro.app import App
 from distro.channels.base import Channel
-from distro.db import session_scope
 from distro.dispatch import Builder, DispatchReport, Suppressed, dispatch_channel
 from distro.errors import ConfigError
-from distro.models import Delivery, Digest
 from distro.outbox import Claimed
 from distro.progress import Ticker
+from distro.services.delivery_log import LogEntry as LogEntry  # the log lives there; kept importable
+from distro.services.delivery_log import delivery_log as delivery_log
 from distro.services.messages import MessageBuilder
 from distro.services.suppression import suppression_reasons
 from distro.settings import DispatchSettings
@@ -128,55 +126,3 @@ def dispatch(
         finally:
             senders.close()
     return reports
-
-
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    id: int
-    channel: str
-    recipient: str
-    status: str
-    attempts: int
-    provider_id: str | None
-    last_error: str | None
-    digest: str | None
-    updated_at: datetime
-    sent_at: datetime | None
-
-
-def delivery_log(
-    app: App,
-    *,
-    channel: str | None = None,
-    status: str | None = None,
-    digest: str | None = None,
-    limit: int = 200,
-) -> list[LogEntry]:
-    query = (
-        sa.select(Delivery, Digest.slug)
-        .outerjoin(Digest, Digest.id == Delivery.digest_id)  # type: ignore[arg-type]
-        .order_by(Delivery.id)  # type: ignore[arg-type]
-        .limit(limit)
-    )
-    if channel:
-        query = query.where(Delivery.channel == channel)  # type: ignore[arg-type]
-    if status:
-        query = query.where(Delivery.status == status)  # type: ignore[arg-type]
-    if digest:
-        query = query.where(Digest.slug == digest)  # type: ignore[arg-type]
-    with session_scope(app.engine) as session:
-        return [
-            LogEntry(
-                d.id or 0,
-                d.channel,
-                d.recipient,
-                d.status,
-                d.attempts,
-                d.provider_id,
-                d.last_error,
-                slug,
-                d.updated_at,
-                d.sent_at,
-            )
-            for d, slug in session.execute(query)
-        ]

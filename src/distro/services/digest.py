@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import delete, select
 
 from distro import outbox
@@ -26,7 +27,7 @@ from distro.app import App
 from distro.compose.digest import ComposedDigest, Edition, compose_digest, compose_empty, size_warning
 from distro.compose.message import Personal, PreparedMessage, fill_preview
 from distro.db import session_scope
-from distro.errors import DistroError
+from distro.errors import ConfigError, DistroError
 from distro.models import (
     Article,
     Delivery,
@@ -45,6 +46,7 @@ from distro.services.suppression import without_suppressed
 
 log = logging.getLogger(__name__)
 TEST_KEY_PREFIX = "test:"
+_LOOKAHEAD = 400  # fire times tried before giving up on finding an unqueued edition (over a year of days)
 
 
 def digest_slug(app: App, now: datetime) -> str:
@@ -55,6 +57,48 @@ def digest_slug(app: App, now: datetime) -> str:
         return f"{newsletter.slug_prefix}-{local:%Y-%m-%d}"
     year, week, _ = local.isocalendar()
     return f"{newsletter.slug_prefix}-{year}-W{week:02d}"
+
+
+def digest_trigger(app: App, prefix: str | None = None) -> CronTrigger:
+    """When the newsletter ``prefix`` (None: ``app``'s digest) goes out: a cron trigger in its timezone."""
+    settings = app.settings.newsletter(prefix)
+    try:
+        hour, minute = (int(part) for part in settings.time.split(":", 1))
+        return CronTrigger(
+            day_of_week=settings.day_of_week, hour=hour, minute=minute, timezone=settings.timezone
+        )
+    except ValueError as exc:
+        raise ConfigError(
+            f"{'digest' if settings is app.settings.digest else 'newsletter ' + settings.slug_prefix}: "
+            f"day_of_week/time: {exc} "
+            "(e.g. day_of_week = 'mon' or 'mon-fri', time = '07:00')"
+        ) from exc
+
+
+def _queued(app: App, slug: str) -> bool:
+    with session_scope(app.engine) as session:
+        status = session.exec(select(Digest.status).where(Digest.slug == slug)).first()
+    return status is not None and status != DigestStatus.COMPOSED
+
+
+def upcoming_at(app: App, now: datetime | None = None) -> datetime:
+    """A time inside the edition the editor works on: ``now`` while this period's edition of ``app``'s
+    newsletter is not queued, else the newsletter's next fire time after now (whose slug is next period's).
+
+    After Monday's digest is queued, an editor on Friday edits next Monday's edition, not the sent one.
+    """
+    now = now or utcnow()
+    at = now
+    trigger: CronTrigger | None = None
+    for _ in range(_LOOKAHEAD):
+        if not _queued(app, digest_slug(app, at)):
+            return at
+        trigger = trigger or digest_trigger(app, app.settings.digest.slug_prefix)
+        fire = trigger.get_next_fire_time(None, at + timedelta(seconds=1))
+        if fire is None:
+            break
+        at = fire.astimezone(UTC)
+    return at
 
 
 def in_newsletter(app: App, article: Article) -> bool:
@@ -133,15 +177,19 @@ def _check_personalises(app: App, composed: ComposedDigest, slug: str) -> None:
     )  # every slot must fill before we queue
 
 
-def compose_weekly(app: App, now: datetime | None = None, *, recompose: bool = False) -> DigestResult:
+def compose_weekly(
+    app: App, now: datetime | None = None, *, recompose: bool = False, slug_at: datetime | None = None
+) -> DigestResult:
     """Compose this week's digest, or return the one already composed; ``digest`` is None on an empty week
     (unless ``digest.empty_week = "note"``, which composes the short note instead).
 
     ``recompose`` renders a composed-but-not-queued digest again with the week's edit; a queued digest is
-    never changed.
+    never changed. ``slug_at`` (e.g. :func:`upcoming_at`) picks the edition, and dates it, instead of
+    ``now``; the window of articles still ends at ``now``.
     """
     now = now or utcnow()
-    slug = digest_slug(app, now)
+    dated = slug_at or now
+    slug = digest_slug(app, dated)
     with session_scope(app.engine) as session:
         existing = session.exec(select(Digest).where(Digest.slug == slug)).first()
     if existing is not None and (not recompose or existing.status != DigestStatus.COMPOSED):
@@ -160,10 +208,10 @@ def compose_weekly(app: App, now: datetime | None = None, *, recompose: bool = F
         return DigestResult(None, created=False, reason=f"no new articles since {start:%Y-%m-%d %H:%M} UTC")
     if left:
         composed = compose_digest(
-            settings=app.settings, env=app.templates, slug=slug, articles=articles, now=now, edition=edition
+            settings=app.settings, env=app.templates, slug=slug, articles=articles, now=dated, edition=edition
         )
     else:
-        composed = compose_empty(settings=app.settings, env=app.templates, slug=slug, now=now)
+        composed = compose_empty(settings=app.settings, env=app.templates, slug=slug, now=dated)
     _check_personalises(app, composed, slug)
     with session_scope(app.engine) as session:
         digest = session.get(Digest, existing.id) if existing is not None else None

@@ -37,10 +37,16 @@ class EditChanges:
     sections: tuple[str, ...] | None = None
 
 
-def save_edit(app: App, changes: EditChanges, now: datetime | None = None) -> DigestResult:
-    """Store the week's edit and (re)compose the digest with it; DistroError once it is queued."""
+def save_edit(
+    app: App, changes: EditChanges, now: datetime | None = None, *, slug_at: datetime | None = None
+) -> DigestResult:
+    """Store the week's edit and (re)compose the digest with it; DistroError once it is queued.
+
+    ``slug_at`` picks another edition than this period's: the desk passes
+    :func:`~distro.services.digest.upcoming_at`, so after Monday's digest is queued it edits next Monday's.
+    """
     now = now or utcnow()
-    slug = digest_slug(app, now)
+    slug = digest_slug(app, slug_at or now)
     if changes.max_stories is not None and changes.max_stories < 1:
         raise DistroError("--max-stories must be at least 1")
     with session_scope(app.engine) as session:
@@ -64,7 +70,7 @@ def save_edit(app: App, changes: EditChanges, now: datetime | None = None) -> Di
             edit.sections = list(changes.sections) or None
         edit.updated_at = utcnow()
         session.add(edit)
-    return compose_weekly(app, now, recompose=True)
+    return compose_weekly(app, now, recompose=True, slug_at=slug_at)
 
 
 def send_test(app: App, digest: Digest, to: str) -> Delivery:

@@ -92,8 +92,10 @@ def plan_social(app: App, now: datetime | None = None) -> int:
 def edit_post(app: App, article_id: int, platform: str, text: str, account: str | None = None) -> int:
     """Replace the planned text of the article's post(s) on ``platform`` before they are sent.
 
-    Only posts whose delivery is still pending change; the text must fit the platform as it counts.
-    Returns how many posts changed; ConfigError-free ValueError naming what to fix otherwise.
+    Only posts whose delivery is still pending (or held) change; the text must fit the platform as it
+    counts. The delivery rows are locked meanwhile (PostgreSQL), so a worker cannot claim a post and send
+    its old text while the new one is stored. Returns how many posts changed; ValueError naming what to
+    fix otherwise.
     """
     from distro.channels import facebook
     from distro.compose.social import RULES, build_body, check_fits
@@ -111,13 +113,13 @@ def edit_post(app: App, article_id: int, platform: str, text: str, account: str 
         query = query.where(SocialPost.article_id == article_id, SocialPost.platform == platform)
         if account:
             query = query.where(SocialPost.account == account)
-        rows = list(session.exec(query))
+        rows = list(session.exec(query.with_for_update()))
         if not rows:
             raise ValueError(
                 f"article {article_id} has no planned {platform} post; run `distro social send --no-dispatch`"
             )
         for post, delivery in rows:
-            if delivery.status != DeliveryStatus.PENDING:
+            if delivery.status not in (DeliveryStatus.PENDING, DeliveryStatus.HELD):
                 raise ValueError(f"the {platform} post of {post.account} is already {delivery.status}")
             link = post.body.get("link") or ""
             body = build_body(platform, text, link, app.settings, post.created_at)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from distro.app import App
 from distro.models import Delivery, DeliveryAttempt, DeliveryStatus, Source, utcnow
 
-FAILED_OUTCOMES = ("temporary", "rate_limited", "permanent", "channel_down", "abandoned")
+FAILED_OUTCOMES = ("temporary", "rate_limited", "permanent", "hard_bounce", "channel_down", "abandoned")
 
 
 @dataclass

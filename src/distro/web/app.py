@@ -12,15 +12,28 @@ from fastapi.responses import JSONResponse
 
 from distro.app import App
 from distro.errors import DistroError
-from distro.web import desk_auth, hooks, ops, preview, subscribers, websub
+from distro.web import (
+    desk_auth,
+    desk_dashboard,
+    desk_digest,
+    desk_log,
+    desk_social,
+    hooks,
+    ops,
+    subscribers,
+    websub,
+)
 
 ROUTERS: list[fastapi.APIRouter] = [
     hooks.router,
     websub.router,
     ops.router,
     subscribers.router,
-    preview.router,
     desk_auth.router,
+    desk_dashboard.router,
+    desk_digest.router,
+    desk_log.router,
+    desk_social.router,
 ]
 
 

@@ -1,0 +1,127 @@
+"""What the desk's digest page shows of a newsletter's upcoming edition, and how its edit form maps to
+:class:`~distro.services.digest_edit.EditChanges`.
+
+The upcoming edition is :func:`~distro.services.digest.upcoming_at`'s: this period's until it is queued,
+then the next one. Opening it composes it (as ``distro digest preview`` does), so what the editor sees is
+what goes out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from distro.app import App
+from distro.compose.digest import Edition
+from distro.errors import DistroError
+from distro.models import Article, Digest, DigestEdit, DigestStatus, utcnow
+from distro.services.digest import (
+    compose_weekly,
+    count_recipients,
+    digest_slug,
+    digest_trigger,
+    edition_of,
+    load_edit,
+    upcoming_at,
+    window_articles,
+)
+from distro.services.digest_edit import EditChanges
+
+
+@dataclass(frozen=True, slots=True)
+class UpcomingEdition:
+    """A newsletter's upcoming edition as composed now (``digest`` None when there is nothing to send)."""
+
+    app: App  # scoped to the newsletter (App.for_newsletter)
+    at: datetime  # a time inside the edition's period (its slug and date come from it)
+    slug: str
+    digest: Digest | None
+    reason: str  # why there is no digest, or why it was not (re)composed
+    warning: str | None  # e.g. over Gmail's clip size
+    edit: DigestEdit | None
+    edition: Edition  # the edit's choices with the settings' defaults filled in
+    articles: list[Article]  # the window's articles, newest first: what the editor may pin or exclude
+    recipients: int
+    cron_at: datetime | None  # the newsletter's next cron time (UTC)
+    cron_slug: str | None  # the edition the cron job sends then
+
+    @property
+    def status(self) -> str:
+        return self.digest.status if self.digest is not None else "nothing to send"
+
+    @property
+    def queued(self) -> bool:
+        return self.digest is not None and self.digest.status != DigestStatus.COMPOSED
+
+    @property
+    def send_at(self) -> datetime | None:
+        """The hand-set time, if the editor scheduled this edition."""
+        return self.edit.send_at if self.edit is not None else None
+
+    @property
+    def goes_out_at(self) -> datetime | None:
+        return self.send_at or self.cron_at
+
+    @property
+    def max_stories(self) -> int:
+        return self.edition.max_stories or self.app.settings.digest.max_stories
+
+
+def upcoming_edition(app: App, now: datetime | None = None) -> UpcomingEdition:
+    """Compose (or load) the upcoming edition of ``app``'s newsletter and gather what the page shows."""
+    now = now or utcnow()
+    at = upcoming_at(app, now)
+    slug = digest_slug(app, at)
+    result = compose_weekly(app, now, slug_at=at)
+    edit = load_edit(app, slug)
+    end = result.digest.window_end if result.digest is not None else now
+    _, articles = window_articles(app, end, window_days=edit.window_days if edit else None, before_slug=slug)
+    fire = digest_trigger(app, app.settings.digest.slug_prefix).get_next_fire_time(None, now)
+    cron_at = fire.astimezone(UTC) if fire is not None else None
+    return UpcomingEdition(
+        app=app,
+        at=at,
+        slug=slug,
+        digest=result.digest,
+        reason=result.reason,
+        warning=result.warning,
+        edit=edit,
+        edition=edition_of(app, edit),
+        articles=articles,
+        recipients=count_recipients(app),
+        cron_at=cron_at,
+        cron_slug=digest_slug(app, cron_at) if cron_at is not None else None,
+    )
+
+
+def changes_from_form(
+    view: UpcomingEdition, *, intro: str, lead: str, excluded: list[str], max_stories: str
+) -> EditChanges:
+    """The edit form's fields as changes to the stored edit: only what differs from it.
+
+    Exclusions are computed over the articles the form showed: a checked box that was not excluded is
+    excluded, an unchecked one that was is put back; exclusions outside the window stay as they are.
+    """
+    shown = {a.id for a in view.articles if a.id is not None}
+    try:
+        chosen = {int(value) for value in excluded}
+        pin = int(lead) if lead else None
+        limit = int(max_stories) if max_stories else None
+    except ValueError:
+        raise DistroError("the form sent something that is not an article id or a number") from None
+    if not chosen <= shown or (pin is not None and pin not in shown):
+        raise DistroError("an article on the form is no longer in this edition's window; reload the page")
+    if pin is not None and pin in chosen:
+        raise DistroError("the lead story cannot also be excluded")
+    if limit is not None and limit < 1:
+        raise DistroError("max stories must be at least 1")
+    stored = set(view.edition.excluded_article_ids)
+    intro = intro.replace("\r\n", "\n").replace("\r", "\n")
+    return EditChanges(
+        intro=intro if intro != view.edition.intro else None,
+        pin=pin if pin is not None and pin != view.edition.pinned_article_id else None,
+        unpin=pin is None and view.edition.pinned_article_id is not None,
+        exclude=tuple(sorted(chosen - stored)),
+        include=tuple(sorted((stored & shown) - chosen)),
+        max_stories=limit if limit is not None and limit != view.max_stories else None,
+    )

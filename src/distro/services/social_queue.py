@@ -1,0 +1,202 @@
+"""The social queue as the editor's desk reads it: every post not yet out, per account, with its length.
+
+A post is shown with the text exactly as its stored request body will send it, measured the way its
+platform counts (:data:`distro.compose.social.RULES`). Pending, held and in-flight posts are listed, and
+failed ones for :data:`FAILED_DAYS` days so an editor sees what went wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+
+from distro.accounts import configured_accounts
+from distro.app import App
+from distro.compose.social import RULES, x_thread
+from distro.models import Article, Delivery, DeliveryStatus, SocialPost, utcnow
+
+D = Delivery.__table__  # type: ignore[attr-defined]
+P = SocialPost.__table__  # type: ignore[attr-defined]
+A = Article.__table__  # type: ignore[attr-defined]
+FAILED_DAYS = 7
+MAX_ROWS = 500
+SHOWN = (DeliveryStatus.PENDING, DeliveryStatus.HELD, DeliveryStatus.SENDING)
+# The body field that carries the post's text, per platform (a Facebook photo post has a caption).
+TEXT_FIELDS = ("text", "status", "message", "caption")
+PLATFORM_NAMES = {"x": "X", "facebook": "Facebook", "mastodon": "Mastodon", "bluesky": "Bluesky"}
+UNITS = {"x": "weighted", "mastodon": "characters", "bluesky": "graphemes", "facebook": "characters"}
+NO_LIMIT_SHOWN = {"facebook"}  # 63,206 characters: no editor ever meets it
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedPost:
+    """One social delivery row with its post and article, as the desk shows it."""
+
+    delivery_id: int
+    channel: str
+    platform: str
+    account: str
+    article_id: int
+    title: str
+    url: str
+    text: str  # what the stored body sends
+    length: int  # as the platform counts it
+    limit: int
+    status: str
+    next_attempt_at: datetime
+    attempts: int
+    last_error: str | None
+    lease_owner: str | None
+    lease_until: datetime | None
+    thread: tuple[str, ...] = ()  # X replies sent after the first post (x.thread)
+
+    @property
+    def over_limit(self) -> bool:
+        return self.length > self.limit
+
+    @property
+    def length_label(self) -> str:
+        """ "231/280" (X weighted), "312/500" (Mastodon), "120/300" (Bluesky); Facebook: "312 characters"."""
+        if self.platform in NO_LIMIT_SHOWN or self.platform not in RULES:
+            return f"{self.length} characters"
+        return f"{self.length}/{self.limit}"
+
+    @property
+    def label(self) -> str:
+        """ "X post of main", for messages to the editor."""
+        return f"{PLATFORM_NAMES.get(self.platform, self.platform)} post of {self.account}"
+
+    @property
+    def unit(self) -> str:
+        return UNITS.get(self.platform, "characters")
+
+    @property
+    def editable(self) -> bool:
+        return self.status in (DeliveryStatus.PENDING, DeliveryStatus.HELD)
+
+    @property
+    def safe_url(self) -> str | None:
+        """The article's address when it is a web address (a feed could carry anything)."""
+        return self.url if self.url.lower().startswith(("https://", "http://")) else None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountQueue:
+    platform: str
+    account: str
+    channel: str
+    posts: list[QueuedPost] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for post in self.posts:
+            found[post.status] = found.get(post.status, 0) + 1
+        return found
+
+
+def sent_text(platform: str, body: dict[str, Any], fallback: str) -> str:
+    """The text the body carries (``text``, ``status``, ``message`` or ``caption``)."""
+    for name in TEXT_FIELDS:
+        value = body.get(name)
+        if isinstance(value, str):
+            return value
+    return fallback
+
+
+@lru_cache(maxsize=4096)
+def _measure(platform: str, text: str) -> int:
+    """The platform's count; cached because X's weighted count parses the whole text (milliseconds)."""
+    rule = RULES.get(platform)
+    return rule.measure(text) if rule else len(text)
+
+
+def _query() -> sa.Select[Any]:
+    return sa.select(
+        D.c.id,
+        D.c.channel,
+        D.c.status,
+        D.c.next_attempt_at,
+        D.c.attempts,
+        D.c.last_error,
+        D.c.lease_owner,
+        D.c.lease_until,
+        P.c.platform,
+        P.c.account,
+        P.c.text,
+        P.c.body,
+        P.c.article_id,
+        A.c.title,
+        A.c.url,
+        A.c.summary,
+    ).select_from(D.join(P, P.c.id == D.c.social_post_id).join(A, A.c.id == P.c.article_id))
+
+
+def _post(app: App, row: Any) -> QueuedPost:
+    rule = RULES.get(row.platform)
+    text = sent_text(row.platform, dict(row.body or {}), row.text)
+    thread: tuple[str, ...] = ()
+    if row.platform == "x" and app.settings.x.thread:
+        thread = x_thread(Article(title=row.title, url=row.url, summary=row.summary), text, app.settings)
+    return QueuedPost(
+        delivery_id=row.id,
+        channel=row.channel,
+        platform=row.platform,
+        account=row.account,
+        article_id=row.article_id,
+        title=row.title,
+        url=row.url,
+        text=text,
+        length=_measure(row.platform, text),
+        limit=rule.limit(app.settings) if rule else len(text),
+        status=row.status,
+        next_attempt_at=row.next_attempt_at,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        lease_owner=row.lease_owner,
+        lease_until=row.lease_until,
+        thread=thread,
+    )
+
+
+def social_queue(app: App, now: datetime | None = None) -> list[AccountQueue]:
+    """Every configured account (in settings order, even when empty), then any other with queued posts."""
+    now = now or utcnow()
+    recent_failure = sa.and_(
+        D.c.status == DeliveryStatus.FAILED, D.c.updated_at >= now - timedelta(days=FAILED_DAYS)
+    )
+    query = (
+        _query()
+        .where(sa.or_(D.c.status.in_(SHOWN), recent_failure))
+        .order_by(D.c.next_attempt_at, D.c.id)
+        .limit(MAX_ROWS)
+    )
+    with app.engine.connect() as connection:
+        rows = connection.execute(query).all()
+    groups = {
+        (a.platform, a.name): AccountQueue(a.platform, a.name, a.channel)
+        for a in configured_accounts(app.settings)
+    }
+    for row in rows:
+        group = groups.setdefault(
+            (row.platform, row.account), AccountQueue(row.platform, row.account, row.channel)
+        )
+        group.posts.append(_post(app, row))
+    return list(groups.values())
+
+
+def queued_post(app: App, delivery_id: int) -> QueuedPost:
+    """The social post behind delivery ``delivery_id``, whatever its state; ValueError naming the problem."""
+    with app.engine.connect() as connection:
+        row = connection.execute(_query().where(D.c.id == delivery_id)).first()
+        if row is None:
+            other = connection.execute(sa.select(D.c.channel).where(D.c.id == delivery_id)).first()
+    if row is not None:
+        return _post(app, row)
+    if other is not None:
+        raise ValueError(f"delivery {delivery_id} is not a social post (channel {other.channel})")
+    raise ValueError(f"no delivery {delivery_id}; the queue may have changed, reload the page")
