@@ -267,3 +267,40 @@ def test_cli_digest_test_sends_one_marked_copy_logged_apart(editor_dir: Path) ->
     assert len(files) == 1 and parse(files[0].read_bytes())["Subject"].startswith("[TEST] ")
     log = json.loads(run_distro(editor_dir, "log", "--format", "json").stdout)
     assert [row["recipient"] for row in log] == ["editor@example.org"]
+
+
+def test_an_edition_previewed_days_before_goes_out_with_the_stories_that_arrived_since(app: App) -> None:
+    """The scheduler composes the edition again at its time: later stories join, the editor's pin stays."""
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    from distro.services.digest import digest_slug, upcoming_at
+    from distro.services.jobs import send_digest
+
+    friday = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    with time_machine.travel(friday, tick=False):
+        ingest(app)
+        add_subscriber(app, "reader@example.org")
+        monday = upcoming_at(app)  # the edition the next scheduled run sends
+        with session_scope(app.engine) as session:
+            pinned = session.exec(select(Article.id).order_by(Article.id)).first()
+        previewed = save_edit(app, EditChanges(pin=pinned), slug_at=monday).digest
+    assert previewed is not None and previewed.slug == digest_slug(app, monday) == "weekly-2026-W49"
+    assert previewed.article_ids[0] == pinned
+    sunday = friday + timedelta(days=2)
+    with session_scope(app.engine) as session:
+        late = Article(
+            url="https://meridian-review.example/late",
+            title="A Sunday Scoop",
+            section="Security",
+            first_seen_at=sunday,
+            published_at=sunday,
+        )
+        session.add(late)
+        session.flush()
+        late_id = late.id
+    result, rows = send_digest(app, monday)  # what the digest job does at Monday 07:00
+    assert result.digest is not None and result.digest.slug == previewed.slug and rows == 1
+    assert result.digest.article_ids[0] == pinned and late_id in result.digest.article_ids
+    assert result.digest.window_end == monday

@@ -276,11 +276,11 @@ def digest_preview(
     open_: Annotated[bool, typer.Option("--open", help="Open the HTML in a browser.")] = False,
     newsletter: NewsletterOption = None,
 ) -> None:
-    """Compose this week's digest (if needed) and write the exact HTML and text that would be sent."""
-    from distro.services.digest import compose_weekly, preview
+    """Compose the upcoming edition (if needed) and write the exact HTML and text that would be sent."""
+    from distro.services.digest import compose_weekly, preview, upcoming_at
 
     application = app().for_newsletter(newsletter)
-    result = compose_weekly(application)
+    result = compose_weekly(application, slug_at=upcoming_at(application))
     if result.digest is None:
         raise DistroError(f"nothing to preview: {result.reason}")
     try:
@@ -309,7 +309,8 @@ def digest_edit(
     section: Annotated[list[str] | None, typer.Option(help="Section order (repeatable).")] = None,
     newsletter: NewsletterOption = None,
 ) -> None:
-    """Change this week's digest before it is queued, then preview again; recomposes it at once."""
+    """Change the upcoming edition before it is queued, then preview again; recomposes it at once."""
+    from distro.services.digest import upcoming_at
     from distro.services.digest_edit import EditChanges, save_edit
 
     text: str | None = None
@@ -328,7 +329,8 @@ def digest_edit(
         window_days=days,
         sections=tuple(section) if section else None,
     )
-    result = save_edit(app().for_newsletter(newsletter), changes)
+    application = app().for_newsletter(newsletter)
+    result = save_edit(application, changes, slug_at=upcoming_at(application))
     if result.digest is None:
         console.print(f"edit saved; nothing to compose: {result.reason}")
         return
@@ -344,11 +346,11 @@ def digest_test(
     newsletter: NewsletterOption = None,
 ) -> None:
     """Send one copy of this week's digest to --to now, subject "[TEST] ...", logged apart."""
-    from distro.services.digest import compose_weekly
+    from distro.services.digest import compose_weekly, upcoming_at
     from distro.services.digest_edit import send_test
 
     application = app().for_newsletter(newsletter)
-    result = compose_weekly(application)
+    result = compose_weekly(application, slug_at=upcoming_at(application))
     if result.digest is None:
         raise DistroError(f"nothing to test: {result.reason}")
     row = send_test(application, result.digest, to)
@@ -368,10 +370,10 @@ def digest_send(
 ) -> None:
     """Compose and queue this week's digest for every active subscriber, then send it."""
     from distro.services.delivery import dispatch
-    from distro.services.digest import compose_weekly, count_recipients, queue_digest
+    from distro.services.digest import compose_weekly, count_recipients, queue_digest, upcoming_at
 
     application = app().for_newsletter(newsletter)
-    result = compose_weekly(application)
+    result = compose_weekly(application, slug_at=upcoming_at(application))
     if result.digest is None:
         console.print(f"nothing sent: {result.reason}")
         return

@@ -105,7 +105,7 @@ def test_the_page_shows_the_edition_and_both_frames_with_the_bytes_digest_previe
     page = client.get("/desk/digest", params=params)
     raw_html = client.get("/desk/digest/preview.html", params=params)
     raw_text = client.get("/desk/digest/preview.txt", params=params)
-    digest = compose_weekly(week).digest
+    digest = compose_weekly(week, slug_at=upcoming_at(week)).digest  # the edition the page shows
     assert digest is not None
     html_path, text_path, _ = preview(week, digest, email=subscriber)  # what `distro digest preview` writes
     assert digest.slug in page.text and unescape(digest.subject) in unescape(page.text)
@@ -191,7 +191,7 @@ def test_a_test_copy_reaches_the_file_sink_marked_and_logged_apart(
 def test_send_now_queues_one_row_per_reader_and_the_page_moves_to_the_next_edition(
     week: App, client: TestClient, csrf: str
 ) -> None:
-    sent = compose_weekly(week).digest
+    sent = compose_weekly(week, slug_at=upcoming_at(week)).digest  # the edition the page shows
     assert sent is not None
     page = post(client, "send", csrf)
     assert f"{sent.slug} is queued for 4 readers" in page.text  # type: ignore[attr-defined]
@@ -213,19 +213,21 @@ def test_upcoming_at_moves_to_the_next_edition_once_this_one_is_queued(week: App
     now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # a Friday
     with time_machine.travel(now, tick=False):
         ingest(week)
-        assert upcoming_at(week, now) == now
-        digest = compose_weekly(week, now).digest
+        monday = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # 07:00 London: what the scheduler sends next
+        assert upcoming_at(week, now) == monday
+        digest = compose_weekly(week, now).digest  # this week's, composed by hand and not sent yet
         assert digest is not None and digest.slug == "weekly-2026-W48"
+        assert upcoming_at(week, now) == now  # ...is the one to finish first
         queue_digest(week, digest)
         nxt = upcoming_at(week, now)
-    assert nxt == datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # Monday 07:00 London
+    assert nxt == monday
     assert digest_slug(week, nxt) == "weekly-2026-W49"
 
 
 def test_schedule_is_stored_sent_once_due_and_the_cron_job_stands_aside(
     week: App, client: TestClient, csrf: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    digest = compose_weekly(week).digest
+    digest = compose_weekly(week, slug_at=upcoming_at(week)).digest  # the edition the page shows
     assert digest is not None
     past = (utcnow() - timedelta(hours=1)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
     refused = post(client, "schedule", csrf, send_at=past)

@@ -75,29 +75,31 @@ def digest_trigger(app: App, prefix: str | None = None) -> CronTrigger:
         ) from exc
 
 
-def _queued(app: App, slug: str) -> bool:
+def _status(app: App, slug: str) -> str | None:
     with session_scope(app.engine) as session:
-        status = session.exec(select(Digest.status).where(Digest.slug == slug)).first()
-    return status is not None and status != DigestStatus.COMPOSED
+        return session.exec(select(Digest.status).where(Digest.slug == slug)).first()
 
 
 def upcoming_at(app: App, now: datetime | None = None) -> datetime:
     """A time inside the edition the editor works on: ``now`` while this period's edition of ``app``'s
-    newsletter is not queued, else the newsletter's next fire time after now (whose slug is next period's).
+    newsletter is composed but not queued, else the newsletter's next fire time (skipping editions
+    already queued by hand).
 
-    After Monday's digest is queued, an editor on Friday edits next Monday's edition, not the sent one.
+    On Friday an editor edits what goes out next Monday, not the edition already sent; the scheduler
+    composes that same edition at its time (with the articles that arrived since, edits kept).
     """
     now = now or utcnow()
+    if _status(app, digest_slug(app, now)) == DigestStatus.COMPOSED:
+        return now
+    trigger = digest_trigger(app, app.settings.digest.slug_prefix)
     at = now
-    trigger: CronTrigger | None = None
     for _ in range(_LOOKAHEAD):
-        if not _queued(app, digest_slug(app, at)):
-            return at
-        trigger = trigger or digest_trigger(app, app.settings.digest.slug_prefix)
         fire = trigger.get_next_fire_time(None, at + timedelta(seconds=1))
         if fire is None:
             break
         at = fire.astimezone(UTC)
+        if _status(app, digest_slug(app, at)) in (None, DigestStatus.COMPOSED):
+            return at
     return at
 
 
@@ -178,14 +180,21 @@ def _check_personalises(app: App, composed: ComposedDigest, slug: str) -> None:
 
 
 def compose_weekly(
-    app: App, now: datetime | None = None, *, recompose: bool = False, slug_at: datetime | None = None
+    app: App,
+    now: datetime | None = None,
+    *,
+    recompose: bool = False,
+    refresh: bool = False,
+    slug_at: datetime | None = None,
 ) -> DigestResult:
     """Compose this week's digest, or return the one already composed; ``digest`` is None on an empty week
     (unless ``digest.empty_week = "note"``, which composes the short note instead).
 
     ``recompose`` renders a composed-but-not-queued digest again with the week's edit; a queued digest is
-    never changed. ``slug_at`` (e.g. :func:`upcoming_at`) picks the edition, and dates it, instead of
-    ``now``; the window of articles still ends at ``now``.
+    never changed; with ``refresh`` its window also moves on to ``now`` (the scheduler, at send time, so
+    an edition previewed days before still carries the latest stories). ``slug_at`` (e.g.
+    :func:`upcoming_at`) picks the edition, and dates it, instead of ``now``; the window still ends at
+    ``now``.
     """
     now = now or utcnow()
     dated = slug_at or now
@@ -196,7 +205,7 @@ def compose_weekly(
         reason = f"digest {slug} already {existing.status}"
         return DigestResult(existing, created=False, reason=reason, warning=size_warning_of(app, existing))
     edit = load_edit(app, slug)
-    window_end = existing.window_end if existing is not None else now
+    window_end = existing.window_end if existing is not None and not refresh else now
     start, articles = window_articles(
         app, window_end, window_days=edit.window_days if edit else None, before_slug=slug
     )
@@ -230,7 +239,7 @@ def compose_weekly(
             digest.message_template = ""
         digest.subject, digest.html, digest.text = composed.subject, composed.html, composed.text
         digest.message_template = composed.message_template
-        digest.window_start = start
+        digest.window_start, digest.window_end = start, window_end
         digest.article_ids = list(composed.article_ids)
         session.add(digest)
         session.flush()

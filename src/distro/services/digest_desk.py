@@ -1,9 +1,10 @@
 """What the desk's digest page shows of a newsletter's upcoming edition, and how its edit form maps to
 :class:`~distro.services.digest_edit.EditChanges`.
 
-The upcoming edition is :func:`~distro.services.digest.upcoming_at`'s: this period's until it is queued,
-then the next one. Opening it composes it (as ``distro digest preview`` does), so what the editor sees is
-what goes out.
+The upcoming edition is :func:`~distro.services.digest.upcoming_at`'s: the one the newsletter's next
+scheduled run sends (or this period's, while it is composed and not queued). Opening it composes it (as
+``distro digest preview`` does); at its time the scheduler composes it again with the stories that arrived
+since, the editor's choices kept. Sent now or scheduled by hand, it goes out exactly as previewed.
 """
 
 from __future__ import annotations

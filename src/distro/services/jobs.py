@@ -43,9 +43,13 @@ def ingest_all(app: App, *, strict: bool) -> list[IngestReport]:
 def send_digest(
     app: App, now: datetime | None = None, newsletter: str | None = None
 ) -> tuple[DigestResult, int]:
-    """Compose and queue this period's edition of ``newsletter`` (None: the main digest)."""
+    """Compose and queue this period's edition of ``newsletter`` (None: the main digest).
+
+    An edition composed earlier (previewed, edited) is composed again first with its window moved on to
+    now, so it carries the stories that arrived since; the editor's choices are kept.
+    """
     scoped = app.for_newsletter(newsletter)
-    result = compose_weekly(scoped, now)
+    result = compose_weekly(scoped, now, recompose=True, refresh=True)
     if result.digest is None:
         log.info("no %s edition: %s", scoped.settings.digest.slug_prefix, result.reason)
         return result, 0
