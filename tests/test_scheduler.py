@@ -281,3 +281,24 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_poll_job_removes_sign_ups_nobody_confirmed_in_time(app: App) -> None:
+    from distro import scheduler
+    from distro.models import Signup
+    from distro.services.signup import request_signup
+
+    request_signup(app, "late@example.org", None, None)
+    request_signup(app, "fresh@example.org", None, None)
+    with app.engine.begin() as connection:
+        connection.execute(
+            sa.update(Signup)
+            .where(Signup.email == "late@example.org")
+            .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+    build_scheduler(app, persistent=False)  # the jobs read this App
+    scheduler.poll_job()
+    with app.engine.connect() as connection:
+        left = connection.execute(sa.select(Signup.email)).scalars().all()
+    assert left == ["fresh@example.org"]

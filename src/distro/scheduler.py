@@ -35,12 +35,18 @@ _APP: dict[str, App] = {}
 
 
 def poll_job() -> None:
+    """Poll the sources, plan posts for new articles, and drop sign-ups nobody confirmed in time."""
+    from distro.services.signup import purge_expired
+
     app = _APP["app"]
     try:
         ingest_all(app, strict=False)
         plan_social(app)
     except DistroError as exc:
         log.error("poll failed: %s", exc)
+    purged = purge_expired(app)
+    if purged:
+        log.info("sign-ups: %d expired without confirmation, removed", purged)
 
 
 def digest_job(newsletter: str | None = None) -> None:
