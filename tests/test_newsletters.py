@@ -182,3 +182,82 @@ def test_readers_choose_newsletters_at_sign_up_and_in_preferences(two: App) -> N
             .all()
         )
     assert weekly_to == ["both@example.org"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_one_click_in_a_brief_stops_the_brief_only_and_its_queued_copies(two: App) -> None:
+    now = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
+    send_digest(two, now, "security")
+    got = mail(two)
+    brief_to_both = next(m for to, ms in got.items() if "both@" in to for m in ms)
+    link = brief_to_both["List-Unsubscribe"].split("<", 1)[1].split(">", 1)[0]
+    assert link.endswith("?list=security")
+    path = link.split("8000", 1)[1]
+    later = now + timedelta(days=1)
+    # New Security stories arrive the next day.
+    with two.engine.begin() as connection:
+        connection.execute(
+            sa.update(Article).where(Article.section == "Security").values(first_seen_at=later)
+        )
+    result, rows = send_digest(two, later + timedelta(minutes=5), "security")
+    assert result.digest is not None and rows == 2  # queued for both@ and brief@ before anyone clicks
+    with TestClient(create_web_app(two)) as client:
+        page = client.get(path)
+        assert "Unsubscribe from the Security brief" in page.text and "everything" in page.text
+        assert client.post(path, data={"List-Unsubscribe": "One-Click"}).text == "unsubscribed\n"
+    both = _subscriber(two, "both@example.org")
+    assert both.status == "active" and both.newsletters == ["weekly"]  # still gets the weekly
+    dispatch(two, ["email"])
+    with two.engine.connect() as connection:
+        outcome = dict(
+            connection.execute(
+                sa.select(Delivery.recipient, Delivery.status).where(Delivery.digest_id == result.digest.id)
+            ).all()
+        )
+    assert outcome == {"both@example.org": "suppressed", "brief@example.org": "sent"}
+    # A reader whose only newsletter it is: one click unsubscribes them from everything.
+    brief_only = _subscriber(two, "brief@example.org")
+    from distro.services.personal import personal_for
+
+    link = personal_for(
+        two,
+        digest_slug="x",
+        subscriber_id=brief_only.id or 0,
+        email=brief_only.email,
+        name=None,
+        delivery_id=1,
+        newsletter="security",
+    ).unsubscribe_url
+    with TestClient(create_web_app(two)) as client:
+        client.post(link.split("8000", 1)[1], data={"List-Unsubscribe": "One-Click"})
+    assert _subscriber(two, "brief@example.org").status == "unsubscribed"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_unsubscribe_page_of_a_brief_offers_the_brief_or_everything(two: App) -> None:
+    from distro.services.personal import unsubscribe_url
+
+    both = _subscriber(two, "both@example.org")
+    path = unsubscribe_url(two, both.id or 0).split("8000", 1)[1] + "?list=security"
+    with TestClient(create_web_app(two)) as client:
+        page = client.get(path).text
+        csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        done = client.post(path, data={"csrf": csrf, "action": "leave"})
+        assert "no more Security brief" in done.text and "Unsubscribe from everything" in done.text
+        assert _subscriber(two, "both@example.org").newsletters == ["weekly"]
+        client.post(path, data={"csrf": csrf, "action": "unsubscribe"})
+    assert _subscriber(two, "both@example.org").status == "unsubscribed"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_test_copy_of_the_brief_carries_the_brief_s_list_id(two: App) -> None:
+    from distro.services.digest import compose_weekly
+    from distro.services.digest_edit import send_test
+
+    brief = two.for_newsletter("security")
+    digest = compose_weekly(brief, datetime(2026, 11, 25, 13, 0, tzinfo=UTC)).digest
+    assert digest is not None
+    assert send_test(two, digest, "editor@example.org").status == "sent"  # the worker's App: unscoped
+    (copy,) = mail(two)["editor@example.org"]
+    assert copy["Subject"].startswith("[TEST] Security brief")
+    assert copy["List-Id"].endswith("<security.meridian-review.example>")

@@ -389,6 +389,7 @@ def render_preview(app: App, digest: Digest, *, email: str | None = None) -> Pre
         email=subscriber.email if subscriber else "preview@example.org",
         name=subscriber.name if subscriber else None,
         delivery_id=0,
+        newsletter=digest.newsletter,
     )
     page_html = fill_preview(html, personal).encode("utf-8")
     warning = size_warning(len(html.encode("utf-8")), app.settings.digest.max_html_bytes)

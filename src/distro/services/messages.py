@@ -18,7 +18,7 @@ from distro.compose.dkim import signer_from_settings
 from distro.compose.message import PreparedMessage, build_message_template
 from distro.db import session_scope
 from distro.dispatch import Suppressed
-from distro.errors import PermanentFailure
+from distro.errors import ConfigError, PermanentFailure
 from distro.models import (
     Article,
     Digest,
@@ -30,6 +30,7 @@ from distro.models import (
 )
 from distro.outbox import Claimed
 from distro.services.personal import personal_for
+from distro.settings import Settings
 
 TEST_SUBJECT_PREFIX = "[TEST] "
 _TEST = "\x00test"  # variant key of the test copy; never a sections key
@@ -40,7 +41,7 @@ class _DigestMessages:
     """One digest's prepared messages by variant key ("" is the full digest)."""
 
     def __init__(self, app: App, digest: Digest, variants: Sequence[DigestVariant]) -> None:
-        self.slug = digest.slug
+        self.slug, self.newsletter = digest.slug, digest.newsletter
         self._app, self._digest = app, digest
         self._prepared = {"": PreparedMessage.from_template(digest.message_template)}
         self._prepared.update(
@@ -51,7 +52,7 @@ class _DigestMessages:
         if key == _TEST and _TEST not in self._prepared:
             d = self._digest
             template = build_message_template(
-                settings=self._app.settings,
+                settings=_settings_of(self._app, d.newsletter),  # its own List-Id
                 slug=d.slug,
                 subject=TEST_SUBJECT_PREFIX + d.subject,
                 html=d.html,
@@ -59,6 +60,13 @@ class _DigestMessages:
             )
             self._prepared[_TEST] = PreparedMessage.from_template(template)
         return self._prepared.get(key) or self._prepared[""]
+
+
+def _settings_of(app: App, newsletter: str) -> Settings:
+    try:
+        return app.settings.for_newsletter(newsletter)
+    except ConfigError:  # a newsletter since removed from the configuration
+        return app.settings
 
 
 class MessageBuilder:
@@ -159,6 +167,7 @@ class MessageBuilder:
             email=claimed.recipient,
             name=name,
             delivery_id=claimed.id,
+            newsletter=messages.newsletter,
         )
         try:
             data = messages.get(key).render(personal)
@@ -174,6 +183,12 @@ class MessageBuilder:
         if subscriber.status != SubscriberStatus.ACTIVE:
             return Suppressed(f"subscriber is {subscriber.status}")
         from distro.services.digest import sections_key
+        from distro.services.subscribers import wants
+
+        newsletter = self._digest(claimed.digest_id or 0).newsletter
+        chosen = _settings_of(self.app, newsletter).digest
+        if chosen.slug_prefix == newsletter and not wants(subscriber, chosen):
+            return Suppressed(f"subscriber left the {chosen.name}")  # after it was queued
 
         return self._render(claimed, sections_key(subscriber.sections), subscriber.id or 0, subscriber.name)
 

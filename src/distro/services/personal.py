@@ -54,15 +54,25 @@ def _date_now() -> str:
 
 
 def personal_for(
-    app: App, *, digest_slug: str, subscriber_id: int, email: str, name: str | None, delivery_id: int
+    app: App,
+    *,
+    digest_slug: str,
+    subscriber_id: int,
+    email: str,
+    name: str | None,
+    delivery_id: int,
+    newsletter: str | None = None,
 ) -> Personal:
+    """The per-reader values of one message. With several newsletters, the unsubscribe link names the
+    message's own (``?list=<slug_prefix>``), so one click stops that newsletter, not every one."""
     base = app.settings.web.public_url.rstrip("/")
     unsubscribe = make_token(app.signing_key, UNSUBSCRIBE_SCOPE, subscriber_id)  # once for both forms
     mailbox = app.settings.email.unsubscribe_mailto
+    one_list = f"?list={newsletter}" if newsletter and len(app.settings.all_newsletters) > 1 else ""
     return Personal(
         email=email,
         name=name,
-        unsubscribe_url=f"{base}/unsubscribe/{unsubscribe}",
+        unsubscribe_url=f"{base}/unsubscribe/{unsubscribe}{one_list}",
         unsubscribe_mailto=f"mailto:{mailbox}?subject={quote('unsubscribe ' + unsubscribe)}"
         if mailbox
         else None,

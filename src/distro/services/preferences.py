@@ -45,6 +45,29 @@ def set_status(app: App, subscriber_id: int, *, active: bool) -> Subscriber:
         return subscriber
 
 
+def leave_newsletter(app: App, subscriber_id: int, newsletter: str) -> Subscriber:
+    """Stop one newsletter (a per-list unsubscribe); when it was the reader's last, or is not configured,
+    unsubscribe from everything, which is never less than what was asked."""
+    from distro.services.subscribers import wants
+
+    subscriber = get_subscriber(app, subscriber_id)
+    receiving = [n.slug_prefix for n in app.settings.all_newsletters if wants(subscriber, n)]
+    remaining = [prefix for prefix in receiving if prefix != newsletter]
+    known = any(n.slug_prefix == newsletter for n in app.settings.all_newsletters)
+    if not known or not remaining:
+        return set_status(app, subscriber_id, active=False)
+    with session_scope(app.engine) as session:
+        row = session.get(Subscriber, subscriber_id)
+        if row is None:
+            raise UnknownSubscriber("this subscription no longer exists")
+        row.newsletters = remaining
+        session.add(row)
+        session.flush()
+        session.refresh(row)
+        session.expunge(row)
+        return row
+
+
 def set_preferences(
     app: App,
     subscriber_id: int,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import HTTP
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 import fastapi
@@ -97,31 +97,53 @@ def _csrf_ok(app: App, scope: str, subscriber_id: int, form: dict[str, list[str]
 # --- unsubscribe ---------------------------------------------------------------------------------------
 
 
-def _unsubscribe_page(app: App, subscriber_id: int) -> HTMLResponse:
+OneList = Annotated[str | None, fastapi.Query(alias="list", max_length=40)]
+
+
+def _one_list(app: App, subscriber: Subscriber, prefix: str | None) -> Any:
+    """The newsletter a per-list link names, when the reader gets it and also gets another one."""
+    if not prefix:
+        return None
+    receiving = [n for n in app.settings.all_newsletters if wants(subscriber, n)]
+    chosen = next((n for n in receiving if n.slug_prefix == prefix), None)
+    return chosen if chosen is not None and len(receiving) > 1 else None
+
+
+def _unsubscribe_page(
+    app: App, subscriber_id: int, prefix: str | None = None, left: str = ""
+) -> HTMLResponse:
     subscriber = prefs.get_subscriber(app, subscriber_id)
     return _page(
         app,
         "unsubscribe",
         "Unsubscribe",
         email=subscriber.email,
+        one_list=_one_list(app, subscriber, prefix) if subscriber.status == "active" else None,
+        left=left,
         subscribed=subscriber.status == "active",
         csrf=make_token(app.signing_key, f"form-{UNSUBSCRIBE_SCOPE}", subscriber_id),
     )
 
 
 @router.get("/unsubscribe/{token}")
-async def unsubscribe_page(token: str, app: AppDep) -> HTMLResponse:
-    """A page with one button; GET never changes anything (link scanners follow links)."""
+async def unsubscribe_page(token: str, app: AppDep, one_list: OneList = None) -> HTMLResponse:
+    """A page with one button (two for a per-list link); GET never changes anything (link scanners
+    follow links)."""
     try:
         subscriber_id = read_token(app.signing_key, UNSUBSCRIBE_SCOPE, token)
-        return await run_in_threadpool(_unsubscribe_page, app, subscriber_id)
+        return await run_in_threadpool(_unsubscribe_page, app, subscriber_id, one_list)
     except (InvalidToken, prefs.UnknownSubscriber):
         return _message(app, "Unsubscribe", BAD_LINK, 400)
 
 
 @router.post("/unsubscribe/{token}", response_model=None)
-async def unsubscribe(token: str, request: fastapi.Request, app: AppDep) -> HTMLResponse | PlainTextResponse:
-    """RFC 8058 one-click (body ``List-Unsubscribe=One-Click``: no page, no token), or the page's buttons."""
+async def unsubscribe(
+    token: str, request: fastapi.Request, app: AppDep, one_list: OneList = None
+) -> HTMLResponse | PlainTextResponse:
+    """RFC 8058 one-click (body ``List-Unsubscribe=One-Click``: no page, no token), or the page's buttons.
+
+    ``?list=<slug_prefix>`` (in the links of a site with several newsletters) stops that newsletter only.
+    """
     form = await _form(request)
     try:
         subscriber_id = read_token(app.signing_key, UNSUBSCRIBE_SCOPE, token)
@@ -131,10 +153,17 @@ async def unsubscribe(token: str, request: fastapi.Request, app: AppDep) -> HTML
         return _message(app, "Unsubscribe", "The request is too large.", 413)
     try:
         if _first(form, "List-Unsubscribe") == ONE_CLICK:
-            await run_in_threadpool(prefs.set_status, app, subscriber_id, active=False)
+            if one_list:
+                await run_in_threadpool(prefs.leave_newsletter, app, subscriber_id, one_list)
+            else:
+                await run_in_threadpool(prefs.set_status, app, subscriber_id, active=False)
             return PlainTextResponse("unsubscribed\n")
         if not _csrf_ok(app, UNSUBSCRIBE_SCOPE, subscriber_id, form):
             return _message(app, "Unsubscribe", "This form has expired; reload the page and try again.", 403)
+        if _first(form, "action") == "leave" and one_list:
+            left = await run_in_threadpool(prefs.leave_newsletter, app, subscriber_id, one_list)
+            name = app.settings.newsletter(one_list).name if left.status == "active" else ""
+            return await run_in_threadpool(_unsubscribe_page, app, subscriber_id, None, name)
         active = _first(form, "action") == "resubscribe"
         await run_in_threadpool(prefs.set_status, app, subscriber_id, active=active)
         return await run_in_threadpool(_unsubscribe_page, app, subscriber_id)
