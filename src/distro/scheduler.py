@@ -24,7 +24,7 @@ from distro.app import App
 from distro.errors import DistroError
 from distro.leader import Leadership, leadership_for
 from distro.services.delivery import dispatch
-from distro.services.digest import digest_trigger  # re-exported: it lived here before
+from distro.services.digest import digest_job_id, digest_trigger  # digest_trigger lived here before
 from distro.services.digest_schedule import hand_scheduled, send_scheduled
 from distro.services.jobs import ingest_all, send_digest
 from distro.services.social import plan_social
@@ -99,11 +99,6 @@ def websub_job() -> None:
             log.info("websub: renewed %d subscriptions", len(renewed))
     except DistroError as exc:
         log.error("websub renewal failed: %s", exc)
-
-
-def digest_job_id(app: App, prefix: str) -> str:
-    """``digest`` for the main digest (the id older versions stored), ``digest:<prefix>`` for the others."""
-    return "digest" if prefix == app.settings.digest.slug_prefix else f"digest:{prefix}"
 
 
 def _report_missed(event: JobExecutionEvent) -> None:

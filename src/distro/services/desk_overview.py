@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from distro.app import App
 from distro.errors import ConfigError
 from distro.models import Article, AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus, Digest, utcnow
-from distro.services.digest import TEST_KEY_PREFIX, digest_trigger
+from distro.services.digest import TEST_KEY_PREFIX, digest_job_id, digest_trigger
 from distro.services.ingest import SourceStatus, list_sources
 from distro.services.status import _jobs
 
@@ -94,8 +94,6 @@ class Overview:
 def next_digest_runs(app: App, now: datetime | None = None) -> list[NextRun]:
     """Each newsletter's next edition: from its stored job, or, before a scheduler stored one, the next
     fire time of its configuration."""
-    from distro.scheduler import digest_job_id
-
     stored = {str(job["job"]): job for job in _jobs(app) if str(job["job"]).startswith(DIGEST_JOB)}
     runs: list[NextRun] = []
     for newsletter in app.settings.all_newsletters:

@@ -59,6 +59,12 @@ def digest_slug(app: App, now: datetime) -> str:
     return f"{newsletter.slug_prefix}-{year}-W{week:02d}"
 
 
+def digest_job_id(app: App, prefix: str) -> str:
+    """The scheduler job of a newsletter: ``digest`` for the main digest (the id older versions stored),
+    ``digest:<prefix>`` for the others."""
+    return "digest" if prefix == app.settings.digest.slug_prefix else f"digest:{prefix}"
+
+
 def digest_trigger(app: App, prefix: str | None = None) -> CronTrigger:
     """When the newsletter ``prefix`` (None: ``app``'s digest) goes out: a cron trigger in its timezone."""
     settings = app.settings.newsletter(prefix)
