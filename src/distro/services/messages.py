@@ -18,7 +18,7 @@ from distro.compose.dkim import signer_from_settings
 from distro.compose.message import PreparedMessage, build_message_template
 from distro.db import session_scope
 from distro.dispatch import Suppressed
-from distro.errors import ConfigError, PermanentFailure
+from distro.errors import PermanentFailure
 from distro.models import (
     Article,
     Digest,
@@ -30,7 +30,6 @@ from distro.models import (
 )
 from distro.outbox import Claimed
 from distro.services.personal import personal_for
-from distro.settings import Settings
 
 TEST_SUBJECT_PREFIX = "[TEST] "
 _TEST = "\x00test"  # variant key of the test copy; never a sections key
@@ -41,7 +40,11 @@ class _DigestMessages:
     """One digest's prepared messages by variant key ("" is the full digest)."""
 
     def __init__(self, app: App, digest: Digest, variants: Sequence[DigestVariant]) -> None:
-        self.slug, self.newsletter = digest.slug, digest.newsletter
+        self.slug, self.prefix = digest.slug, digest.newsletter
+        # Its newsletter's settings, looked up once per digest (None: since removed from the configuration).
+        self.newsletter = next(
+            (n for n in app.settings.all_newsletters if n.slug_prefix == digest.newsletter), None
+        )
         self._app, self._digest = app, digest
         self._prepared = {"": PreparedMessage.from_template(digest.message_template)}
         self._prepared.update(
@@ -50,9 +53,11 @@ class _DigestMessages:
 
     def get(self, key: str) -> PreparedMessage:
         if key == _TEST and _TEST not in self._prepared:
-            d = self._digest
+            d, settings = self._digest, self._app.settings
+            if self.newsletter is not None:
+                settings = settings.for_newsletter(self.prefix)  # its own List-Id
             template = build_message_template(
-                settings=_settings_of(self._app, d.newsletter),  # its own List-Id
+                settings=settings,
                 slug=d.slug,
                 subject=TEST_SUBJECT_PREFIX + d.subject,
                 html=d.html,
@@ -60,13 +65,6 @@ class _DigestMessages:
             )
             self._prepared[_TEST] = PreparedMessage.from_template(template)
         return self._prepared.get(key) or self._prepared[""]
-
-
-def _settings_of(app: App, newsletter: str) -> Settings:
-    try:
-        return app.settings.for_newsletter(newsletter)
-    except ConfigError:  # a newsletter since removed from the configuration
-        return app.settings
 
 
 class MessageBuilder:
@@ -167,7 +165,7 @@ class MessageBuilder:
             email=claimed.recipient,
             name=name,
             delivery_id=claimed.id,
-            newsletter=messages.newsletter,
+            newsletter=messages.prefix,
         )
         try:
             data = messages.get(key).render(personal)
@@ -186,9 +184,8 @@ class MessageBuilder:
         from distro.services.subscribers import wants
 
         newsletter = self._digest(claimed.digest_id or 0).newsletter
-        chosen = _settings_of(self.app, newsletter).digest
-        if chosen.slug_prefix == newsletter and not wants(subscriber, chosen):
-            return Suppressed(f"subscriber left the {chosen.name}")  # after it was queued
+        if newsletter is not None and not wants(subscriber, newsletter):
+            return Suppressed(f"subscriber left the {newsletter.name}")  # after it was queued
 
         return self._render(claimed, sections_key(subscriber.sections), subscriber.id or 0, subscriber.name)
 

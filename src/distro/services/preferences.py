@@ -48,11 +48,10 @@ def set_status(app: App, subscriber_id: int, *, active: bool) -> Subscriber:
 def leave_newsletter(app: App, subscriber_id: int, newsletter: str) -> Subscriber:
     """Stop one newsletter (a per-list unsubscribe); when it was the reader's last, or is not configured,
     unsubscribe from everything, which is never less than what was asked."""
-    from distro.services.subscribers import wants
+    from distro.services.subscribers import receiving
 
-    subscriber = get_subscriber(app, subscriber_id)
-    receiving = [n.slug_prefix for n in app.settings.all_newsletters if wants(subscriber, n)]
-    remaining = [prefix for prefix in receiving if prefix != newsletter]
+    gets = [n.slug_prefix for n in receiving(app.settings, get_subscriber(app, subscriber_id))]
+    remaining = [prefix for prefix in gets if prefix != newsletter]
     known = any(n.slug_prefix == newsletter for n in app.settings.all_newsletters)
     if not known or not remaining:
         return set_status(app, subscriber_id, active=False)

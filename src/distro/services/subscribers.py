@@ -19,7 +19,7 @@ from distro.errors import DistroError
 from distro.models import Subscriber, SubscriberStatus, utcnow
 from distro.progress import Ticker
 from distro.services.suppression import suppressed_among
-from distro.settings import DigestSettings
+from distro.settings import DigestSettings, Settings
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -141,6 +141,11 @@ def wants(subscriber: Subscriber, newsletter: DigestSettings) -> bool:
     if subscriber.newsletters is None:
         return newsletter.subscribe_by_default
     return newsletter.slug_prefix in subscriber.newsletters
+
+
+def receiving(settings: Settings, subscriber: Subscriber) -> list[DigestSettings]:
+    """The configured newsletters the subscriber gets, in configuration order."""
+    return [n for n in settings.all_newsletters if wants(subscriber, n)]
 
 
 def active_subscribers(

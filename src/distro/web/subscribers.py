@@ -24,7 +24,7 @@ from distro.models import Subscriber
 from distro.services import preferences as prefs
 from distro.services.personal import PREFERENCES_SCOPE, UNSUBSCRIBE_SCOPE, unsubscribe_url
 from distro.services.signup import SignupError, confirm, request_address_change, request_signup
-from distro.services.subscribers import InvalidSubscriber, wants
+from distro.services.subscribers import InvalidSubscriber, receiving, wants
 from distro.tokens import InvalidToken, make_token, read_token
 from distro.web.deps import AppDep, read_limited
 from distro.web.limits import SlidingWindow
@@ -104,9 +104,9 @@ def _one_list(app: App, subscriber: Subscriber, prefix: str | None) -> Any:
     """The newsletter a per-list link names, when the reader gets it and also gets another one."""
     if not prefix:
         return None
-    receiving = [n for n in app.settings.all_newsletters if wants(subscriber, n)]
-    chosen = next((n for n in receiving if n.slug_prefix == prefix), None)
-    return chosen if chosen is not None and len(receiving) > 1 else None
+    gets = receiving(app.settings, subscriber)
+    chosen = next((n for n in gets if n.slug_prefix == prefix), None)
+    return chosen if chosen is not None and len(gets) > 1 else None
 
 
 def _unsubscribe_page(
