@@ -19,11 +19,12 @@ import hashlib
 import re
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from atproto import Client
-from atproto_client import exceptions as at
+
+if TYPE_CHECKING:  # the SDK takes 1.5 s to import: only the API channel loads it, not body building
+    from atproto_client import exceptions as at
 
 from distro.channels.base import Receipt, SocialOut
 from distro.compose.textlength import URL_RE
@@ -91,6 +92,8 @@ class BlueskyChannel:
             )
         self._handle, self._password = settings.handle, password
         self._timeout = settings.timeout
+        from atproto import Client
+
         self.client = Client(base_url=settings.service_url.rstrip("/") + "/xrpc")
         # The SDK's httpx client, given our timeout (and, in tests, a transport that ends in a fake PDS).
         self.client.request._client = httpx.Client(
@@ -105,6 +108,8 @@ class BlueskyChannel:
                 f"post {message.key}: body is not one distro.channels.bluesky.build_body makes; "
                 "re-plan the post"
             )
+        from atproto_client import exceptions as at
+
         rkey = record_key(message.key)
         try:
             did = self._login()
@@ -136,6 +141,8 @@ class BlueskyChannel:
         return self._did
 
     def _failure(self, exc: at.AtProtocolError) -> Exception:
+        from atproto_client import exceptions as at
+
         text = str(exc).replace(self._password, "[redacted]")
         response = getattr(exc, "response", None)
         if isinstance(exc, at.UnauthorizedError):

@@ -8,6 +8,7 @@ out (or removing an editor) ends a session at once.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -26,8 +27,13 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 MAX_LOCKOUT = timedelta(days=1)
 _HASHER = PasswordHasher()
-# Verified against when the address is unknown, so a wrong address costs the same time as a wrong password.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the address is unknown, so a wrong address costs the same time as a wrong
+    password; made on first use, not at import (a hash costs a quarter second)."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 class EditorError(DistroError):
@@ -102,7 +108,7 @@ def authenticate(app: App, email: str, password: str, now: datetime | None = Non
         editor = session.exec(select(Editor).where(Editor.email == _normal(email))).first()
         if editor is None:
             with contextlib.suppress(VerificationError):
-                _HASHER.verify(_DUMMY_HASH, password)
+                _HASHER.verify(_dummy_hash(), password)
             raise LoginRefused("wrong address or password")
         if editor.locked_until is not None and editor.locked_until > now:
             raise LoginRefused(
