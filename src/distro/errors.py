@@ -7,6 +7,7 @@
     └── DeliveryError           one send failed; raised by channels, handled by the dispatcher
         ├── TemporaryFailure    retry later (SMTP 4xx, HTTP 5xx, timeouts); ``retry_after`` seconds if known
         │   ├── RateLimited     the provider said "slow down"; ``retry_after`` is its reset time
+        │   │                   (``pause_account``: the whole account waits that long, not just this message)
         │   └── ChannelFailure  the channel cannot work at all (rejected login, revoked token, untrusted
         │                       certificate): the message is fine, so it stays queued and the channel pauses
         └── PermanentFailure    never retry this message (SMTP 5xx, bad token, duplicate post)
@@ -61,7 +62,16 @@ class TemporaryFailure(DeliveryError):
 
 
 class RateLimited(TemporaryFailure):
-    """The provider refused for rate reasons; retry no earlier than ``retry_after`` seconds from now."""
+    """The provider refused for rate reasons; retry no earlier than ``retry_after`` seconds from now.
+
+    With ``pause_account`` the limit is the account's, not this message's (an exhausted posting window, a
+    temporary block): the channel instance, i.e. the account, must send nothing until ``retry_after`` has
+    passed, since every other message would meet the same refusal.
+    """
+
+    def __init__(self, reason: str, retry_after: float | None = None, *, pause_account: bool = False) -> None:
+        super().__init__(reason, retry_after)
+        self.pause_account = pause_account
 
 
 class ChannelFailure(TemporaryFailure):

@@ -185,20 +185,22 @@ def test_graph_field_errors_surface_with_the_api_message(
     assert type(error) is PermanentFailure and fragment in str(error)
 
 
-def test_a_repeated_message_is_a_permanent_duplicate(channel: facebook.FacebookChannel) -> None:
+def test_a_repeated_message_on_a_first_try_is_a_permanent_duplicate(
+    channel: facebook.FacebookChannel, fake: FakeGraphAPI
+) -> None:
     channel.send(post("Same words"))
 
     error = send_failing(channel, post("Same words"))
 
     assert type(error) is PermanentFailure and str(error).startswith("duplicate")
     assert "code 506" in str(error)
+    assert [s.method for s in fake.seen] == ["POST", "POST"]  # a first try never reads the feed
 
 
 # --- error mapping ----------------------------------------------------------------------------------------
 
 ERRORS = [
     pytest.param(graph_api.token_expired(), ChannelFailure, "code 190/463", id="190-expired"),
-    pytest.param(graph_api.policy_blocked(), PermanentFailure, "policy reasons", id="368-policy"),
     pytest.param(graph_api.duplicate(), PermanentFailure, "duplicate post refused", id="506-duplicate"),
     pytest.param(
         graph_api.graph_error(
@@ -234,12 +236,47 @@ def test_error_mapping(
     assert fragment in str(error)
 
 
-def test_policy_block_includes_the_user_facing_explanation(
+def test_a_368_block_pauses_the_account_for_an_hour_and_is_retried_not_failed(
     channel: facebook.FacebookChannel, fake: FakeGraphAPI
 ) -> None:
     fake.then(graph_api.policy_blocked())
 
-    assert "We limit how often you can post" in str(send_failing(channel))
+    error = send_failing(channel)
+
+    assert type(error) is RateLimited  # temporary: the post stays queued, unlike a PermanentFailure
+    assert error.pause_account and error.retry_after == facebook.BLOCK_RETRY_AFTER == 3600
+    assert "code 368/1390008" in str(error) and "going too fast" in str(error)
+    assert "We limit how often you can post" in str(error)  # the user-facing explanation too
+    assert fake.posts == []
+
+
+def test_the_368_body_is_graphs() -> None:
+    body = graph_api.policy_blocked().body
+
+    assert sorted(body["error"]) == sorted(
+        ["message", "type", "code", "error_subcode", "is_transient", "error_user_title", "error_user_msg"]
+        + ["fbtrace_id"]
+    )
+    assert (body["error"]["type"], body["error"]["code"], body["error"]["error_subcode"]) == (
+        "OAuthException",
+        368,
+        1390008,
+    )
+
+
+def test_a_368_with_a_longer_regain_estimate_waits_for_it(
+    channel: facebook.FacebookChannel, fake: FakeGraphAPI
+) -> None:
+    blocked = graph_api.policy_blocked()
+    fake.then(
+        graph_api.Reply(
+            blocked.status, blocked.body, graph_api.business_use_case_usage(graph_api.PAGE_ID, 90)
+        )
+    )
+
+    error = send_failing(channel)
+
+    assert isinstance(error, RateLimited) and error.pause_account and error.retry_after == 90 * 60
 
 
 def test_a_token_echoed_by_graph_is_redacted(channel: facebook.FacebookChannel, fake: FakeGraphAPI) -> None:
@@ -273,15 +310,46 @@ RATE_LIMITS = [
 
 
 @pytest.mark.parametrize(("outcome", "seconds"), RATE_LIMITS)
-def test_throttling_codes_are_rate_limited_for_the_regain_time(
+def test_throttling_codes_pause_the_account_for_the_regain_time(
     channel: facebook.FacebookChannel, fake: FakeGraphAPI, outcome: graph_api.Reply, seconds: float
 ) -> None:
     fake.then(outcome)
 
     error = send_failing(channel)
 
-    assert isinstance(error, RateLimited)
-    assert error.retry_after == seconds
+    assert type(error) is RateLimited
+    assert (error.retry_after, error.pause_account) == (seconds, True)
+    assert "the account pauses" in str(error)
+
+
+class Clock:
+    """Seconds shared by the fake and the test, moved on by the test."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(("code", "first_pause"), [(32, 12 * 60), (4, 12 * 60), (368, 3600)])
+def test_a_throttled_page_is_refused_until_access_returns(code: int, first_pause: float) -> None:
+    clock = Clock(1_800_000_000)
+    fake = FakeGraphAPI(clock=clock).throttle(code, minutes=12)
+    channel = connect(fake)
+
+    error = send_failing(channel)
+    clock.now += 11 * 60 + 30
+    still = send_failing(channel, post("Thirty seconds too early"))
+    clock.now += 30
+    receipt = channel.send(post("After the wait"))
+
+    assert isinstance(error, RateLimited) and error.pause_account and error.retry_after == first_pause
+    assert isinstance(still, RateLimited) and still.pause_account
+    assert still.retry_after == (60 if code != 368 else 3600)  # Graph's estimate is in whole minutes
+    assert [s.status for s in fake.seen] == [400, 400, 200]
+    assert [p["message"] for p in fake.posts] == ["After the wait"]
+    assert receipt.provider_id == fake.post_ids[0]
 
 
 # --- configuration and secrecy ----------------------------------------------------------------------------
@@ -395,9 +463,57 @@ def test_high_usage_pauses_posting_before_the_limit_is_hit(
         channel.send(post("Another story"))
     assert len(fake.seen) == requests_before  # nothing was sent while usage is high
     assert caught.value.retry_after is not None and pause - 5 < caught.value.retry_after <= pause
+    assert caught.value.pause_account  # the usage is the Page's or the app's, so every post would wait
 
 
 def test_ordinary_usage_does_not_slow_posting(channel: facebook.FacebookChannel, fake: FakeGraphAPI) -> None:
     fake.then(graph_api.Reply(200, {"id": f"{graph_api.PAGE_ID}_1"}, {"X-App-Usage": '{"call_count": 40}'}))
     channel.send(post())
     assert channel.send(post("Another story")).provider_id
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        pytest.param(post(), id="feed"),
+        pytest.param(
+            SocialOut(
+                key="article-1:facebook:page",
+                platform="facebook",
+                account=graph_api.PAGE_ID,
+                body=facebook.build_photo_body("Sanctions, in one chart", "https://example.com/chart.png"),
+            ),
+            id="photo",
+        ),
+    ],
+)
+def test_a_506_on_a_retry_is_the_lost_post_when_the_feed_lagged(
+    fake: FakeGraphAPI, channel: facebook.FacebookChannel, message: SocialOut
+) -> None:
+    fake.then(graph_api.answer_lost())
+    send_failing(channel, message)
+    fake.then(graph_api.empty_feed())  # the retry's first read runs before the feed shows the new post
+
+    receipt = channel.send(retry(message))
+
+    assert len(fake.posts) == 1  # published once; the second POST met Graph's own duplicate check
+    assert receipt.provider_id == fake.post_ids[0]
+    assert receipt.detail.startswith("already posted") and "duplicate" in receipt.detail
+    assert [(s.method, s.status) for s in fake.seen] == [
+        ("POST", 200),
+        ("GET", 200),
+        ("POST", 400),
+        ("GET", 200),
+    ]
+
+
+def test_a_506_on_a_retry_stays_permanent_when_the_post_is_not_found(
+    fake: FakeGraphAPI, channel: facebook.FacebookChannel
+) -> None:
+    fake.then(graph_api.empty_feed(), graph_api.duplicate(), graph_api.empty_feed())
+
+    error = send_failing(channel, retry(post()))
+
+    assert type(error) is PermanentFailure and str(error).startswith("duplicate post refused by Facebook")
+    assert "code 506" in str(error)
+    assert [s.method for s in fake.seen] == ["GET", "POST", "GET"]  # read again before giving up

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -43,12 +43,14 @@ def make_settings(**overrides: Any) -> XSettings:
     return XSettings(**values)
 
 
-def connect(fake: FakeXAPI, settings: XSettings | None = None) -> x.XChannel:
+def connect(
+    fake: FakeXAPI, settings: XSettings | None = None, *, clock: Callable[[], float] = time.time
+) -> x.XChannel:
     """The channel as production builds it, with the fake mounted under tweepy's session."""
     settings = settings or make_settings()
     client = x.make_client(settings)
     client.session.mount("https://", fake)
-    return x.XChannel(settings, client=client)
+    return x.XChannel(settings, client=client, clock=clock)
 
 
 def post(text: str = "Sanctions, explained: Monday", *, reply_to: str | None = None) -> SocialOut:
@@ -219,13 +221,14 @@ def test_error_mapping(
     assert fragment in str(error)
 
 
-def test_a_repeated_text_is_a_permanent_duplicate(channel: x.XChannel, fake: FakeXAPI) -> None:
+def test_a_repeated_text_on_a_first_try_is_a_permanent_duplicate(channel: x.XChannel, fake: FakeXAPI) -> None:
     channel.send(post("Same words"))
 
     error = send_failing(channel, post("Same words"))
 
     assert type(error) is PermanentFailure and str(error).startswith("duplicate")
     assert fake.seen[-1].status == 403
+    assert [s.method for s in fake.seen] == ["POST", "POST"]  # a first try never looks for its post
 
 
 def test_x_validation_errors_surface_with_their_detail(channel: x.XChannel) -> None:
@@ -234,59 +237,144 @@ def test_x_validation_errors_surface_with_their_detail(channel: x.XChannel) -> N
     assert type(error) is PermanentFailure and "text is too long (weighted length 281 > 280)" in str(error)
 
 
-# --- rate limits ------------------------------------------------------------------------------------------
+# --- rate limits ---------------------------------------------------------------------------------------
 
-NOW = int(time.time())
+NOW = 1_800_000_000  # the channel's clock, pinned: X's resets are epoch seconds
 RATE_LIMITS = [
-    pytest.param(x_api.too_many_requests(NOW + 120), 120, "x-rate-limit", id="15-minute-window"),
+    pytest.param(x_api.too_many_requests(NOW + 120), 120, "x-rate-limit", True, id="15-minute-window"),
     pytest.param(
         x_api.too_many_requests(NOW + 120, remaining=40, user_24h=(0, NOW + 3600)),
         3600,
         "x-user-limit-24hour",
+        True,
         id="user-24h-cap",
     ),
     pytest.param(
         x_api.too_many_requests(NOW + 120, remaining=40, app_24h=(0, NOW + 7200)),
         7200,
         "x-app-limit-24hour",
+        True,
         id="app-24h-cap",
     ),
     pytest.param(
         x_api.too_many_requests(NOW + 120, user_24h=(0, NOW + 3600), app_24h=(0, NOW + 5000)),
         5000,
         "x-app-limit-24hour",
+        True,
         id="both-caps-the-later-wins",
     ),
     pytest.param(
         x_api.too_many_requests(NOW + 120, user_24h=(12, NOW + 3600)),
         120,
         "x-rate-limit",
+        True,
         id="cap-not-exhausted",
     ),
-    pytest.param(x_api.too_many_requests(NOW - 30), 1, "x-rate-limit", id="reset-already-passed"),
+    pytest.param(x_api.too_many_requests(NOW - 30), 1, "x-rate-limit", True, id="reset-already-passed"),
+    pytest.param(
+        x_api.too_many_requests(NOW + 3 * 86400), x.MAX_RETRY_AFTER, "x-rate-limit", True, id="reset-absurd"
+    ),
+    pytest.param(
+        x_api.too_many_requests(NOW + 120, remaining=40), 120, "x-rate-limit", False, id="burst-not-exhausted"
+    ),
     pytest.param(
         x_api.Reply(429, x_api.problem(429, "Too Many Requests", "Too Many Requests").body),
         x.DEFAULT_RETRY_AFTER,
         "no reset header",
+        False,
         id="no-headers",
     ),
 ]
 
 
-@pytest.mark.parametrize(("outcome", "seconds", "window"), RATE_LIMITS)
+@pytest.mark.parametrize(("outcome", "seconds", "window", "pause"), RATE_LIMITS)
 def test_429_is_rate_limited_until_the_exhausted_window_resets(
-    channel: x.XChannel, fake: FakeXAPI, outcome: x_api.Reply, seconds: float, window: str
+    fake: FakeXAPI, outcome: x_api.Reply, seconds: float, window: str, pause: bool
 ) -> None:
+    channel = connect(fake, clock=lambda: NOW)
     fake.then(outcome)
 
     error = send_failing(channel)
 
-    assert isinstance(error, RateLimited)
-    assert error.retry_after is not None
-    elapsed = time.time() - NOW
-    assert seconds - elapsed - 1 <= error.retry_after <= seconds
-    assert error.retry_after >= 1
+    assert type(error) is RateLimited
+    assert (error.retry_after, error.pause_account) == (seconds, pause)
     assert window in str(error)
+    assert ("the account pauses" if pause else "this post waits") in str(error)
+    assert fake.seen[-1].status == 429 and fake.tweets == []
+
+
+def test_the_429_reaches_the_channel_with_xs_headers_and_body(fake: FakeXAPI) -> None:
+    fake.then(x_api.too_many_requests(NOW + 120))
+
+    error = send_failing(connect(fake, clock=lambda: NOW))
+
+    assert isinstance(error.__cause__, tweepy.TooManyRequests)
+    response = error.__cause__.response
+    assert response.json() == {
+        "title": "Too Many Requests",
+        "detail": "Too Many Requests",
+        "type": "about:blank",
+        "status": 429,
+    }
+    assert {k: response.headers[k] for k in ("x-rate-limit-limit", "x-rate-limit-remaining")} == {
+        "x-rate-limit-limit": "100",
+        "x-rate-limit-remaining": "0",
+    }
+    assert response.headers["x-rate-limit-reset"] == str(NOW + 120)
+
+
+class Clock:
+    """Epoch seconds shared by the fake and the channel, moved on by the test."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("window", "reset"),
+    [
+        ("x-rate-limit", NOW + 600),
+        ("x-user-limit-24hour", NOW + 20 * 3600),
+        ("x-app-limit-24hour", NOW + 9000),
+    ],
+)
+def test_an_exhausted_window_pauses_the_account_until_its_reset(window: str, reset: int) -> None:
+    clock = Clock(NOW)
+    fake = FakeXAPI(clock=clock).exhaust(reset, window=window)
+    channel = connect(fake, clock=clock)
+
+    error = send_failing(channel)
+    clock.now = reset - 1
+    still = send_failing(channel, post("One second too early"))
+    clock.now = reset
+    receipt = channel.send(post("After the reset"))
+
+    assert isinstance(error, RateLimited) and error.pause_account
+    assert error.retry_after == reset - NOW and window in str(error)
+    assert isinstance(still, RateLimited) and still.pause_account and still.retry_after == 1
+    assert [t["text"] for t in fake.tweets] == ["After the reset"]
+    assert receipt.provider_id == fake.tweets[0]["id"]
+
+
+def test_an_exhausted_read_window_holds_back_only_the_retry_that_met_it(fake: FakeXAPI) -> None:
+    fake.then(x_api.passthrough(), x_api.too_many_requests(NOW + 300))  # users/me, then the timeline
+
+    error = send_failing(connect(fake, clock=lambda: NOW), retry(post()))
+
+    assert type(error) is RateLimited and error.retry_after == 300
+    assert not error.pause_account  # a first try of a text post does not read the timeline
+    assert fake.seen[-1].url.split("?")[0].endswith(f"/2/users/{x_api.USER_ID}/tweets")
+
+
+def test_a_24_hour_cap_met_by_a_read_still_pauses_the_account(fake: FakeXAPI) -> None:
+    fake.then(x_api.too_many_requests(NOW + 300, remaining=5, user_24h=(0, NOW + 4000)))
+
+    error = send_failing(connect(fake, clock=lambda: NOW), retry(post()))
+
+    assert type(error) is RateLimited and error.pause_account and error.retry_after == 4000
 
 
 # --- configuration and secrecy ----------------------------------------------------------------------------
@@ -381,3 +469,41 @@ def test_a_failing_look_at_recent_posts_does_not_post_blindly(fake: FakeXAPI, ch
 
     assert type(error) is RateLimited
     assert fake.tweets == []
+
+
+def test_a_duplicate_refusal_on_a_retry_is_the_lost_tweet_when_the_listing_lagged(
+    fake: FakeXAPI, channel: x.XChannel
+) -> None:
+    message = post(LINKED)
+    fake.then(x_api.answer_lost())
+    send_failing(channel, message)
+    # The retry's first look runs before the listing shows the new tweet; X itself knows it.
+    fake.then(x_api.passthrough(), x_api.empty_timeline())
+
+    receipt = channel.send(retry(message))
+
+    assert len(fake.tweets) == 1
+    assert receipt.provider_id == fake.tweets[0]["id"]
+    assert receipt.detail.startswith("already posted") and "duplicate" in receipt.detail
+    calls = [
+        (s.method, s.url.split("?")[0].removeprefix("https://api.twitter.com"), s.status) for s in fake.seen
+    ]
+    assert calls[1:] == [
+        ("GET", "/2/users/me", 200),
+        ("GET", f"/2/users/{x_api.USER_ID}/tweets", 200),
+        ("POST", "/2/tweets", 403),
+        ("GET", f"/2/users/{x_api.USER_ID}/tweets", 200),
+    ]
+
+
+def test_a_duplicate_refusal_on_a_retry_stays_permanent_when_the_tweet_is_not_found(
+    fake: FakeXAPI, channel: x.XChannel
+) -> None:
+    channel.send(post("Said before"))
+    fake.then(x_api.passthrough(), x_api.empty_timeline(), x_api.passthrough(), x_api.empty_timeline())
+
+    error = send_failing(channel, retry(post("Said before")))
+
+    assert type(error) is PermanentFailure and str(error).startswith("duplicate post refused by X (403)")
+    assert x_api.DUPLICATE_DETAIL in str(error)
+    assert [s.method for s in fake.seen[-2:]] == ["POST", "GET"]  # looked again before giving up

@@ -15,8 +15,14 @@ checks, in Graph's order and with Graph's error bodies (``{"error": {"message", 
 
 and otherwise answers 200 ``{"id": "<page_id>_<n>"}``. ``GET .../{page_id}/feed`` (same checks) lists the
 Page's posts newest first in Graph's ``{"data": [...], "paging": ...}`` shape; :func:`answer_lost` queues a
-post that is published but whose answer never arrives. Bodies may be JSON or form encoded, as Graph takes
-both. Every request is kept in :attr:`FakeGraphAPI.seen` with the timeout it was sent with.
+post that is published but whose answer never arrives, :func:`empty_feed` a feed read that has not caught
+up with a post just published. Bodies may be JSON or form encoded, as Graph takes both. Every request is
+kept in :attr:`FakeGraphAPI.seen` with the timeout it was sent with.
+
+Throttling and blocks come with Graph's error bodies and, for throttling, the ``X-Business-Use-Case-Usage``
+header whose ``estimated_time_to_regain_access`` is in minutes: one reply queued with :func:`rate_limited`
+or :func:`policy_blocked`, or held with :meth:`FakeGraphAPI.throttle`, which refuses every post until the
+fake's ``clock`` (``time.time`` unless given) has run the given minutes, the regain estimate counting down.
 """
 
 from __future__ import annotations
@@ -25,9 +31,11 @@ import hashlib
 import hmac
 import io
 import json
+import math
 import re
+import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -139,14 +147,22 @@ def duplicate() -> Reply:
 
 
 def policy_blocked() -> Reply:
+    """Code 368, subcode 1390008: the Page is temporarily blocked from posting for going too fast."""
     return graph_error(
         368,
         "It looks like you were misusing this feature by going too fast. "
         "You've been temporarily blocked from using it.",
         subcode=1390008,
+        is_transient=False,
         error_user_title="You Can't Use This Feature Right Now",
-        error_user_msg="We limit how often you can post, comment or do other things.",
+        error_user_msg="We limit how often you can post, comment or do other things in a given amount of "
+        "time in order to help protect the community from spam. You can try again later.",
     )
+
+
+def empty_feed() -> Reply:
+    """``GET /{page_id}/feed`` with no posts, as Graph answers it (also: a feed that lags behind)."""
+    return Reply(200, {"data": []})
 
 
 def unexpected(status: int = 500, code: int = 2) -> Reply:
@@ -187,9 +203,16 @@ class FakeGraphAPI(BaseAdapter):
     """``POST /{version}/{page_id}/feed`` as Graph answers it; see the module docstring."""
 
     def __init__(
-        self, *, page_id: str = PAGE_ID, page_token: str = PAGE_TOKEN, app_secret: str | None = APP_SECRET
+        self,
+        *,
+        page_id: str = PAGE_ID,
+        page_token: str = PAGE_TOKEN,
+        app_secret: str | None = APP_SECRET,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
+        self.clock = clock
+        self._throttled: tuple[int, float] | None = None  # (code, until) while posts are refused
         self.page_id = page_id
         self.page_token = page_token
         self.app_secret = app_secret
@@ -203,6 +226,11 @@ class FakeGraphAPI(BaseAdapter):
     def then(self, *outcomes: Reply | Exception) -> FakeGraphAPI:
         """Queue outcomes for the next requests (an exception is raised, a reply is sent after auth)."""
         self._script.extend(outcomes)
+        return self
+
+    def throttle(self, code: int, *, minutes: float) -> FakeGraphAPI:
+        """Refuse every post with Graph error ``code`` (a throttling code, or 368) for ``minutes``."""
+        self._throttled = (code, self.clock() + minutes * 60)
         return self
 
     def send(
@@ -257,11 +285,27 @@ class FakeGraphAPI(BaseAdapter):
             scripted = self._script.popleft()
             assert isinstance(scripted, Reply)
             return scripted
+        refused = self._refused(seen.method)
+        if refused is not None:
+            return refused
         if match.group(3) == "photos" and seen.method == "POST":
             return self._photo({k: v for k, v in seen.fields().items() if k != "appsecret_proof"})
         if seen.method == "GET":
             return self._feed(int(seen.query.get("limit", "25")))
         return self._publish({k: v for k, v in seen.fields().items() if k not in ("appsecret_proof",)})
+
+    def _refused(self, method: str) -> Reply | None:
+        """The throttle or block reply, while it lasts, for a post."""
+        if self._throttled is None or method != "POST":
+            return None
+        code, until = self._throttled
+        left = until - self.clock()
+        if left <= 0:
+            self._throttled = None
+            return None
+        if code == 368:
+            return policy_blocked()
+        return rate_limited(code, regain_minutes=math.ceil(left / 60))
 
     def _check_auth(self, seen: Seen, params: Mapping[str, Any]) -> Reply | None:
         authorization = seen.headers.get("Authorization", "")

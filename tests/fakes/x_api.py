@@ -18,7 +18,13 @@ in :attr:`FakeXAPI.media` (id -> {"bytes", "category", "alt_text"}).
 
 ``GET /2/users/me`` and ``GET /2/users/:id/tweets`` (newest first, links as t.co with ``entities.urls``,
 ``&<>`` escaped as X does) are answered after the same signature check, so a retry's look at recent posts
-runs through tweepy too. :func:`answer_lost` queues a post that is created but whose answer never arrives.
+runs through tweepy too. :func:`answer_lost` queues a post that is created but whose answer never arrives;
+:func:`empty_timeline` a listing that has not caught up with a tweet just created.
+
+Rate limits come with X's headers (``x-rate-limit-limit/-remaining/-reset``, epoch seconds, and for the
+24-hour caps ``x-user-limit-24hour-*`` and ``x-app-limit-24hour-*``) and its problem body: one 429 queued
+with :func:`too_many_requests`, or a window held exhausted with :meth:`FakeXAPI.exhaust`, in which every
+``POST /2/tweets`` is refused until the fake's ``clock`` (``time.time`` unless given) reaches the reset.
 
 and otherwise answers 201 ``{"data": {"id", "text", "edit_history_tweet_ids"}}``. Every request is kept in
 :attr:`FakeXAPI.seen` with its parsed body and the timeout it was sent with. A queued exception (e.g.
@@ -33,8 +39,9 @@ import html
 import io
 import json
 import re
+import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -150,6 +157,11 @@ def too_many_requests(
     return Reply(429, reply.body, headers)
 
 
+def empty_timeline() -> Reply:
+    """``GET /2/users/:id/tweets`` with no tweets, as X answers it (also: a listing that lags behind)."""
+    return Reply(200, {"meta": {"result_count": 0}})
+
+
 def server_error(status: int = 503) -> Reply:
     titles = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
     title = titles.get(status, "Server Error")
@@ -237,8 +249,11 @@ class FakeXAPI(BaseAdapter):
         consumer_secret: str = CONSUMER_SECRET,
         access_token: str = ACCESS_TOKEN,
         access_token_secret: str = ACCESS_TOKEN_SECRET,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
+        self.clock = clock
+        self._exhausted: tuple[int, str] | None = None  # (reset, window) while posting is refused
         self._endpoint = ResourceEndpoint(
             _Validator((consumer_key, consumer_secret), (access_token, access_token_secret))
         )
@@ -252,6 +267,15 @@ class FakeXAPI(BaseAdapter):
     def then(self, *outcomes: Reply | Exception | Passthrough) -> FakeXAPI:
         """Queue outcomes for the next requests (an exception is raised, a reply is sent after auth)."""
         self._script.extend(outcomes)
+        return self
+
+    def exhaust(self, reset: int, *, window: str = "x-rate-limit") -> FakeXAPI:
+        """Refuse every ``POST /2/tweets`` with a 429 until ``clock()`` reaches ``reset`` (epoch seconds).
+
+        ``window`` is the one used up: ``x-rate-limit`` (the endpoint's 15 minutes, remaining 0), or
+        ``x-user-limit-24hour`` / ``x-app-limit-24hour`` (a 24-hour cap at 0, the 15-minute window not).
+        """
+        self._exhausted = (reset, window)
         return self
 
     def send(
@@ -300,6 +324,9 @@ class FakeXAPI(BaseAdapter):
         scripted = self._script.popleft() if self._script else None
         if isinstance(scripted, Reply):
             return scripted
+        refused = self._refused(seen.method, url.path)
+        if refused is not None:
+            return refused
         if url.path == "/2/users/me":
             return Reply(200, {"data": {"id": USER_ID, "name": "The Desk", "username": "thedesk"}})
         if url.path in reads:
@@ -309,6 +336,21 @@ class FakeXAPI(BaseAdapter):
         if url.path == MEDIA_METADATA:
             return self._metadata(seen)
         return self._create(seen)
+
+    def _refused(self, method: str, path: str) -> Reply | None:
+        """The 429 of an exhausted window, while it lasts, for a post."""
+        if self._exhausted is None or (method, path) != ("POST", "/2/tweets"):
+            return None
+        reset, window = self._exhausted
+        if self.clock() >= reset:
+            self._exhausted = None
+            return None
+        later = int(self.clock()) + 900
+        if window == "x-user-limit-24hour":
+            return too_many_requests(later, remaining=50, user_24h=(0, reset))
+        if window == "x-app-limit-24hour":
+            return too_many_requests(later, remaining=50, app_24h=(0, reset))
+        return too_many_requests(reset)
 
     def _upload(self, seen: Seen) -> Reply:
         content_type = seen.headers.get("Content-Type", "")

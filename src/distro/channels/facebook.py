@@ -9,17 +9,27 @@ with the app secret) goes in the query string, as Meta documents it: it is authe
 and is useless without the token.
 
 Errors, by Graph error ``code`` first and HTTP status second:
-    4, 17, 32, 613, 80001     RateLimited, retry_after from ``X-Business-Use-Case-Usage`` (else 300s)
+    4, 17, 32, 613, 80001     RateLimited(pause_account=True), for Graph's regain time (else 300s)
+    368 (e.g. 1390008)        RateLimited(pause_account=True) for at least an hour: a temporary block
     190                       ChannelFailure: the Page token expired or was revoked, re-authorise
-    368                       PermanentFailure: blocked for policy reasons
-    506                       PermanentFailure("duplicate post ...")
+    506                       PermanentFailure("duplicate post ..."), unless a retry finds the post
     1, 2, is_transient, 5xx   TemporaryFailure
     other 4xx                 PermanentFailure with the API's message
     timeouts, connection      TemporaryFailure
 
+Throttling and blocks are the Page's or the app's, never one post's, so they pause the whole account. The
+regain time is the longest ``estimated_time_to_regain_access`` (minutes) in ``X-Business-Use-Case-Usage``,
+``X-Page-Usage`` or ``X-App-Usage``; without one, five minutes: the cost of guessing short is one refused
+call, of guessing long a queue held back for nothing. A 368 ("going too fast", "temporarily blocked") lifts
+on its own but Graph names no end, so the account waits an hour between tries; the usage headers measure
+calls, not the block, so they can only lengthen that. The cool-down this channel starts itself when usage
+nears the limit pauses the account too.
+
 A retry (``SocialOut.attempt > 1``) first reads ``GET /{page_id}/feed?fields=message,link,created_time``:
 when the earlier try's answer was lost after Graph published the post, that post is recorded as sent
-instead of being published twice.
+instead of being published twice. The feed can lag behind a post just published, so a retry that Graph
+refuses as a duplicate (506) reads it once more and records the post it finds; only when it is still not
+there (or on a first try) is the duplicate a failure.
 """
 
 from __future__ import annotations
@@ -53,9 +63,12 @@ MAX_MESSAGE_LENGTH = 63206  # Graph's limit for a Page post's message
 RECENT_POSTS = 25  # how many of the Page's latest posts a retry looks through for its own post
 log = logging.getLogger(__name__)
 DEFAULT_RETRY_AFTER = 300.0  # when a throttle reply carries no usage header to go by
+BLOCK_RETRY_AFTER = 3600.0  # a 368 temporary block has no stated end: try once an hour
 SLOW_DOWN_PERCENT = 90.0  # usage headers report percentages of the rolling one-hour allowance
 SLOW_DOWN_SECONDS = 60.0
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80001})  # app, user, page, custom, Page business use case
+BLOCKED_CODE = 368  # "temporarily blocked for policies violations": wait and retry, as Meta advises
+DUPLICATE_CODE = 506
 TRANSIENT_CODES = frozenset({1, 2})  # unknown error, service temporarily unavailable
 _USAGE_HEADERS = ("x-business-use-case-usage", "x-page-usage", "x-app-usage")
 
@@ -117,16 +130,30 @@ class FacebookChannel:
                 f"Facebook usage reached {self._usage:.0f}% of the limit; "
                 f"waiting {waiting:.0f}s before posting",
                 retry_after=waiting,
+                pause_account=True,
             )
         body = _checked_body(message)
+        text = body["caption"] if "url" in body else body["message"]
         if message.attempt > 1:  # an earlier try may have posted before its answer was lost
-            found = self._recent_post_id(body["caption"] if "url" in body else body["message"])
+            found = self._recent_post_id(text)
             if found is not None:
                 return Receipt(
                     provider_id=found, detail="already posted: found among the Page's recent posts"
                 )
+        return self._publish(body, text, retry=message.attempt > 1)
+
+    def _publish(self, body: dict[str, Any], text: str, *, retry: bool) -> Receipt:
+        """POST the feed (or photo) body; on a retry a duplicate refusal is checked against the feed."""
         photo = "url" in body
-        response = self._request("POST", self._photos_url if photo else self._url, json=body)
+        response = self._exchange("POST", self._photos_url if photo else self._url, json=body)
+        if not response.ok:
+            if retry and _error_code(response) == DUPLICATE_CODE:
+                # Graph has the post but the feed read before it had not caught up yet: read it again.
+                found = self._recent_post_id(text)
+                if found is not None:
+                    detail = "refused as a duplicate, then found among the Page's recent posts"
+                    return Receipt(provider_id=found, detail=f"already posted: {detail}")
+            raise self._failure(response)
         answer = _json_object(response)
         post_id = answer.get("post_id") if photo else answer.get("id")  # a photo's post, not the photo
         if not post_id:
@@ -152,6 +179,16 @@ class FacebookChannel:
 
     def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One Graph call with the proof and the timeout; any failure mapped to a delivery error."""
+        response = self._exchange(method, url, **kwargs)
+        if not response.ok:
+            raise self._failure(response)
+        return response
+
+    def _exchange(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One Graph call with the proof and the timeout: Graph's answer, whatever its status.
+
+        Only a failure to get an answer is raised here (mapped to a delivery error).
+        """
         params = {**self._params, **kwargs.pop("params", {})}
         try:
             response: requests.Response = self.session.request(
@@ -163,9 +200,8 @@ class FacebookChannel:
             ) from exc
         except requests.RequestException as exc:  # the URL (with its proof) is left out on purpose
             raise TemporaryFailure(f"could not reach the Facebook Graph API ({type(exc).__name__})") from exc
-        if not response.ok:
-            raise self._failure(response)
-        self._note_usage(response.headers)
+        if response.ok:
+            self._note_usage(response.headers)
         return response
 
     def _note_usage(self, headers: Mapping[str, str]) -> None:
@@ -192,17 +228,24 @@ class FacebookChannel:
         if code in RATE_LIMIT_CODES:
             retry_after = _regain_seconds(response.headers)
             return RateLimited(
-                f"Facebook rate limit reached ({where}): {text}; retry in {retry_after:.0f}s",
+                f"Facebook rate limit reached ({where}): {text}; the account pauses {retry_after:.0f}s",
                 retry_after=retry_after,
+                pause_account=True,
+            )
+        if code == BLOCKED_CODE:
+            retry_after = max(BLOCK_RETRY_AFTER, _regain_seconds(response.headers))
+            return RateLimited(
+                f"Facebook temporarily blocked posting ({where}): {text}; "
+                f"the account pauses {retry_after:.0f}s and the post is retried",
+                retry_after=retry_after,
+                pause_account=True,
             )
         if code == 190:
             return ChannelFailure(
                 f"Facebook rejected the Page access token ({where}): {text}; the token expired or was "
                 "revoked: re-authorise the Page and set DISTRO_FACEBOOK__PAGE_ACCESS_TOKEN to the new token"
             )
-        if code == 368:
-            return PermanentFailure(f"Facebook blocked the post for policy reasons ({where}): {text}")
-        if code == 506:
+        if code == DUPLICATE_CODE:
             return PermanentFailure(f"duplicate post refused by Facebook ({where}): {text}")
         if status >= 500 or code in TRANSIENT_CODES or error.get("is_transient") is True:
             return TemporaryFailure(f"Facebook Graph API error, worth retrying ({where}): {text}")
@@ -246,6 +289,12 @@ def _json_object(response: requests.Response) -> dict[str, Any]:
     except ValueError:  # requests' JSONDecodeError is a ValueError
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _error_code(response: requests.Response) -> Any:
+    """The Graph error ``code`` of a failed answer, or None."""
+    error = _json_object(response).get("error")
+    return error.get("code") if isinstance(error, Mapping) else None
 
 
 def _error_text(error: Mapping[str, Any]) -> str:

@@ -9,11 +9,20 @@ tweepy never passes a timeout and hard-codes its host, so the channel swaps the 
 fake X behind the real tweepy and oauthlib code).
 
 Errors, as the dispatcher sees them:
-    429                              RateLimited, retry_after from the reset header of the exhausted window
+    429, a 24-hour cap exhausted     RateLimited(pause_account=True) until its ``x-*-limit-24hour-reset``
+    429, POST /2/tweets window at 0  RateLimited(pause_account=True) until ``x-rate-limit-reset``
+    429, other                       RateLimited for this post only, until the reset header (else 15 min)
     401                              ChannelFailure: token invalid or revoked, re-authorise the account
-    403 duplicate content            PermanentFailure("duplicate post ...")
+    403 duplicate content            PermanentFailure("duplicate post ..."), unless a retry finds the post
     400, 403, other 4xx              PermanentFailure with X's detail
     5xx, timeouts, connection errors TemporaryFailure
+
+The ``x-rate-limit-*`` headers count one endpoint's 15-minute window, the 24-hour caps count the user's and
+the app's posts. The account pauses only when what every send needs is used up (a cap, or the window of
+``POST /2/tweets``): an exhausted window of the timeline read or the media upload holds back just the post
+that met it, since a first try of a text post needs neither. A 429 that names no exhausted window (a burst)
+says nothing about the next request, so it too holds back only its post. Pauses are counted from the
+channel's ``clock`` (``time.time``) to X's epoch-second reset, at least 1 s and at most 24 h 15 min.
 
 Media (``x.media``): when the message carries ``image_url``, the image is fetched at send time through
 :func:`distro.sources.fetch.fetch_url` (5 MB, the channel's timeout, private addresses refused), uploaded with
@@ -27,7 +36,9 @@ retry finds the parts already posted among the recent tweets and continues after
 
 A retry (``SocialOut.attempt > 1``) first reads the account's latest tweets (``GET /2/users/me``, then
 ``GET /2/users/:id/tweets``): when the earlier try's answer was lost after X created the tweet, that tweet
-is recorded as sent instead of being posted twice. A failing look raises like a failing post.
+is recorded as sent instead of being posted twice. The listing can lag behind a tweet just created, so a
+retry that X refuses as duplicate content looks once more and records the tweet it finds; only when it is
+still not there (or on a first try) is the duplicate a failure. A failing look raises like a failing post.
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 import tweepy
@@ -62,6 +74,8 @@ log = logging.getLogger(__name__)
 MAX_WEIGHTED_LENGTH = 280  # X counts weighted characters; the composer enforces the weighting
 DEFAULT_RETRY_AFTER = 15 * 60.0  # X's per-endpoint windows are 15 minutes long
 MIN_RETRY_AFTER = 1.0
+MAX_RETRY_AFTER = 24 * 3600.0 + 15 * 60.0  # the 24-hour caps and a margin; more is a broken header
+TWEETS_PATH = "/2/tweets"  # the endpoint every send uses: its window exhausted pauses the account
 MEDIA_UPLOAD_URL = "https://api.x.com/2/media/upload"
 MEDIA_METADATA_URL = "https://api.x.com/2/media/metadata"
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # X's limit for tweet_image
@@ -107,7 +121,7 @@ class TimeoutSession(requests.Session):
             setattr(replacement, attribute, getattr(session, attribute))
         return replacement
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         return super().request(method, url, *args, **kwargs)
@@ -139,11 +153,13 @@ class XChannel:
         *,
         client: tweepy.Client | None = None,
         allow_private_images: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._secrets = tuple(s for s in _credentials(settings) if s)
         self._oauth = OAuth1(*_credentials(settings))  # signs the media calls tweepy does not make
         self._allow_private_images = allow_private_images  # tests serve the image from 127.0.0.1
         self._timeout = settings.timeout
+        self._clock = clock  # epoch seconds, to read X's reset headers against
         self._user_id: str | None = None
         self.client = client if client is not None else make_client(settings)
         # An injected client gets the timeout too; adapters mounted on its session stay in place.
@@ -153,18 +169,9 @@ class XChannel:
     def send(self, message: SocialOut) -> Receipt:
         arguments = _tweet_arguments(message)
         parts = [arguments["text"], *message.thread]
-        posted: list[str] = []
-        if message.attempt > 1:  # an earlier try may have posted (part of) this before its answer was lost
-            posted = self._call(lambda: self._already_posted(parts))
-        if not posted:
-            media_id = self._media_id(message) if message.image_url else None
-            if media_id is not None:
-                arguments["media_ids"] = [media_id]
-            posted.append(self._tweet(arguments))
-        elif len(posted) == len(parts):
-            return Receipt(
-                provider_id=posted[0], detail="already posted: found among the account's recent posts"
-            )
+        posted, found = self._start(message, arguments, parts)
+        if found and len(posted) == len(parts):
+            return Receipt(provider_id=posted[0], detail=f"already posted: {found}")
         for reply in parts[len(posted) :]:
             try:
                 posted.append(self._tweet({"text": reply, "in_reply_to_tweet_id": posted[-1]}))
@@ -175,6 +182,28 @@ class XChannel:
                 )
         detail = f"thread of {len(parts)} tweets: {', '.join(posted)}" if len(parts) > 1 else ""
         return Receipt(provider_id=posted[0], detail=detail)
+
+    def _start(
+        self, message: SocialOut, arguments: dict[str, Any], parts: list[str]
+    ) -> tuple[list[str], str]:
+        """Ids of the leading ``parts`` now on X, and how an earlier try's were found ("" if just posted)."""
+        if message.attempt > 1:  # an earlier try may have posted (part of) this before its answer was lost
+            posted = self._call(lambda: self._already_posted(parts))
+            if posted:
+                return posted, "found among the account's recent posts"
+        media_id = self._media_id(message) if message.image_url else None
+        if media_id is not None:
+            arguments["media_ids"] = [media_id]
+        try:
+            return [self._tweet(arguments)], ""
+        except PermanentFailure as exc:
+            if message.attempt == 1 or not _refused_as_duplicate(exc):
+                raise
+            # X has the tweet but the listing above had not caught up with it yet: look once more.
+            posted = self._call(lambda: self._already_posted(parts))
+            if not posted:
+                raise
+            return posted, "refused as duplicate content, then found among the account's recent posts"
 
     def _tweet(self, arguments: dict[str, Any]) -> str:
         response = self._call(lambda: self.client.create_tweet(**arguments))
@@ -278,22 +307,31 @@ class XChannel:
         status = exc.response.status_code
         detail = self._detail(exc)
         if status == 429:
-            retry_after, window = _retry_after(exc.response.headers)
-            return RateLimited(
-                f"X rate limit reached ({window}): {detail}; retry in {retry_after:.0f}s",
-                retry_after=retry_after,
-            )
+            return self._rate_limited(exc.response, detail)
         if status == 401:
             return ChannelFailure(
                 f"X refused the credentials (401: {detail}): the access token is invalid or revoked; "
                 "re-authorise the account and set DISTRO_X__ACCESS_TOKEN and DISTRO_X__ACCESS_TOKEN_SECRET "
                 "(or check DISTRO_X__API_KEY and DISTRO_X__API_SECRET)"
             )
-        if status == 403 and "duplicate" in detail.lower():
+        if _refused_as_duplicate(exc):
             return PermanentFailure(f"duplicate post refused by X (403): {detail}")
         if status >= 500:
             return TemporaryFailure(f"X server error ({status}): {detail}")
         return PermanentFailure(f"X rejected the post ({status}): {detail}")
+
+    def _rate_limited(self, response: requests.Response, detail: str) -> RateLimited:
+        """The 429 as the dispatcher acts on it: the account pauses when a limit all sends need is used up."""
+        retry_after, window, exhausted = _retry_after(response.headers, self._clock())
+        request = response.request
+        posting = request is not None and request.method == "POST" and _path(request.url) == TWEETS_PATH
+        pause = exhausted and (window != "x-rate-limit" or posting)
+        whom = "the account pauses" if pause else "this post waits"
+        return RateLimited(
+            f"X rate limit reached ({window}): {detail}; {whom} {retry_after:.0f}s",
+            retry_after=retry_after,
+            pause_account=pause,
+        )
 
     def _detail(self, exc: tweepy.HTTPException) -> str:
         """X's own words (error messages, else the problem ``detail``), with any credential masked."""
@@ -344,17 +382,32 @@ def _as_posted(text: str, entities: Mapping[str, Any] | None) -> str:
     return unicodedata.normalize("NFC", html.unescape(text))
 
 
-def _retry_after(headers: Mapping[str, str]) -> tuple[float, str]:
-    """Seconds until the exhausted window resets (at least 1s), and which window it was."""
-    now = time.time()
+def _refused_as_duplicate(error: BaseException) -> bool:
+    """Whether X answered 403 "duplicate content" (``error`` is tweepy's exception or the mapped one)."""
+    cause = error if isinstance(error, tweepy.HTTPException) else error.__cause__
+    if not isinstance(cause, tweepy.HTTPException) or cause.response.status_code != 403:
+        return False
+    return any("duplicate" in str(message).lower() for message in cause.api_messages)
+
+
+def _path(url: str | None) -> str:
+    return urlsplit(url or "").path
+
+
+def _retry_after(headers: Mapping[str, str], now: float) -> tuple[float, str, bool]:
+    """Seconds from ``now`` until the exhausted window resets, which window it was, and whether one was.
+
+    Clamped to :data:`MIN_RETRY_AFTER`..:data:`MAX_RETRY_AFTER`; without an exhausted window the 15-minute
+    reset is the best hint, and without any reset header X's window length.
+    """
     exhausted = [(reset, w) for w in _RATE_WINDOWS if (reset := _exhausted_reset(headers, w)) is not None]
     if exhausted:
         reset, window = max(exhausted)  # wait for the last window that still blocks
     elif (reset_only := _int_header(headers, "x-rate-limit-reset")) is not None:
         reset, window = reset_only, "x-rate-limit"
     else:
-        return DEFAULT_RETRY_AFTER, "no reset header"
-    return max(MIN_RETRY_AFTER, reset - now), window
+        return DEFAULT_RETRY_AFTER, "no reset header", False
+    return min(MAX_RETRY_AFTER, max(MIN_RETRY_AFTER, reset - now)), window, bool(exhausted)
 
 
 def _exhausted_reset(headers: Mapping[str, str], window: str) -> int | None:
