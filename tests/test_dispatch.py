@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from pydantic import SecretStr
 from requests_oauthlib import OAuth2Session
 
@@ -20,7 +21,7 @@ from distro.channels.facebook import FacebookChannel
 from distro.channels.smtp import SmtpChannel
 from distro.channels.x import XChannel, make_client
 from distro.db import upgrade
-from distro.models import Delivery, DeliveryAttempt, SocialPost
+from distro.models import ChannelPause, Delivery, DeliveryAttempt, SocialPost
 from distro.services.delivery import delivery_log, dispatch
 from distro.services.digest import compose_weekly, queue_digest
 from distro.services.ingest import ingest
@@ -163,7 +164,23 @@ def test_posts_go_through_tweepy_and_requests_oauthlib_with_the_planned_bodies(s
     reset = int(time.time()) + 900
     fakes.x.then(x_api.too_many_requests(reset))  # the first tweet meets the 15-minute window limit
     reports = dispatch(app, ["x", "facebook"])
-    assert (reports["x"].sent, reports["x"].temporary, reports["facebook"].sent) == (11, 1, 12)
+    # The window is used up: the account pauses until X's reset, not just the one row.
+    assert (reports["x"].sent, reports["x"].temporary, reports["facebook"].sent) == (0, 1, 12)
+    assert reports["x"].paused == ["x"]
+    tries = len(fakes.x.seen)
+    with app.engine.connect() as c:
+        pause = c.execute(sa.select(ChannelPause.channel, ChannelPause.until)).one()
+        waiting = c.execute(
+            sa.select(Delivery.attempts, Delivery.next_attempt_at).where(Delivery.channel == "x")
+        ).all()
+    assert pause.channel == "x" and abs(pause.until.timestamp() - reset) < 5
+    assert len(waiting) == 12 and all(w.attempts == 0 for w in waiting)  # a pause is nobody's try
+    assert sorted(abs(w.next_attempt_at.timestamp() - reset) < 5 for w in waiting) == [False] * 11 + [True]
+    assert dispatch(app, ["x"])["x"].paused == ["x"]  # every run honours the pause until the reset
+    assert len(fakes.x.seen) == tries
+
+    with time_machine.travel(reset + 5, tick=True):
+        assert dispatch(app, ["x"])["x"].sent == 12
 
     with app.engine.connect() as c:
         bodies = {
@@ -183,11 +200,8 @@ def test_posts_go_through_tweepy_and_requests_oauthlib_with_the_planned_bodies(s
     assert sorted(json.dumps(b, sort_keys=True) for b in sent_x) == sorted(
         json.dumps(b, sort_keys=True) for b in x_bodies
     )
-    limited = [b for b in bodies.values() if b.status == "pending"]
-    assert len(limited) == 1  # rescheduled for X's reset time, not retried at once
-    assert abs(limited[0].next_attempt_at.timestamp() - reset) < 5
     tweet_ids = {b.provider_id for k, b in bodies.items() if ":x:" in k and b.status == "sent"}
-    assert len(tweet_ids) == 11 and all(i and i.isdigit() for i in tweet_ids)
+    assert len(tweet_ids) == 12 and all(i and i.isdigit() for i in tweet_ids)
     assert all(s.timeout for s in fakes.x.seen)
     fb_ids = {b.provider_id for k, b in bodies.items() if ":facebook:" in k}
     assert len(fb_ids) == 12 and all(i.startswith(graph_api.PAGE_ID + "_") for i in fb_ids)

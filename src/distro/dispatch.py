@@ -6,15 +6,19 @@ It knows channels only through :class:`~distro.channels.base.Channel` and messag
 queue untouched instead of burning through the list during an outage.
 
 A pool of channel instances (``dispatch.workers_per_channel``) sends one batch from several threads; a
-:class:`~distro.throttle.Throttle` paces them. When ``stop`` is set, the messages in flight finish and
-are recorded, and the rest of the batch is released without counting an attempt. A
-:class:`~distro.errors.RecipientRejected` is recorded as a hard bounce (:mod:`distro.services.suppression`).
+:class:`~distro.throttle.Throttle` paces them without blocking (:mod:`distro.batch`: group commits,
+lease heartbeat, fencing). When ``stop`` is set, the messages in flight finish and are recorded, and the
+rest of the batch is released without counting an attempt. A :class:`~distro.errors.RecipientRejected`
+is recorded as a hard bounce (:mod:`distro.services.suppression`). A provider's account-wide rate limit
+(:class:`~distro.errors.RateLimited` with ``pause_account``) pauses the channel for every worker until
+its reset (:class:`~distro.models.ChannelPause`), and the rest of the batch goes back untouched.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +27,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 
 from distro import outbox
+from distro.batch import Batch, Failures, Suppressed, defer_seconds, keep_books
 from distro.channels.base import Channel
 from distro.errors import (
     ChannelFailure,
@@ -38,14 +43,9 @@ from distro.progress import Ticker
 from distro.settings import DispatchSettings
 from distro.throttle import Throttle
 
+__all__ = ["Builder", "DispatchReport", "Suppressed", "dispatch_channel"]
+
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Suppressed:
-    """The row must not be sent (recipient unsubscribed, post withdrawn); ``reason`` goes in the log."""
-
-    reason: str
 
 
 class Builder(Protocol):
@@ -82,7 +82,13 @@ def _attempt(channel: Channel[Any], claimed: Claimed, message: Any) -> Outcome:
     except ChannelFailure as exc:
         return Outcome(claimed, AttemptOutcome.CHANNEL_DOWN, error=str(exc), retry_after=exc.retry_after)
     except RateLimited as exc:
-        return Outcome(claimed, AttemptOutcome.RATE_LIMITED, error=str(exc), retry_after=exc.retry_after)
+        return Outcome(
+            claimed,
+            AttemptOutcome.RATE_LIMITED,
+            error=str(exc),
+            retry_after=exc.retry_after,
+            pause_account=getattr(exc, "pause_account", False),
+        )
     except TemporaryFailure as exc:
         return Outcome(claimed, AttemptOutcome.TEMPORARY, error=str(exc), retry_after=exc.retry_after)
     except RecipientRejected as exc:
@@ -109,9 +115,9 @@ def dispatch_channel(
 ) -> DispatchReport:
     """Send every row of ``channel`` that is due now (or only the rows ``only`` names); return what happened.
 
-    Given several instances of one channel (a pool), each sends from its own thread and they share each
-    claimed batch; claiming and recording stay in this thread, one transaction each, so SQLite's single
-    writer is never contended by the senders and a pool adds no database connections.
+    Each instance of the channel (a pool) sends from its own thread and they share each claimed batch;
+    this thread claims, renews the lease and records (:mod:`distro.batch`), so SQLite's single writer is
+    never contended by the senders and a pool adds no database connections.
     """
     channels = [channel] if not isinstance(channel, Sequence) else list(channel)
     if not channels:
@@ -120,10 +126,18 @@ def dispatch_channel(
     report = DispatchReport()
     started = utcnow()
     stop = stop or threading.Event()
-    pool = ThreadPoolExecutor(len(channels), thread_name_prefix=f"send-{name}") if len(channels) > 1 else None
-    failures = _Failures(settings.pause_after_errors)
-    try:
+    throttle = throttle or Throttle()
+    failures = Failures(settings.pause_after_errors)
+    with ThreadPoolExecutor(len(channels), thread_name_prefix=f"send-{name}") as pool:
         while not stop.is_set():
+            pause = outbox.paused_until(engine, name)
+            if pause is not None:
+                log.info(
+                    "%s is paused until %s: %s", name, pause.until.isoformat(timespec="seconds"), pause.reason
+                )
+                report.paused.append(name)
+                break
+            leased_at = time.monotonic()
             batch = outbox.claim(
                 engine,
                 channel=name,
@@ -135,121 +149,43 @@ def dispatch_channel(
             )
             if not batch:
                 break
-            work = _Batch(batch, build(batch), failures, stop)
-            try:
-                _send(work, channels, pool, throttle or Throttle())
-            finally:
-                outbox.record(engine, work.outcomes(), worker=worker, settings=settings)
-                outbox.release(engine, work.untried(), worker=worker)
+            work = Batch(
+                batch,
+                build(batch),
+                failures=failures,
+                stop=stop,
+                throttle=throttle,
+                lease_seconds=settings.lease_seconds,
+                leased_at=leased_at,
+            )
+            senders = [pool.submit(_drain, work, sender) for sender in channels]
+            keep_books(engine, work, senders, worker=worker, settings=settings, progress=progress)
+            outbox.release(engine, work.untried(), worker=worker)
+            deferred = work.deferred()
+            wait = defer_seconds(work)
+            if deferred and wait is not None:
+                outbox.release(engine, deferred, worker=worker, not_before=utcnow() + wait)
             for outcome in work.outcomes():
                 _count(report, outcome.outcome)
-            if progress is not None:
-                progress.advance(len(work.outcomes()))
+            for future in senders:
+                future.result()  # a sender's own bug surfaces here, after its rows are recorded
             if failures.paused:
                 log.warning("channel %s paused: %s", name, failures.last_error or "failures")
                 report.paused.append(name)
                 break
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
+            if work.aborted:
+                break
     return report
 
 
-class _Failures:
-    """Consecutive failures across the senders of one channel; at the limit the channel pauses."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.in_row = 0
-        self.last_error: str | None = None
-
-    @property
-    def paused(self) -> bool:
-        return self.in_row >= self.limit
-
-    def saw(self, outcome: Outcome) -> None:
-        if outcome.outcome == AttemptOutcome.CHANNEL_DOWN:
-            self.in_row = self.limit
-        elif outcome.outcome in _FAILED:
-            self.in_row += 1
-        else:
-            self.in_row = 0
-        if outcome.error:
-            self.last_error = outcome.error
-
-
-_FAILED = (AttemptOutcome.TEMPORARY, AttemptOutcome.RATE_LIMITED, AttemptOutcome.PERMANENT)
-
-
-class _Batch:
-    """One claimed batch handed out row by row to the senders; knows what was tried and what was not."""
-
-    def __init__(
-        self,
-        batch: Sequence[Claimed],
-        messages: Mapping[int, Any],
-        failures: _Failures,
-        stop: threading.Event,
-    ) -> None:
-        self.batch = list(batch)
-        self.messages = messages
-        self.failures = failures
-        self.stop = stop
-        self._next = 0
-        self._done: dict[int, Outcome] = {}
-        self._given_back: set[int] = set()
-        self._lock = threading.Lock()
-
-    def take(self) -> tuple[int, Claimed, Any] | None:
-        """The next row to send, or None when the batch is used up, stopping, or the channel paused."""
-        with self._lock:
-            if self._next >= len(self.batch) or self.stop.is_set() or self.failures.paused:
-                return None
-            index, self._next = self._next, self._next + 1
-        claimed = self.batch[index]
-        return index, claimed, self.messages.get(claimed.id)
-
-    def done(self, index: int, outcome: Outcome) -> None:
-        with self._lock:
-            self._done[index] = outcome
-            self.failures.saw(outcome)
-
-    def give_back(self, index: int) -> None:
-        with self._lock:
-            self._given_back.add(index)
-
-    def outcomes(self) -> list[Outcome]:
-        with self._lock:
-            return [self._done[i] for i in sorted(self._done)]
-
-    def untried(self) -> list[Claimed]:
-        """Rows never handed to a sender, or handed back before sending; a row taken but not finished
-        (its sender crashed) is neither: it stays leased, since nobody knows whether it left."""
-        with self._lock:
-            left = set(range(self._next, len(self.batch))) | self._given_back
-            return [self.batch[i] for i in sorted(left)]
-
-
-def _send(
-    work: _Batch, channels: list[Channel[Any]], pool: ThreadPoolExecutor | None, throttle: Throttle
-) -> None:
-    if pool is None:
-        _drain(work, channels[0], throttle)
-        return
-    futures = [pool.submit(_drain, work, channel, throttle) for channel in channels]
-    for future in futures:
-        future.result()
-
-
-def _drain(work: _Batch, channel: Channel[Any], throttle: Throttle) -> None:
-    """One sender: take rows until none is left; wait for the throttle outside any transaction."""
-    while (item := work.take()) is not None:
-        index, claimed, message = item
-        goes_out = message is not None and not isinstance(message, (Suppressed, DeliveryError))
-        if goes_out and not throttle.wait(claimed.recipient, work.stop):
-            work.give_back(index)
-            return
-        work.done(index, _attempt(channel, claimed, message))
+def _drain(work: Batch, channel: Channel[Any]) -> None:
+    """One sender: take the rows that may go now until none is left."""
+    try:
+        while (item := work.take()) is not None:
+            claimed, message = item
+            work.done(claimed, _attempt(channel, claimed, message))
+    finally:
+        work.leaving()
 
 
 def _count(report: DispatchReport, outcome: AttemptOutcome) -> None:

@@ -180,6 +180,20 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = _when()
 
 
+class ChannelPause(SQLModel, table=True):
+    """A channel (an account, for social) that sends nothing until ``until``: the provider said so.
+
+    Kept in the database so every worker process honours it, not only the one that was told.
+    """
+
+    __tablename__ = "channelpause"
+
+    channel: str = Field(primary_key=True, sa_type=sa.String(80))
+    until: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    reason: str = Field(sa_type=sa.Text)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
 class DeliveryAttempt(SQLModel, table=True):
     """One row per try, written when the try starts, so a crash still leaves a trace."""
 

@@ -7,11 +7,17 @@ Guarantees the rest of distro relies on:
   any number of workers on any number of machines share the queue; on SQLite the transaction takes the
   write lock up front (see :mod:`distro.db`). A row whose lease expired (its worker died) is claimable
   again, and the lost try is logged as ``abandoned``.
-- :func:`record` writes the attempt to the log and moves the row to its next state in one transaction.
+- A claim is fenced: each one writes a fresh lease token (``worker#n``) into ``lease_owner``.
+  :func:`renew` (the heartbeat) extends only the rows that still carry the token and says which ones
+  those are, and :func:`record` moves on only those rows, so a worker whose lease was taken over never
+  overwrites the new holder's state (a confirmed send is still logged: see :func:`record`).
+- :func:`record` writes the attempt to the log and moves the row to its next state in one transaction;
+  an account-wide rate limit is written as a :class:`~distro.models.ChannelPause` in the same one.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,12 +29,22 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from distro.db import is_postgres
-from distro.models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus, UTCDateTime, utcnow
+from distro.models import (
+    AttemptOutcome,
+    ChannelPause,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    UTCDateTime,
+    utcnow,
+)
 from distro.services.suppression import Bounce, count_bounces
 from distro.settings import DispatchSettings
 
 D = Delivery.__table__  # type: ignore[attr-defined]
 A = DeliveryAttempt.__table__  # type: ignore[attr-defined]
+P = ChannelPause.__table__  # type: ignore[attr-defined]
+_CLAIMS = itertools.count(1)
 _CHUNK = 500
 CHANNEL_DOWN_RETRY_SECONDS = 600.0
 
@@ -79,6 +95,12 @@ class Claimed:
     social_post_id: int | None
     attempt: int  # the number of this try, from 1
     started_at: datetime
+    lease: str = ""  # the claim's fencing token in lease_owner ("" for rows leased under the worker's id)
+
+
+def worker_of(lease_owner: str | None) -> str:
+    """The worker id inside a lease token (``worker#n``)."""
+    return (lease_owner or "unknown").partition("#")[0]
 
 
 def claim(
@@ -99,6 +121,7 @@ def claim(
     is skipped as usual, never waited for.
     """
     now = now or utcnow()
+    token = f"{worker}#{next(_CLAIMS)}"
     due = sa.or_(
         sa.and_(D.c.status == DeliveryStatus.PENDING, D.c.next_attempt_at <= (due_before or now)),
         sa.and_(D.c.status == DeliveryStatus.SENDING, D.c.lease_until < now),
@@ -122,7 +145,7 @@ def claim(
             {
                 "delivery_id": row.id,
                 "number": row.attempts,
-                "worker": row.lease_owner or "unknown",
+                "worker": worker_of(row.lease_owner),
                 "outcome": AttemptOutcome.ABANDONED,
                 "error": "worker stopped reporting; lease expired",
                 "started_at": now,
@@ -138,7 +161,7 @@ def claim(
             .where(D.c.id.in_(ids))
             .values(
                 status=DeliveryStatus.SENDING,
-                lease_owner=worker,
+                lease_owner=token,
                 lease_until=now + timedelta(seconds=lease_seconds),
                 attempts=D.c.attempts + 1,
                 updated_at=now,
@@ -156,9 +179,59 @@ def claim(
             row.social_post_id,
             row.attempts,
             now,
+            token,
         )
         for row in rows
     ]
+
+
+def renew(
+    engine: Engine, claimed: Sequence[Claimed], *, lease_seconds: float, now: datetime | None = None
+) -> set[int]:
+    """Heartbeat: extend the lease of the rows still held under their claim; return those rows' ids.
+
+    A row missing from the answer was taken over (its lease ran out while this worker could not renew
+    it): the worker must not send it.
+    """
+    if not claimed:
+        return set()
+    now = now or utcnow()
+    by_lease: dict[str, list[int]] = {}
+    for item in claimed:
+        by_lease.setdefault(item.lease, []).append(item.id)
+    held: set[int] = set()
+    with engine.begin() as connection:
+        for lease, ids in by_lease.items():
+            result = connection.execute(
+                sa.update(D)
+                .where(D.c.id.in_(ids), D.c.lease_owner == lease, D.c.status == DeliveryStatus.SENDING)
+                .values(lease_until=now + timedelta(seconds=lease_seconds))
+                .returning(D.c.id)
+            )
+            held.update(row[0] for row in result)
+    return held
+
+
+def paused_until(engine: Engine, channel: str, *, now: datetime | None = None) -> ChannelPause | None:
+    """The provider's pause on ``channel`` (an account, for social) if it still runs, else None."""
+    now = now or utcnow()
+    with engine.connect() as connection:
+        row = connection.execute(sa.select(P).where(P.c.channel == channel, P.c.until > now)).first()
+    return None if row is None else ChannelPause(**row._mapping)
+
+
+def _pause(connection: sa.Connection, channel: str, until: datetime, reason: str, now: datetime) -> None:
+    """Upsert a pause, never shortening one already longer (two workers told different resets)."""
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    values = {"channel": channel, "until": until, "reason": reason, "updated_at": now}
+    statement = insert(P).values(values)
+    longer = sa.case((statement.excluded.until > P.c.until, statement.excluded.until), else_=P.c.until)
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=["channel"],
+            set_={"until": longer, "reason": statement.excluded.reason, "updated_at": now},
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,12 +245,13 @@ class Outcome:
     retry_after: float | None = None  # seconds, from the provider (rate limit reset, Retry-After)
     finished_at: datetime | None = None
     hard_bounce: bool = False  # the recipient's server refused the address (counts toward suppression)
+    pause_account: bool = False  # the provider stopped the whole account until ``retry_after``
 
 
 def backoff_seconds(attempt: int, settings: DispatchSettings, *, rng: random.Random | None = None) -> float:
     """Exponential backoff with full jitter in the upper half, so retries of one outage spread out."""
     ceiling = min(settings.backoff_max_seconds, settings.backoff_base_seconds * 2 ** max(attempt - 1, 0))
-    return ceiling * (0.5 + 0.5 * (rng or random).random())
+    return float(ceiling * (0.5 + 0.5 * (rng or random).random()))
 
 
 def _next_state(item: Outcome, settings: DispatchSettings, now: datetime) -> dict[str, Any]:
@@ -193,8 +267,10 @@ def _next_state(item: Outcome, settings: DispatchSettings, now: datetime) -> dic
         return state | {"status": DeliveryStatus.SUPPRESSED, "last_error": item.error}
     if item.outcome == AttemptOutcome.PERMANENT:
         return state | {"status": DeliveryStatus.FAILED, "last_error": item.error}
-    if item.outcome == AttemptOutcome.CHANNEL_DOWN:  # not the message's fault: the try is not counted
-        delay = item.retry_after if item.retry_after is not None else CHANNEL_DOWN_RETRY_SECONDS
+    if item.outcome == AttemptOutcome.CHANNEL_DOWN or item.pause_account:  # not the message's fault:
+        delay = (
+            item.retry_after if item.retry_after is not None else CHANNEL_DOWN_RETRY_SECONDS
+        )  # not counted
         return state | {
             "status": DeliveryStatus.PENDING,
             "last_error": item.error,
@@ -223,7 +299,7 @@ _MARK_SENT = (
     .where(
         D.c.id == sa.bindparam("row_id"),
         sa.or_(
-            sa.and_(D.c.lease_owner == sa.bindparam("worker"), D.c.status == DeliveryStatus.SENDING),
+            sa.and_(D.c.lease_owner == sa.bindparam("lease"), D.c.status == DeliveryStatus.SENDING),
             D.c.status != DeliveryStatus.SENT,
         ),
     )
@@ -267,7 +343,12 @@ def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings
             ],
         )
         sent = [
-            {"row_id": o.claimed.id, "worker": worker, "provider": o.provider_id, "now": now}
+            {
+                "row_id": o.claimed.id,
+                "lease": o.claimed.lease or worker,
+                "provider": o.provider_id,
+                "now": now,
+            }
             for o in outcomes
             if o.outcome == AttemptOutcome.SENT
         ]
@@ -276,10 +357,15 @@ def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings
         for item in outcomes:
             if item.outcome == AttemptOutcome.SENT:
                 continue
-            ours = sa.and_(D.c.lease_owner == worker, D.c.status == DeliveryStatus.SENDING)
+            ours = sa.and_(
+                D.c.lease_owner == (item.claimed.lease or worker), D.c.status == DeliveryStatus.SENDING
+            )
             connection.execute(
                 sa.update(D).where(D.c.id == item.claimed.id, ours).values(**_next_state(item, settings, now))
             )
+            if item.pause_account:
+                until = now + timedelta(seconds=item.retry_after or CHANNEL_DOWN_RETRY_SECONDS)
+                _pause(connection, item.claimed.channel, until, item.error or "rate limited", now)
         bounces = [
             Bounce(o.claimed.subscriber_id, o.claimed.recipient, o.error or "refused")
             for o in outcomes
@@ -289,26 +375,33 @@ def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings
             count_bounces(connection, bounces, limit=settings.hard_bounce_limit)
 
 
-def release(engine: Engine, claimed: Sequence[Claimed], *, worker: str) -> None:
-    """Give back rows that were claimed but not tried (shutdown): no attempt is counted or logged."""
+def release(
+    engine: Engine, claimed: Sequence[Claimed], *, worker: str, not_before: datetime | None = None
+) -> None:
+    """Give back rows that were claimed but not tried (shutdown, a pause, a throttled domain): no attempt
+    is counted or logged. ``not_before`` defers them (a domain's next free slot)."""
     if not claimed:
         return
+    now = utcnow()
+    later = {"next_attempt_at": not_before} if not_before is not None else {}
     with engine.begin() as connection:
-        connection.execute(
-            sa.update(D)
-            .where(
-                D.c.id.in_([c.id for c in claimed]),
-                D.c.lease_owner == worker,
-                D.c.status == DeliveryStatus.SENDING,
+        for lease in {c.lease for c in claimed}:
+            connection.execute(
+                sa.update(D)
+                .where(
+                    D.c.id.in_([c.id for c in claimed if c.lease == lease]),
+                    D.c.lease_owner == (lease or worker),
+                    D.c.status == DeliveryStatus.SENDING,
+                )
+                .values(
+                    status=DeliveryStatus.PENDING,
+                    lease_owner=None,
+                    lease_until=None,
+                    attempts=D.c.attempts - 1,
+                    updated_at=now,
+                    **later,
+                )
             )
-            .values(
-                status=DeliveryStatus.PENDING,
-                lease_owner=None,
-                lease_until=None,
-                attempts=D.c.attempts - 1,
-                updated_at=utcnow(),
-            )
-        )
 
 
 def counts_by_status(engine: Engine, channel: str | None = None) -> dict[str, int]:

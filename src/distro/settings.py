@@ -275,6 +275,11 @@ class DispatchSettings(_Section):
     hard_bounce_limit: int = Field(default=1, ge=1)
     # How long `distro worker` sleeps when nothing is due.
     idle_seconds: float = Field(default=5.0, gt=0)
+    # Group commits: outcomes are recorded within this many seconds, or as soon as this many wait,
+    # whichever comes first (a worker killed outright leaves at most these unrecorded, plus one message
+    # in flight per connection). The lease is renewed every third of lease_seconds while a batch is sent.
+    record_every_seconds: float = Field(default=0.1, gt=0, le=5)
+    record_every_messages: int = Field(default=8, ge=1, le=1000)
 
 
 class SchedulerSettings(_Section):

@@ -81,6 +81,24 @@ class Throttle:
             self._overall.take(at)
             return at - now
 
+    def try_take(self, recipient: str) -> float:
+        """Take a slot for ``recipient`` if one is free now (0.0); else take nothing and return how many
+        seconds until one is, so the caller can send to another domain meanwhile."""
+        if self.unlimited:
+            return 0.0
+        with self._lock:
+            now = self.clock()
+            bucket = self._domain_bucket(recipient, now)
+            at = self._overall.earliest(now)
+            if bucket is not None:
+                at = max(at, bucket.earliest(now))
+            if at > now:
+                return at - now
+            if bucket is not None:
+                bucket.take(now)
+            self._overall.take(now)
+            return 0.0
+
     def _domain_bucket(self, recipient: str, now: float) -> TokenBucket | None:
         if self._domain_rate <= 0:
             return None

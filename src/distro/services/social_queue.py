@@ -18,6 +18,7 @@ from distro.accounts import configured_accounts
 from distro.app import App
 from distro.compose.social import RULES, x_thread
 from distro.models import Article, Delivery, DeliveryStatus, SocialPost, utcnow
+from distro.outbox import worker_of
 
 D = Delivery.__table__  # type: ignore[attr-defined]
 P = SocialPost.__table__  # type: ignore[attr-defined]
@@ -157,7 +158,7 @@ def _post(app: App, row: Any) -> QueuedPost:
         next_attempt_at=row.next_attempt_at,
         attempts=row.attempts,
         last_error=row.last_error,
-        lease_owner=row.lease_owner,
+        lease_owner=worker_of(row.lease_owner) if row.lease_owner else None,  # the worker, not the claim
         lease_until=row.lease_until,
         thread=thread,
     )
