@@ -441,9 +441,13 @@ def subscribers_add(
 
 @subscribers_cli.command("import")
 def subscribers_import(
-    path: Annotated[Path, typer.Argument(help="CSV with a header: email,name,sections.")],
+    path: Annotated[
+        Path, typer.Argument(help="UTF-8 CSV with a header: email,name,sections[,newsletters][,status].")
+    ],
 ) -> None:
-    """Import subscribers from CSV; report every rejected line. Never re-subscribes someone who left."""
+    """Import subscribers from CSV (as export-csv writes it): the whole file is checked first, every bad
+    line is reported, and the good rows are written in one transaction. Never re-subscribes someone who
+    left, bounced or is suppressed."""
     from distro.services.subscribers import import_csv
 
     with ticker(console, "importing", _data_lines(path)) as tick:
@@ -458,7 +462,7 @@ def subscribers_list(
     limit: Annotated[int, typer.Option(help="At most this many.")] = 1000,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Subscribers with their status and chosen sections."""
+    """Subscribers with their status (bounced or suppressed: on the suppression list) and sections."""
     from distro.services.subscribers import list_subscribers
 
     show(

@@ -1,11 +1,14 @@
-"""Subscribers: add, import from CSV, list. Importing never re-subscribes someone who left."""
+"""Subscribers: add, import from CSV, list, export. Importing never re-subscribes someone who left.
+
+The CSV format itself (encoding checks, line numbers, formula-safe cells) is in :mod:`.subscriber_csv`.
+"""
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -16,11 +19,14 @@ from sqlmodel import select
 from distro.app import App
 from distro.db import session_scope
 from distro.errors import DistroError
-from distro.models import Subscriber, SubscriberStatus, utcnow
+from distro.models import Subscriber, SubscriberStatus, Suppression, SuppressionReason, utcnow
 from distro.progress import Ticker
-from distro.services.suppression import suppressed_among
+from distro.services.subscriber_csv import ImportRefused, read_rows, write_rows
+from distro.services.suppression import suppressed_among, suppressed_on
 from distro.settings import DigestSettings, Settings
 
+# Shown (and exported) for an address on the suppression list; not stored as a subscriber's status.
+BOUNCED, SUPPRESSED = "bounced", "suppressed"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -67,10 +73,7 @@ def add_subscriber(
     ``newsletters`` (slug prefixes) must all be configured; None means the default newsletters.
     """
     address = normalise_email(email)
-    known = [n.slug_prefix for n in app.settings.all_newsletters]
-    unknown = [n for n in newsletters or [] if n not in known]
-    if unknown:
-        raise InvalidSubscriber(f"unknown newsletter {', '.join(unknown)} (configured: {', '.join(known)})")
+    _check_newsletters(newsletters, [n.slug_prefix for n in app.settings.all_newsletters])
     blocked = suppressed_among(app.engine, [address])
     if blocked:
         reason = next(iter(blocked.values()))
@@ -92,48 +95,139 @@ def add_subscriber(
     return True
 
 
+def _check_newsletters(chosen: list[str] | None, configured: list[str]) -> None:
+    unknown = [n for n in chosen or [] if n not in configured]
+    if unknown:
+        raise InvalidSubscriber(
+            f"unknown newsletter {', '.join(unknown)} (configured: {', '.join(configured)})"
+        )
+
+
 @dataclass
 class ImportReport:
     added: int = 0
     existing: int = 0
-    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason), in line order
+
+
+@dataclass(slots=True)
+class _Row:
+    """One checked CSV row, ready to write; ``block`` puts the address on the suppression list."""
+
+    line: int
+    email: str
+    name: str | None
+    sections: list[str] | None
+    newsletters: list[str] | None
+    unsubscribed: bool
+    block: SuppressionReason | None
 
 
 def import_csv(app: App, path: Path, *, progress: Ticker | None = None) -> ImportReport:
     """Read ``email,name,sections[,newsletters][,status]`` rows (lists separated by ``;``; newsletters by
-    slug prefix, empty for the default ones); report each rejected line. A row whose status is
-    ``unsubscribed`` (from ``export_csv``) is kept as unsubscribed, so moving a list never re-subscribes."""
-    report = ImportReport()
+    slug prefix, empty for the default ones), as ``export_csv`` writes them.
+
+    The whole file is read and checked first; every bad line is reported with its number and reason, and
+    the good rows are then written in one transaction: all of them, or none if the database fails
+    (:class:`ImportRefused`, as for a file that cannot be read at all). An address already known is left
+    as it is. A row whose status is ``unsubscribed``, ``bounced`` or ``suppressed`` stays unmailable (the
+    last two go on the suppression list), so moving a list never re-subscribes or re-mails anyone.
+    """
+    report, rows = ImportReport(), []
+    newsletters = [n.slug_prefix for n in app.settings.all_newsletters]
+    for line, cells in read_rows(path):
+        if progress is not None:
+            progress.advance()
+        if isinstance(cells, str):  # the line itself could not be read
+            report.rejected.append((line, cells))
+            continue
+        try:
+            rows.append(_checked(line, cells, newsletters))
+        except InvalidSubscriber as exc:
+            report.rejected.append((line, str(exc)))
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise DistroError(f"cannot read {path}: {exc.strerror}") from exc
-    with handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "email" not in [f.strip().lower() for f in reader.fieldnames]:
-            raise DistroError(f"{path}: the first line must be a header with an 'email' column")
-        for row in reader:
-            if progress is not None:
-                progress.advance()
-            row = {(k or "").strip().lower(): (v or "") for k, v in row.items()}
-            line = reader.line_num
-            try:
-                added = add_subscriber(
-                    app,
-                    row.get("email", ""),
-                    row.get("name"),
-                    _sections(row.get("sections")),
-                    _sections(row.get("newsletters")),
-                    unsubscribed=row.get("status", "").strip() == SubscriberStatus.UNSUBSCRIBED,
-                )
-            except InvalidSubscriber as exc:
-                report.rejected.append((line, str(exc)))
-                continue
-            if added:
-                report.added += 1
-            else:
-                report.existing += 1
+        _write(app, rows, report)
+    except sa.exc.SQLAlchemyError as exc:
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ImportRefused(f"{path}: nothing was imported: the database refused a write ({reason})") from exc
+    report.rejected.sort()
     return report
+
+
+_IMPORTED_STATUSES = (SubscriberStatus.ACTIVE, SubscriberStatus.UNSUBSCRIBED, BOUNCED, SUPPRESSED)
+_BLOCKS = {BOUNCED: SuppressionReason.HARD_BOUNCE, SUPPRESSED: SuppressionReason.MANUAL}
+
+
+def _checked(line: int, cells: dict[str, str], newsletters: list[str]) -> _Row:
+    email = normalise_email(cells.get("email", ""))
+    status = cells.get("status", "").strip().lower() or SubscriberStatus.ACTIVE
+    if status not in _IMPORTED_STATUSES:
+        raise InvalidSubscriber(f"status {status!r} is not one of {', '.join(_IMPORTED_STATUSES)}")
+    chosen = _sections(cells.get("newsletters"))
+    _check_newsletters(chosen, newsletters)
+    block = _BLOCKS.get(status)
+    # A bounced or suppressed row keeps its own status too: it stays unsubscribed if it had left.
+    left = status == SubscriberStatus.UNSUBSCRIBED or (
+        block is not None and bool(cells.get("unsubscribed_at", "").strip())
+    )
+    return _Row(
+        line, email, _clean_name(cells.get("name")), _sections(cells.get("sections")), chosen, left, block
+    )
+
+
+_CHUNK = 500
+SUBSCRIBERS = Subscriber.__table__  # type: ignore[attr-defined]
+SUPPRESSIONS = Suppression.__table__  # type: ignore[attr-defined]
+
+
+def _write(app: App, rows: list[_Row], report: ImportReport) -> None:
+    """Add the rows not already known in one transaction, a chunk at a time (Core inserts: on SQLite the
+    transaction holds the write lock, so it must be short). An active row for a suppressed address is
+    rejected, as ``add_subscriber`` would."""
+    if not rows:
+        return
+    now = utcnow()
+    lowered = sa.func.lower(SUBSCRIBERS.c.email)
+    with app.engine.begin() as connection:
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start : start + _CHUNK]
+            keys = {row.email.lower() for row in chunk}
+            known = set(connection.execute(sa.select(lowered).where(lowered.in_(keys))).scalars())
+            blocked = suppressed_on(connection, keys)
+            subscribers, suppressions = [], []
+            for row in chunk:
+                key = row.email.lower()
+                if key in known:
+                    report.existing += 1
+                elif key in blocked and row.block is None and not row.unsubscribed:
+                    reason = f"{row.email} is on the suppression list ({blocked[key]}); not subscribed"
+                    report.rejected.append((row.line, reason))
+                else:
+                    known.add(key)
+                    subscribers.append(_subscriber(row, now))
+                    if row.block is not None and key not in blocked:
+                        blocked[key] = row.block
+                        suppressions.append(
+                            {"email": key, "reason": row.block, "detail": "CSV import", "created_at": now}
+                        )
+            report.added += len(subscribers)
+            for table, values in ((SUBSCRIBERS, subscribers), (SUPPRESSIONS, suppressions)):
+                if values:
+                    connection.execute(sa.insert(table), values)
+
+
+def _subscriber(row: _Row, now: datetime) -> dict[str, object]:
+    return {
+        "email": row.email,
+        "name": row.name,
+        "status": SubscriberStatus.UNSUBSCRIBED if row.unsubscribed else SubscriberStatus.ACTIVE,
+        "sections": row.sections,
+        "newsletters": row.newsletters,
+        "created_at": now,
+        "unsubscribed_at": now if row.unsubscribed else None,
+        "hard_bounces": 0,
+        "paused_until": None,
+    }
 
 
 def wants(subscriber: Subscriber, newsletter: DigestSettings) -> bool:
@@ -160,7 +254,7 @@ def active_subscribers(
                 session.exec(
                     select(Subscriber)
                     .where(Subscriber.status == SubscriberStatus.ACTIVE, Subscriber.id > last_id)  # type: ignore[operator]
-                    .where(sa.or_(Subscriber.paused_until.is_(None), Subscriber.paused_until <= now))  # type: ignore[union-attr,operator]
+                    .where(sa.or_(Subscriber.paused_until.is_(None), Subscriber.paused_until <= now))  # type: ignore[union-attr,operator,arg-type]
                     .order_by(Subscriber.id)  # type: ignore[arg-type]
                     .limit(page_size)
                 )
@@ -175,45 +269,88 @@ EXPORT_COLUMNS = ("email", "name", "sections", "newsletters", "status", "created
 
 
 def export_csv(app: App, handle: TextIO, *, page_size: int = 1000) -> int:
-    """Every subscriber (any status) as CSV that ``import_csv`` reads back; returns the number of rows.
+    """Every subscriber (any status) as CSV that ``import_csv`` reads back as the same list; returns the
+    number of rows.
 
-    Read a keyset page at a time, so a large list is never all in memory. Cells that a spreadsheet would
-    run as a formula (``=``, ``+``, ``-``, ``@`` first) are prefixed with ``'``.
+    ``status`` is ``bounced`` or ``suppressed`` for an address on the suppression list, so an exported
+    list never re-mails it. Read a keyset page at a time, so a large list is never all in memory. Cells
+    that a spreadsheet would run as a formula get a ``'`` in front (which import takes off again).
     """
-    writer = csv.writer(handle, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
+    write_rows(handle, [EXPORT_COLUMNS])
     last_id, count = 0, 0
-    while True:
-        with session_scope(app.engine) as session:
-            page = list(
-                session.exec(
-                    select(Subscriber)
-                    .where(Subscriber.id > last_id)  # type: ignore[operator]
-                    .order_by(Subscriber.id)  # type: ignore[arg-type]
-                    .limit(page_size)
-                )
-            )
-        if not page:
-            return count
-        for row in page:
-            cells = [
-                row.email,
-                row.name or "",
-                ";".join(row.sections or []),
-                ";".join(row.newsletters or []),
-                row.status,
-                row.created_at.isoformat(timespec="seconds"),
-                row.unsubscribed_at.isoformat(timespec="seconds") if row.unsubscribed_at else "",
-            ]
-            writer.writerow([_inert(cell) for cell in cells])
+    while page := _listed(app, after=last_id, limit=page_size):
+        write_rows(
+            handle,
+            (
+                [
+                    row.email,
+                    row.name or "",
+                    ";".join(row.sections or []),
+                    ";".join(row.newsletters or []),
+                    row.status,
+                    row.created_at.isoformat(timespec="seconds"),
+                    row.unsubscribed_at.isoformat(timespec="seconds") if row.unsubscribed_at else "",
+                ]
+                for row in page
+            ),
+        )
         count += len(page)
-        last_id = page[-1].id or last_id
+        last_id = page[-1].id
+    return count
 
 
-def _inert(cell: str) -> str:
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A subscriber as listings and exports show one: ``status`` is ``bounced`` (hard bounces) or
+    ``suppressed`` (complaint, manual block) when the address is on the suppression list, whatever the
+    subscriber row says, because nothing is sent to it."""
+
+    id: int
+    email: str
+    name: str | None
+    status: str
+    sections: list[str] | None
+    created_at: datetime
+    unsubscribed_at: datetime | None
+    hard_bounces: int
+    paused_until: datetime | None
+    newsletters: list[str] | None
 
 
-def list_subscribers(app: App, *, limit: int = 1000) -> list[Subscriber]:
+def shown_status(status: str, suppression_reason: str | None) -> str:
+    if suppression_reason is None:
+        return status
+    return BOUNCED if suppression_reason == SuppressionReason.HARD_BOUNCE else SUPPRESSED
+
+
+def list_subscribers(app: App, *, limit: int = 1000) -> list[Listed]:
+    return _listed(app, after=0, limit=limit)
+
+
+def _listed(app: App, *, after: int, limit: int) -> list[Listed]:
+    """Up to ``limit`` subscribers with ids above ``after``, in id order, each with its shown status."""
     with session_scope(app.engine) as session:
-        return list(session.exec(select(Subscriber).order_by(Subscriber.id).limit(limit)))  # type: ignore[arg-type]
+        page = list(
+            session.exec(
+                select(Subscriber)
+                .where(Subscriber.id > after)  # type: ignore[operator]
+                .order_by(Subscriber.id)  # type: ignore[arg-type]
+                .limit(limit)
+            )
+        )
+        reasons = suppressed_on(session.connection(), (s.email for s in page))
+    return [
+        Listed(
+            id=s.id or 0,
+            email=s.email,
+            name=s.name,
+            status=shown_status(s.status, reasons.get(s.email.strip().lower())),
+            sections=s.sections,
+            created_at=s.created_at,
+            unsubscribed_at=s.unsubscribed_at,
+            hard_bounces=s.hard_bounces,
+            paused_until=s.paused_until,
+            newsletters=s.newsletters,
+        )
+        for s in page
+    ]

@@ -68,13 +68,19 @@ def unsuppress(engine: Engine, email: str) -> bool:
 
 def suppressed_among(engine: Engine, emails: Iterable[str]) -> dict[str, str]:
     """The given addresses that are suppressed, lower-cased, with their reason."""
+    with engine.connect() as connection:
+        return suppressed_on(connection, emails)
+
+
+def suppressed_on(connection: Connection, emails: Iterable[str]) -> dict[str, str]:
+    """:func:`suppressed_among` inside the caller's transaction (on SQLite every transaction takes the
+    write lock, so a writer cannot ask through a second connection)."""
     wanted = sorted({_key(e) for e in emails})
     found: dict[str, str] = {}
-    with engine.connect() as connection:
-        for start in range(0, len(wanted), _PAGE):
-            chunk = wanted[start : start + _PAGE]
-            query = sa.select(S.c.email, S.c.reason).where(S.c.email.in_(chunk))
-            found.update({email: reason for email, reason in connection.execute(query)})
+    for start in range(0, len(wanted), _PAGE):
+        chunk = wanted[start : start + _PAGE]
+        query = sa.select(S.c.email, S.c.reason).where(S.c.email.in_(chunk))
+        found.update({email: reason for email, reason in connection.execute(query)})
     return found
 
 
