@@ -2,6 +2,10 @@
 
 A test that needs a system part skips with the reason when the part is missing, except under CI=true,
 where a missing part fails the run: CI must never go green by skipping.
+
+No test may depend on the wall-clock date or time of day. A test about an edition, a window, a cron, a
+lease or a posting plan lives at a pinned instant (the ``clock`` fixture) and states its expectations
+relative to it; ``faketime -f '@2027-03-28 00:40:00' ./scripts/test`` (README) checks that on another day.
 """
 
 from __future__ import annotations
@@ -9,10 +13,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
 from distro.app import App, build_app
 from distro.db import make_engine, upgrade
@@ -21,6 +27,9 @@ from distro.settings import Settings, SourceSettings
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_FEED = ROOT / "examples" / "feed.xml"
 EXAMPLE_SUBSCRIBERS = ROOT / "examples" / "subscribers.csv"
+# The Friday after the example feed's week (its twelve articles are dated 16-22 November 2026): the next
+# weekly digest (Mondays, 07:00 London) is Monday 30 November, edition weekly-2026-W49.
+FRIDAY = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 PG_URL = os.environ.get("DISTRO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -29,6 +38,26 @@ def require(part: str, reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{part} is required under CI=true: {reason}", pytrace=False)
     pytest.skip(f"{part} not available: {reason}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "clock(instant): the aware instant the clock fixture pins (FRIDAY)")
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Coordinates]:
+    """Pins the wall clock (``datetime.now``, ``time.time``; not ``time.monotonic``) at one instant for
+    the rest of the test: ``FRIDAY``, or the instant of a ``@pytest.mark.clock(...)`` marker.
+
+    It does not tick, so "now" is the same in a fixture that ingests and in the assertions after it; move
+    it with ``clock.shift(timedelta(...))`` or ``clock.move_to(when)``. A fixture that ingests, composes,
+    plans or queues depends on it so that it runs at that instant too. Subprocesses and the PostgreSQL
+    server keep the real clock.
+    """
+    marker = request.node.get_closest_marker("clock")
+    instant = marker.args[0] if marker is not None else FRIDAY
+    with time_machine.travel(instant, tick=False) as traveller:
+        yield traveller
 
 
 _PG_STATE: dict[str, str | None] = {}

@@ -1,7 +1,9 @@
 """The desk's digest page through TestClient: sign-in, preview bytes, edit, test copy, send, schedule.
 
 Everything goes through the real services, outbox and file sink; the database does not matter here (the
-digest services have their own tests on both backends): SQLite only.
+digest services have their own tests on both backends): SQLite only. Every test lives on Friday
+2026-11-27 12:00 UTC (the ``clock`` fixture, which ``week`` depends on): the articles arrive then and the
+desk's upcoming edition is Monday's, whatever the wall clock says.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from distro.services.digest import compose_weekly, digest_slug, preview, queue_d
 from distro.services.ingest import ingest
 from distro.services.subscribers import add_subscriber
 from distro.web.app import create_web_app
+from tests.conftest import FRIDAY
 from tests.web.desk import EDITOR, csrf_of, signed_in
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -38,7 +41,8 @@ FORMS = ["edit", "test", "send", "schedule", "unschedule"]
 
 
 @pytest.fixture
-def week(app: App) -> App:
+def week(app: App, clock: time_machine.Coordinates) -> App:
+    """The example week's articles and readers, ingested at the pinned instant (FRIDAY)."""
     app.settings.x.enabled = app.settings.facebook.enabled = False
     ingest(app)
     for address in READERS:
@@ -210,16 +214,14 @@ def test_send_now_queues_one_row_per_reader_and_the_page_moves_to_the_next_editi
 
 
 def test_upcoming_at_moves_to_the_next_edition_once_this_one_is_queued(week: App) -> None:
-    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # a Friday
-    with time_machine.travel(now, tick=False):
-        ingest(week)
-        monday = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # 07:00 London: what the scheduler sends next
-        assert upcoming_at(week, now) == monday
-        digest = compose_weekly(week, now).digest  # this week's, composed by hand and not sent yet
-        assert digest is not None and digest.slug == "weekly-2026-W48"
-        assert upcoming_at(week, now) == now  # ...is the one to finish first
-        queue_digest(week, digest)
-        nxt = upcoming_at(week, now)
+    now = FRIDAY  # the pinned clock: the week's articles arrived at this instant
+    monday = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # 07:00 London: what the scheduler sends next
+    assert upcoming_at(week) == upcoming_at(week, now) == monday
+    digest = compose_weekly(week, now).digest  # this week's, composed by hand and not sent yet
+    assert digest is not None and digest.slug == "weekly-2026-W48" and len(digest.article_ids) == 12
+    assert upcoming_at(week, now) == now  # ...is the one to finish first
+    queue_digest(week, digest)
+    nxt = upcoming_at(week, now)
     assert nxt == monday
     assert digest_slug(week, nxt) == "weekly-2026-W49"
 
