@@ -1,22 +1,25 @@
 """The desk's dashboard (/desk) through the real pipeline: ingest, compose, queue, dispatch over SMTP to a
 real server on loopback that refuses some recipients, and the social planner. The numbers shown are read
-back from the page."""
+back from the page. Every test runs at a pinned instant (the ``clock`` fixture: Friday 2026-11-27 12:00 UTC
+unless marked), so the next runs shown are known dates, not the wall clock's."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
 from distro.app import App
-from distro.models import Article, Delivery, utcnow
+from distro.models import Article, Delivery
 from distro.scheduler import build_scheduler, ensure_jobs
 from distro.services.delivery import dispatch
-from distro.services.digest import compose_weekly, digest_trigger, queue_digest
+from distro.services.digest import compose_weekly, queue_digest
 from distro.services.ingest import ingest
 from distro.services.plan import hold
 from distro.services.social import plan_social
@@ -33,6 +36,11 @@ REPLIES = {
 DATA_REPLIES = {"spam@example.org": "554 5.7.1 Message refused as spam"}  # failed, not a bounce
 
 
+@pytest.fixture(autouse=True)
+def pinned(clock: time_machine.Coordinates) -> None:
+    """Each test, its fixtures included, at the clock fixture's instant."""
+
+
 @pytest.fixture
 def client(app: App) -> Iterator[TestClient]:
     with TestClient(create_web_app(app)) as test_client:
@@ -45,6 +53,11 @@ def stats(html: str) -> dict[str, int]:
         re.sub(r"<[^>]+>", "", label): int(number)
         for number, label in re.findall(r"<li><strong[^>]*>(\d+)</strong>(.*?)</li>", html)
     }
+
+
+def shown_times(html: str) -> list[datetime]:
+    """The instants of the ``<time datetime=...>`` elements (each with its offset: UTC or the trigger's)."""
+    return [datetime.fromisoformat(value) for value in re.findall(r'<time datetime="([^"]+)">', html)]
 
 
 def card(html: str, heading_id: str) -> str:
@@ -112,13 +125,12 @@ def test_the_dashboard_shows_the_pipeline_s_real_numbers(app: App, client: TestC
     assert len(titles) == 12 and shown == [str(escape(t)) for t in titles[:10]]
 
     next_run = card(html, "next-digest")
-    expected = digest_trigger(app).get_next_fire_time(None, utcnow())
-    assert expected is not None
-    assert f'<time datetime="{expected.isoformat(timespec="seconds")}">' in next_run
+    assert shown_times(next_run) == [datetime(2026, 11, 30, 7, 0, tzinfo=UTC)]  # Monday 07:00 London (GMT)
     assert "per configuration" in next_run
 
 
 @sqlite_only
+@pytest.mark.clock(datetime(2027, 3, 26, 12, 0, tzinfo=UTC))  # the Friday before the clocks go forward
 def test_the_next_run_comes_from_the_scheduler_s_store_once_it_has_jobs(app: App, client: TestClient) -> None:
     scheduler = build_scheduler(app)  # the persistent SQLAlchemy job store in the project's database
     scheduler.start(paused=True)
@@ -129,7 +141,8 @@ def test_the_next_run_comes_from_the_scheduler_s_store_once_it_has_jobs(app: App
         scheduler.shutdown()
     signed_in(app, client, "/desk")
     next_run = card(client.get("/desk").text, "next-digest")
-    assert f'<time datetime="{stored.isoformat(timespec="seconds")}">' in next_run
+    assert stored == datetime(2027, 3, 29, 6, 0, tzinfo=UTC)  # Monday 07:00 BST
+    assert shown_times(next_run) == [stored]  # the same instant, whichever offset each side writes
     assert "from the scheduler's stored job" in next_run and "per configuration" not in next_run
 
 
@@ -168,8 +181,9 @@ def test_every_newsletter_has_its_next_run_and_last_edition(app: App, client: Te
     html = client.get("/desk").text
     next_run = card(html, "next-digest")
     assert "Weekly digest" in next_run and "Security brief" in next_run
-    brief_at = digest_trigger(app, "security").get_next_fire_time(None, utcnow())
-    assert f'<time datetime="{brief_at.isoformat(timespec="seconds")}">' in next_run
+    # Friday 12:00 UTC is 07:00 in New York: the brief goes at 07:30 EST today, the weekly on Monday.
+    brief_at, weekly_at = datetime(2026, 11, 27, 12, 30, tzinfo=UTC), datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+    assert shown_times(next_run) == [weekly_at, brief_at]
     last = card(html, "last-digest")
     assert last.index("Weekly digest") < last.index("Security brief")
     assert "weekly-" in last and "security-" in last and last.count(">1</strong>pending") == 2
