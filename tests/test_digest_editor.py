@@ -1,4 +1,9 @@
-"""The editor's loop on SQLite and PostgreSQL: edit, preview, test copy, send; section variants; DKIM."""
+"""The editor's loop on SQLite and PostgreSQL: edit, preview, test copy, send; section variants; DKIM.
+
+In-process tests run at the pinned instant of the ``clock`` fixture (Friday 2026-11-27 12:00 UTC), so "this
+week's" edition is always weekly-2026-W48; the CLI tests run ``distro`` in subprocesses on the real clock
+and assert nothing about which week it is.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from pathlib import Path
 import dkim
 import pytest
 import sqlalchemy as sa
+import time_machine
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
@@ -32,7 +38,7 @@ from distro.services.digest_edit import EditChanges, save_edit, send_test
 from distro.services.ingest import ingest
 from distro.services.subscribers import add_subscriber, import_csv
 from distro.tokens import read_token
-from tests.conftest import EXAMPLE_SUBSCRIBERS, ROOT
+from tests.conftest import EXAMPLE_SUBSCRIBERS, FRIDAY, ROOT
 
 
 def parse(data: bytes) -> EmailMessage:
@@ -53,7 +59,8 @@ def articles(app: App) -> list[Article]:
 
 
 @pytest.fixture
-def week(app: App) -> App:
+def week(app: App, clock: time_machine.Coordinates) -> App:
+    """The example's articles, ingested at the pinned instant; the test goes on at that instant."""
     app.settings.x.enabled = app.settings.facebook.enabled = False
     ingest(app)
     return app
@@ -141,7 +148,7 @@ def test_each_reader_gets_only_their_sections_and_their_own_links(week: App) -> 
     assert prefs.startswith(week.settings.web.public_url)
 
 
-def test_an_empty_week_sends_nothing_or_a_short_note(app: App) -> None:
+def test_an_empty_week_sends_nothing_or_a_short_note(app: App, clock: time_machine.Coordinates) -> None:
     result = compose_weekly(app)
     assert result.digest is None and "no new articles" in result.reason
     app.settings.digest.empty_week = "note"
@@ -269,26 +276,24 @@ def test_cli_digest_test_sends_one_marked_copy_logged_apart(editor_dir: Path) ->
     assert [row["recipient"] for row in log] == ["editor@example.org"]
 
 
-def test_an_edition_previewed_days_before_goes_out_with_the_stories_that_arrived_since(app: App) -> None:
+def test_an_edition_previewed_days_before_goes_out_with_the_stories_that_arrived_since(
+    app: App, clock: time_machine.Coordinates
+) -> None:
     """The scheduler composes the edition again at its time: later stories join, the editor's pin stays."""
-    from datetime import UTC, datetime, timedelta
-
-    import time_machine
+    from datetime import timedelta
 
     from distro.services.digest import digest_slug, upcoming_at
     from distro.services.jobs import send_digest
 
-    friday = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-    with time_machine.travel(friday, tick=False):
-        ingest(app)
-        add_subscriber(app, "reader@example.org")
-        monday = upcoming_at(app)  # the edition the next scheduled run sends
-        with session_scope(app.engine) as session:
-            pinned = session.exec(select(Article.id).order_by(Article.id)).first()
-        previewed = save_edit(app, EditChanges(pin=pinned), slug_at=monday).digest
+    ingest(app)  # on Friday 2026-11-27 12:00 UTC, the pinned clock
+    add_subscriber(app, "reader@example.org")
+    monday = upcoming_at(app)  # the edition the next scheduled run sends
+    with session_scope(app.engine) as session:
+        pinned = session.exec(select(Article.id).order_by(Article.id)).first()
+    previewed = save_edit(app, EditChanges(pin=pinned), slug_at=monday).digest
     assert previewed is not None and previewed.slug == digest_slug(app, monday) == "weekly-2026-W49"
     assert previewed.article_ids[0] == pinned
-    sunday = friday + timedelta(days=2)
+    sunday = FRIDAY + timedelta(days=2)
     with session_scope(app.engine) as session:
         late = Article(
             url="https://meridian-review.example/late",
@@ -300,7 +305,8 @@ def test_an_edition_previewed_days_before_goes_out_with_the_stories_that_arrived
         session.add(late)
         session.flush()
         late_id = late.id
-    result, rows = send_digest(app, monday)  # what the digest job does at Monday 07:00
+    clock.move_to(monday)
+    result, rows = send_digest(app)  # what the digest job does at Monday 07:00
     assert result.digest is not None and result.digest.slug == previewed.slug and rows == 1
     assert result.digest.article_ids[0] == pinned and late_id in result.digest.article_ids
     assert result.digest.window_end == monday

@@ -1,5 +1,8 @@
 """Several newsletters per site: a weekly digest and a daily Security brief, each with its own sections,
-template, List-Id, subscribers and scheduler job; through the real compose, outbox, dispatch and file sink."""
+template, List-Id, subscribers and scheduler job; through the real compose, outbox, dispatch and file sink.
+
+Every test runs with the clock pinned at Wednesday 2026-11-25 12:00 UTC (the ``clock`` fixture, which
+``two`` depends on): the articles arrive then, and the editions are composed an hour later."""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from distro.services.subscribers import InvalidSubscriber, add_subscriber, impor
 from distro.settings import NewsletterSettings, Settings
 from distro.web.app import create_web_app
 
+pytestmark = pytest.mark.clock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))  # the articles arrive that day
 BRIEF = NewsletterSettings(
     slug_prefix="security",
     name="Security brief",
@@ -42,11 +46,10 @@ BRIEF = NewsletterSettings(
 
 
 @pytest.fixture
-def two(app: App) -> App:
+def two(app: App, clock: time_machine.Coordinates) -> App:
     app.settings.newsletters = [BRIEF.model_copy()]
     app.settings.digest.window_days = 30
-    with time_machine.travel(datetime(2026, 11, 25, 12, 0, tzinfo=UTC)):  # the articles arrive that day
-        ingest(app)
+    ingest(app)
     add_subscriber(app, "weekly@example.org")  # never chose: the default newsletters only
     add_subscriber(app, "both@example.org", newsletters=["weekly", "security"])
     add_subscriber(app, "brief@example.org", newsletters=["security"])

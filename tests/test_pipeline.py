@@ -1,5 +1,7 @@
 """The whole job, end to end, on SQLite and PostgreSQL: feed -> articles -> digest + posts -> outbox ->
-channels -> log. File sinks here; SMTP into a real server on loopback below."""
+channels -> log. File sinks here; SMTP into a real server on loopback below. Each test runs at the pinned
+instant of the ``clock`` fixture: the articles arrive, the edition is composed and the posts are planned
+then, not at whatever hour the suite happens to run."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import sqlalchemy as sa
+import time_machine
 
 from distro.app import App, build_app
 from distro.compose.textlength import weighted_length
@@ -32,13 +35,14 @@ def parse(data: bytes) -> EmailMessage:
     return email.message_from_bytes(data, policy=policy.default)  # type: ignore[return-value]
 
 
-def test_main_job_sends_everything_once_and_logs_it(app: App) -> None:
+def test_main_job_sends_everything_once_and_logs_it(app: App, clock: time_machine.Coordinates) -> None:
     report = import_csv(app, EXAMPLE_SUBSCRIBERS)
     assert report.added == 5 and not report.rejected
     summary = run_once(app)
 
     assert [(r.new, r.error) for r in summary.ingested] == [(12, None)]
     assert summary.digest is not None and summary.digest.digest is not None
+    assert summary.digest.digest.slug == "weekly-2026-W48"  # this week's: the clock's Friday
     assert summary.digest_rows == 5 and summary.social_rows == 24
     assert {name: r.sent for name, r in summary.dispatched.items()} == {"email": 5, "x": 12, "facebook": 12}
 
@@ -94,7 +98,9 @@ def test_main_job_sends_everything_once_and_logs_it(app: App) -> None:
         assert c.execute(sa.select(sa.func.count()).select_from(Article)).scalar_one() == 12
 
 
-def test_an_unsubscribed_reader_is_suppressed_even_after_queueing(app: App) -> None:
+def test_an_unsubscribed_reader_is_suppressed_even_after_queueing(
+    app: App, clock: time_machine.Coordinates
+) -> None:
     import_csv(app, EXAMPLE_SUBSCRIBERS)
     app.settings.x.enabled = app.settings.facebook.enabled = False
     from distro.services.digest import compose_weekly, queue_digest
@@ -117,7 +123,9 @@ def test_an_unsubscribed_reader_is_suppressed_even_after_queueing(app: App) -> N
     assert not any("amira" in p.read_text(errors="replace") for p in app.settings.email_dir.glob("*.eml"))
 
 
-def test_digest_goes_out_over_smtp_to_a_real_server(settings: Settings) -> None:
+def test_digest_goes_out_over_smtp_to_a_real_server(
+    settings: Settings, clock: time_machine.Coordinates
+) -> None:
     with running_smtp_server() as server:
         settings.email.mode = "smtp"
         settings.smtp.host, settings.smtp.port, settings.smtp.security = server.host, server.port, "none"

@@ -110,8 +110,10 @@ def test_a_bad_plan_is_refused_with_what_to_fix() -> None:
 
 
 @pytest.fixture
-def planned(settings: Settings) -> Iterator[App]:
-    """The example's twelve articles planned at 23:30 London time: X has a plan, Facebook posts at once."""
+def planned(settings: Settings, clock: time_machine.Coordinates) -> Iterator[App]:
+    """The example's twelve articles planned at 23:30 London time: X has a plan, Facebook posts at once.
+
+    The clock stays pinned there for the rest of the test; claims and releases pass their own instants."""
     settings.x.posting = PostingPlan(
         max_per_hour=4,
         min_spacing_minutes=10,
@@ -121,9 +123,9 @@ def planned(settings: Settings) -> Iterator[App]:
     )
     app = build_app(settings)
     upgrade(app.engine)
-    with time_machine.travel(london(2026, 11, 26, 23, 30), tick=False):
-        ingest(app)
-        assert plan_social(app) == 24
+    clock.move_to(london(2026, 11, 26, 23, 30))
+    ingest(app)
+    assert plan_social(app) == 24
     yield app
     app.engine.dispose()
 
@@ -138,15 +140,17 @@ def claim(app: App, channel: str, at: datetime) -> list[outbox.Claimed]:
     return outbox.claim(app.engine, channel=channel, worker="w", limit=100, lease_seconds=60, now=at)
 
 
-def test_planned_posts_wait_for_their_slot_in_the_outbox(planned: App) -> None:
+def test_planned_posts_wait_for_their_slot_in_the_outbox(
+    planned: App, clock: time_machine.Coordinates
+) -> None:
     morning = london(2026, 11, 27, 7, 0)
     expected = [morning + timedelta(hours=h, minutes=m) for h in range(3) for m in (0, 10, 20, 30)]
     assert times(planned, "x") == expected
     assert set(times(planned, "facebook")) == {london(2026, 11, 26, 23, 30)}
     assert claim(planned, "x", morning - timedelta(seconds=1)) == []
     assert len(claim(planned, "x", morning + timedelta(minutes=15))) == 2
-    with time_machine.travel(london(2026, 11, 27, 8, 0), tick=False):
-        assert plan_social(planned) == 0  # idempotent: planning again moves nothing
+    clock.move_to(london(2026, 11, 27, 8, 0))
+    assert plan_social(planned) == 0  # idempotent: planning again moves nothing
     assert times(planned, "x") == expected
 
 
