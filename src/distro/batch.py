@@ -3,8 +3,10 @@
 The sender threads only send; the dispatching thread keeps the books (:func:`keep_books`):
 
 - **Group commits.** An outcome is recorded within ``dispatch.record_every_seconds`` (100 ms) or as soon
-  as ``dispatch.record_every_messages`` are waiting, whichever comes first, so a worker killed outright
-  leaves at most the messages in flight (one per connection) plus that short window unrecorded.
+  as ``dispatch.record_every_messages`` (32) are waiting, whichever comes first, so a worker killed
+  outright leaves at most the messages in flight (one per connection) plus that short window unrecorded.
+  With ``dispatch.record_before_next_send`` a connection sends its next message only once its last
+  outcome is recorded: a crash then leaves only the messages on the wire, at about twice the CPU.
 - **Heartbeat.** The lease of every row not yet recorded is renewed every third of
   ``dispatch.lease_seconds``; a row the heartbeat no longer holds (taken over) is never sent.
 - **Fencing.** A sender takes a row only while the lease is known to hold with a quarter of it to spare
@@ -28,10 +30,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from distro import outbox
+from distro.db import DATABASE_DOWN, describe_database_error
 from distro.errors import DeliveryError
 from distro.models import AttemptOutcome
 from distro.outbox import Claimed, Outcome
@@ -43,9 +45,6 @@ log = logging.getLogger(__name__)
 
 DEFER_AFTER_SECONDS = 1.0
 """A row whose domain's next slot is further away than this goes back to the queue until then."""
-
-# What a lost or refused connection to the database raises (SQLite: "database is locked" too).
-DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError)
 
 Clock = Callable[[], float]
 
@@ -101,6 +100,8 @@ class Batch:
         throttle: Throttle,
         lease_seconds: float,
         leased_at: float,
+        record_every: int = 1,
+        record_before_next: bool = False,
         clock: Clock = time.monotonic,
     ) -> None:
         self.batch = list(batch)
@@ -109,6 +110,8 @@ class Batch:
         self.stop = stop
         self.throttle = throttle
         self.lease_seconds = lease_seconds
+        self.record_every = record_every
+        self.record_before_next = record_before_next
         self.clock = clock
         self.leased_at = leased_at  # on ``clock``, taken just before the claim
         self.lease_deadline = leased_at + lease_seconds  # moved on by each renewal
@@ -117,6 +120,8 @@ class Batch:
         self._waiting = list(range(len(self.batch)))  # indexes not handed out yet, in claim order
         self._taken: set[int] = set()
         self._pending: list[Outcome] = []  # done, not recorded yet
+        self._pending_by: list[int] = []  # the sender thread of each pending outcome
+        self._senders_waiting = 0  # senders waiting for their last outcome to be recorded
         self._pending_since: float | None = None
         self._recorded: list[Outcome] = []
         self._lost: set[int] = set()  # row ids another worker holds now
@@ -129,6 +134,8 @@ class Batch:
     def take(self) -> tuple[Claimed, Any] | None:
         """The next row to send now, or None when there is nothing more for this sender to do."""
         with self._cond:
+            if self.record_before_next:
+                self._await_own_outcome()
             while True:
                 if self._closed():
                     return None
@@ -148,13 +155,32 @@ class Batch:
                 # the lease is in doubt (no renewal lately) or every domain left is busy: wait a little
                 self._cond.wait(self._pause_for(now))
 
+    def _await_own_outcome(self) -> None:
+        """Block until this sender's last outcome is recorded (or the batch is over), so a crash can
+        leave at most the message on the wire per connection unrecorded."""
+        me = threading.get_ident()
+        self._senders_waiting += 1
+        try:
+            self._cond.notify_all()
+            while me in self._pending_by and not self.aborted:
+                if self.clock() >= self.lease_deadline:
+                    self.aborted = True
+                    self._cond.notify_all()
+                    break
+                self._cond.wait(0.05)
+        finally:
+            self._senders_waiting -= 1
+
     def done(self, claimed: Claimed, outcome: Outcome) -> None:
         with self._cond:
             self._pending.append(outcome)
-            if self._pending_since is None:
+            self._pending_by.append(threading.get_ident())
+            first = self._pending_since is None
+            if first:
                 self._pending_since = self.clock()
             self.failures.saw(outcome)
-            self._cond.notify_all()
+            if first or len(self._pending) >= self.record_every:  # the books need to act: wake them
+                self._cond.notify_all()
 
     def leaving(self) -> None:
         """A sender is done: wake the books so the batch's end is recorded at once."""
@@ -207,16 +233,22 @@ class Batch:
             if not self._pending:
                 return [], seconds
             age = self.clock() - (self._pending_since or self.clock())
-            if force or len(self._pending) >= every or age >= seconds:
+            if force or self._senders_waiting or len(self._pending) >= every or age >= seconds:
                 return list(self._pending), 0.0
             return [], seconds - age
 
     def recorded(self, outcomes: Sequence[Outcome]) -> None:
         with self._cond:
             ids = {id(o) for o in outcomes}
-            self._pending = [o for o in self._pending if id(o) not in ids]
+            left = [
+                (o, by) for o, by in zip(self._pending, self._pending_by, strict=True) if id(o) not in ids
+            ]
+            self._pending = [o for o, _ in left]
+            self._pending_by = [by for _, by in left]
             self._pending_since = self.clock() if self._pending else None
             self._recorded.extend(outcomes)
+            if self._senders_waiting:
+                self._cond.notify_all()
 
     def held(self) -> list[Claimed]:
         """Rows still this worker's to look after: not recorded, not lost, not given back."""
@@ -333,8 +365,11 @@ class _Backoff:
 
     def failed(self, now: float, exc: BaseException, doing: str) -> None:
         if not self.failing:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            log.warning("database unreachable while %s (%s); keeping the outcomes and retrying", doing, first)
+            log.warning(
+                "database unreachable while %s (%s); keeping the outcomes and retrying",
+                doing,
+                describe_database_error(exc),
+            )
         self.failing = True
         self.at = now + self.delay
         self.delay = min(self.delay * 2, 5.0)

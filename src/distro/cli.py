@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import webbrowser
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
@@ -80,12 +81,24 @@ def _root(
     _STATE["config"] = config
 
 
-def app() -> App:
-    """The wired application, built once per command, with the schema brought up to date."""
+def app(*, wait_for_db: bool = False) -> App:
+    """The wired application, built once per command, with the schema brought up to date.
+
+    ``wait_for_db``: long-running commands wait (with backoff, logged) for a database that is not there
+    yet, and exit 0 if stopped meanwhile; every other command fails at once with one line (see main).
+    """
     if "app" not in _STATE:
         settings = load_settings(_STATE.get("config"))
         redact(secret_values(settings))
         built = build_app(settings)
+        if wait_for_db:
+            from distro.db import wait_for_database
+            from distro.worker import stop_on_signals
+
+            stop = threading.Event()
+            with stop_on_signals(stop):
+                if not wait_for_database(built.engine, stop):
+                    raise typer.Exit(0)
         upgrade(built.engine)
         _STATE["app"] = built
     return _STATE["app"]  # type: ignore[no-any-return]
@@ -204,7 +217,7 @@ def run(
 
     if role not in ("all", "scheduler", "worker", "web"):
         raise DistroError(f"unknown role {role!r}: use all, scheduler, worker or web")
-    run_service(app(), role=role, host=host, port=port)
+    run_service(app(wait_for_db=True), role=role, host=host, port=port)
 
 
 @cli.command(name="dispatch")
@@ -239,7 +252,7 @@ def worker_command(
     """
     from distro.worker import run_worker
 
-    report = run_worker(app(), channel, once=once)
+    report = run_worker(app(wait_for_db=not once), channel, once=once)
     for name, rep in report.channels.items():
         console.print(
             f"{name}: {rep.sent} sent, {rep.temporary} to retry, {rep.permanent} failed, "
@@ -747,10 +760,16 @@ def _due_count(application: App, channels: list[str] | None) -> int:
 
 def main() -> None:
     """Entry point: a DistroError becomes one line on stderr and exit status 1, never a traceback."""
+    from distro.db import DATABASE_DOWN, describe_database_error
+
     try:
         cli()
     except DistroError as exc:
         err.print(f"error: {exc}", style="red", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(1)
+    except DATABASE_DOWN as exc:  # one-shot commands; the long-running ones wait for the database
+        message = f"error: database unreachable: {describe_database_error(exc)} (check DISTRO_DATABASE_URL)"
+        err.print(message, style="red", highlight=False, markup=False, soft_wrap=True)
         sys.exit(1)
 
 

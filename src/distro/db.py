@@ -6,6 +6,8 @@ newest revision without losing data, and is what ``distro init`` runs.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +18,23 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from distro.errors import ConfigError
+
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError)
+"""What a lost or refused database connection raises (SQLite's "database is locked" too)."""
+
+# libpq: give up connecting after 10 s, and notice a peer that vanished without closing (~25 s), so a
+# worker never hangs on a dead connection; a URL that sets these itself wins.
+_PG_CONNECT_ARGS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
 
 
 def normalise_url(url: str) -> str:
@@ -36,7 +54,50 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    if url.startswith("postgresql+psycopg") and not _psycopg_installed():
+        raise ConfigError(
+            "the database URL names PostgreSQL but its driver is not installed: "
+            "pip install 'distro[postgres]' (psycopg 3)"
+        )
+    given = sa.engine.make_url(url).query
+    connect_args = {k: v for k, v in _PG_CONNECT_ARGS.items() if k not in given} if "psycopg" in url else {}
+    connect_args |= kwargs.pop("connect_args", {})
+    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+
+
+def _psycopg_installed() -> bool:
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def describe_database_error(exc: BaseException) -> str:
+    """The driver's first line, without SQLAlchemy's statement and links (never the URL)."""
+    origin = getattr(exc, "orig", None) or exc
+    text = str(origin).strip()
+    return text.splitlines()[0] if text else type(origin).__name__
+
+
+def wait_for_database(engine: Engine, stop: threading.Event, *, most_seconds: float = 30.0) -> bool:
+    """Block until the database answers (True) or ``stop`` is set (False); one log line per try.
+
+    Long-running faces (``distro worker``, ``distro run``) start with this, so a database that is still
+    booting, or away for a while, is a wait with backoff, not a traceback.
+    """
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            with engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+            return True
+        except DATABASE_DOWN as exc:
+            log.warning("database unreachable (%s); retrying in %.0fs", describe_database_error(exc), delay)
+        if stop.wait(delay):
+            break
+        delay = min(delay * 2, most_seconds)
+    return False
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

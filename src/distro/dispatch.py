@@ -157,6 +157,8 @@ def dispatch_channel(
                 throttle=throttle,
                 lease_seconds=settings.lease_seconds,
                 leased_at=leased_at,
+                record_every=settings.record_every_messages,
+                record_before_next=settings.record_before_next_send,
             )
             senders = [pool.submit(_drain, work, sender) for sender in channels]
             keep_books(engine, work, senders, worker=worker, settings=settings, progress=progress)

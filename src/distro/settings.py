@@ -278,8 +278,11 @@ class DispatchSettings(_Section):
     # Group commits: outcomes are recorded within this many seconds, or as soon as this many wait,
     # whichever comes first (a worker killed outright leaves at most these unrecorded, plus one message
     # in flight per connection). The lease is renewed every third of lease_seconds while a batch is sent.
+    # record_before_next_send: a connection sends its next message only once its last outcome is
+    # recorded, so a crash leaves only the message on the wire (about half the throughput).
     record_every_seconds: float = Field(default=0.1, gt=0, le=5)
-    record_every_messages: int = Field(default=8, ge=1, le=1000)
+    record_every_messages: int = Field(default=32, ge=1, le=1000)
+    record_before_next_send: bool = False
 
 
 class SchedulerSettings(_Section):

@@ -8,6 +8,10 @@ rows to be taken again when their lease expires.
 
 SIGTERM or SIGINT: the messages in flight finish and are recorded, the rest of the claimed batch is
 released untried, the channels are closed, and :func:`run_worker` returns (the CLI exits 0).
+
+The database going away is weather, not a crash: outcomes already in hand are kept and recorded when it
+is back (:mod:`distro.batch`), and a pass that cannot claim or build waits with backoff (one log line per
+try, no traceback) and goes on.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from distro.app import App
+from distro.db import DATABASE_DOWN, describe_database_error
 from distro.dispatch import DispatchReport
 from distro.services.delivery import Senders, dispatch_with, open_senders
 
@@ -73,9 +78,22 @@ def run_worker(
             for name in names:
                 senders[name] = open_senders(app, name)
             log.info("worker %s: channels %s", app.worker_id, ", ".join(names))
+            delay = 1.0
             while not stop.is_set():
                 before = report.handled
-                for name, rep in dispatch_with(app, senders, stop=stop).items():
+                try:
+                    passed = dispatch_with(app, senders, stop=stop)
+                except DATABASE_DOWN as exc:
+                    if once:
+                        raise
+                    log.warning(
+                        "database unreachable (%s); retrying in %.0fs", describe_database_error(exc), delay
+                    )
+                    stop.wait(delay)
+                    delay = min(delay * 2, 30.0)
+                    continue
+                delay = 1.0
+                for name, rep in passed.items():
                     total = report.channels.setdefault(name, DispatchReport())
                     total.add(rep)
                     total.paused = list(dict.fromkeys(total.paused))  # once per channel, not per pass
