@@ -12,6 +12,7 @@ from datetime import timedelta
 import fastapi
 import pytest
 import sqlalchemy as sa
+import time_machine
 from fastapi.responses import HTMLResponse, Response
 from fastapi.testclient import TestClient
 
@@ -99,7 +100,9 @@ def test_sign_in_form_needs_its_own_token_and_never_redirects_off_site(app: App,
     assert login(client, next_url="//evil.example").headers["location"] == "/desk"
 
 
-def test_wrong_passwords_lock_the_account_even_for_the_right_one(app: App, client: TestClient) -> None:
+def test_wrong_passwords_lock_the_account_even_for_the_right_one(
+    app: App, client: TestClient, clock: time_machine.Coordinates
+) -> None:
     add_editor(app, EDITOR, PASSWORD)
     limit = app.settings.web.login_max_failures
     for _ in range(limit):
@@ -110,8 +113,7 @@ def test_wrong_passwords_lock_the_account_even_for_the_right_one(app: App, clien
     with app.engine.connect() as connection:
         editor = connection.execute(sa.select(Editor)).one()
     assert editor.failed_logins == limit
-    lock = editor.locked_until - utcnow()
-    assert timedelta(minutes=14) < lock <= timedelta(minutes=15)
+    assert editor.locked_until - utcnow() == timedelta(minutes=15)  # exact: the clock is pinned
     # The lock lifts by itself, and one more wrong password afterwards locks for twice as long.
     later = utcnow() + timedelta(minutes=16)
     with pytest.raises(LoginRefused):

@@ -2,7 +2,8 @@
 escaping, over deliveries made by the real pipeline (two small digests over SMTP to a real server on
 loopback that refuses one address, x posts to the file sink). Each filter is checked against the rows
 it must include and exclude, computed here straight from the table; the chart's bar titles against counts
-bucketed here in Python."""
+bucketed here in Python. The clock is pinned (the ``clock`` fixture, Friday 2026-11-27 12:00 UTC) for every
+test, so "today" and "three days ago" are known days and no run straddles midnight."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from fastapi.testclient import TestClient
 
 from distro.app import App
@@ -37,6 +39,11 @@ BOUNCE = "Bounce.Me@example.org"
 READERS = 54  # with the bounce: 55 rows per digest, so each digest's rows fill one page and part of another
 POSTS = 3
 HOSTILE = '<script>alert("x")</script>@evil.example'
+
+
+@pytest.fixture(autouse=True)
+def pinned(clock: time_machine.Coordinates) -> None:
+    """Each test, its fixtures included, at the clock fixture's instant."""
 
 
 @pytest.fixture
@@ -203,8 +210,7 @@ def test_the_chart_counts_sends_and_failures_per_day_or_per_hour(app: App, clien
     # Rows over three days: per day, 30 days, the "tiny" digest three days back.
     page = client.get("/desk/log").text
     assert bar_titles(page) == expected_bars(rows, "day")
-    today = utcnow().strftime("%Y-%m-%d")
-    three_days_ago = (utcnow() - timedelta(days=3)).strftime("%Y-%m-%d")
+    today, three_days_ago = "2026-11-27", "2026-11-24"  # the pinned Friday, and "tiny"'s day
     assert bar_titles(page)[(three_days_ago, "sent")] == READERS
     assert bar_titles(page)[(three_days_ago, "failed")] == 1
     assert bar_titles(page)[(today, "failed")] == 1

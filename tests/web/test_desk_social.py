@@ -2,7 +2,8 @@
 
 Posts come from the example feed through ingest + plan_social and leave through the real outbox and
 dispatch into the file sink, so what is asserted is what a platform would receive. Most tests pin SQLite;
-the post-now race against a worker runs on both databases.
+the post-now race against a worker runs on both databases. The clock is pinned (the ``clock`` fixture) from
+ingest on, so the posts' due times are the same instant on any day.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from fastapi.testclient import TestClient
 
 from distro import outbox
@@ -42,7 +44,7 @@ ARTICLES = 4  # of the example feed's 12 (the rest is back catalogue): planning 
 
 
 @pytest.fixture
-def planned(app: App) -> App:
+def planned(app: App, clock: time_machine.Coordinates) -> App:
     ingest(app, backfill=ARTICLES)
     assert plan_social(app) == 2 * ARTICLES  # X and Facebook (the default accounts)
     return app
@@ -90,7 +92,9 @@ def sent_attempts(app: App, delivery_id: int) -> int:
 
 
 @SQLITE
-def test_the_page_shows_each_post_as_sent_with_its_platform_length(app: App) -> None:
+def test_the_page_shows_each_post_as_sent_with_its_platform_length(
+    app: App, clock: time_machine.Coordinates
+) -> None:
     app.settings.mastodon.enabled = app.settings.bluesky.enabled = True
     app.settings.mastodon.max_length = 450
     ingest(app, backfill=ARTICLES)
