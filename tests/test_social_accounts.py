@@ -1,4 +1,7 @@
-"""Several accounts per platform, encrypted tokens, account health and editor overrides, end to end."""
+"""Several accounts per platform, encrypted tokens, account health and editor overrides, end to end.
+
+Tests that ingest and plan posts run at the ``clock`` fixture's pinned instant, so each post's slot does not
+depend on when the suite runs."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
@@ -38,7 +42,9 @@ def security_desk(settings: Settings, mode: str = "file") -> Settings:
     return settings
 
 
-def test_each_account_posts_its_sections_to_its_own_channel(settings: Settings) -> None:
+def test_each_account_posts_its_sections_to_its_own_channel(
+    settings: Settings, clock: time_machine.Coordinates
+) -> None:
     app = build_app(security_desk(settings))
     upgrade(app.engine)
     ingest(app)
@@ -96,7 +102,9 @@ def test_an_api_account_without_a_stored_token_names_the_command(settings: Setti
     app.engine.dispose()
 
 
-def test_a_revoked_token_pauses_only_that_account_and_tells_the_editor(settings: Settings) -> None:
+def test_a_revoked_token_pauses_only_that_account_and_tells_the_editor(
+    settings: Settings, clock: time_machine.Coordinates
+) -> None:
     settings.token_key = SecretStr(Fernet.generate_key().decode())
     settings.x.api_key, settings.x.api_secret = (
         SecretStr(x_api.CONSUMER_KEY),
@@ -137,7 +145,9 @@ def test_a_revoked_token_pauses_only_that_account_and_tells_the_editor(settings:
     app.engine.dispose()
 
 
-def test_editor_override_and_section_template(settings: Settings, tmp_path: Path) -> None:
+def test_editor_override_and_section_template(
+    settings: Settings, tmp_path: Path, clock: time_machine.Coordinates
+) -> None:
     templates = tmp_path / "templates"
     shutil.copytree(settings.templates_dir, templates)
     (templates / "social" / "x.Security.txt.j2").write_text("SECURITY DESK: {{ article.title }} {{ link }}\n")

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 import sqlalchemy as sa
+import time_machine
 import uvicorn
 
 from distro.app import App, build_app
@@ -93,7 +94,10 @@ def subscription(app: App) -> WebSubSubscription:
         return session.exec(sa.select(WebSubSubscription)).scalars().one()  # type: ignore[call-overload,no-any-return]
 
 
-def test_subscribe_verify_push_and_renew(running: tuple[App, FakeHub, FakeHTTPServer]) -> None:
+def test_subscribe_verify_push_and_renew(
+    running: tuple[App, FakeHub, FakeHTTPServer], clock: time_machine.Coordinates
+) -> None:
+    # The clock is pinned from the first poll on: the lease's expiry and "23 hours later" are exact.
     app, hub, server = running
     server.route("/feed", body=rss(("a", "20"), hub=server.url("/hub")))
     [report] = ingest(app)
