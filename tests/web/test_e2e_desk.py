@@ -1,7 +1,8 @@
 """The editor's digest flow in headless Chromium against a live server: sign in, preview, send a test copy.
 
 The test copy goes through the real email channel to the test SMTP server. Screenshots of the desk at a
-desktop width are saved in artifacts/e2e/. Nothing here depends on the database: SQLite only.
+desktop width are saved in artifacts/e2e/. Nothing here depends on the database: SQLite only. The server's
+clock is pinned (the ``clock`` fixture), so the edition the page shows is known; Chromium keeps its own.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from email.policy import default
 
 import pytest
+import time_machine
 from playwright.sync_api import Browser, expect
 from sqlmodel import select
 
@@ -41,7 +43,7 @@ def smtp(app: App) -> Iterator[FakeSmtpServer]:
 
 
 def test_an_editor_previews_the_digest_and_sends_a_test_copy(
-    app: App, smtp: FakeSmtpServer, serve: Serve, browser: Browser
+    app: App, smtp: FakeSmtpServer, serve: Serve, browser: Browser, clock: time_machine.Coordinates
 ) -> None:
     ingest(app)
     add_subscriber(app, "reader@example.org", "Reader")
@@ -57,7 +59,7 @@ def test_an_editor_previews_the_digest_and_sends_a_test_copy(
         expect(page.get_by_role("heading", name="Digest", exact=True)).to_be_visible()
 
         digest = compose_weekly(app, slug_at=upcoming_at(app)).digest  # the edition the page shows
-        assert digest is not None
+        assert digest is not None and digest.slug == "weekly-2026-W49"  # Monday's, seen on Friday
         desktop, phone = (
             page.frame_locator('iframe[title="Desktop preview"]'),
             page.frame_locator('iframe[title="Phone preview"]'),
