@@ -308,7 +308,7 @@ def keep_books(
     """
     beat_every = max(settings.lease_seconds / 3, 0.05)
     next_beat = work.leased_at + beat_every
-    backoff = _Backoff()
+    backoff = _Backoff(settings.lease_seconds)
     while True:
         finished = all(f.done() for f in senders)
         now = work.clock()
@@ -353,11 +353,13 @@ def keep_books(
 
 
 class _Backoff:
-    """Retry timing for database calls while the database is away: 0.1 s doubling to 5 s."""
+    """Retry timing for database calls while the database is away: 0.1 s doubling to 5 s, and never
+    more than a tenth of the lease, so a database that comes back is noticed while the lease holds."""
 
-    def __init__(self) -> None:
+    def __init__(self, lease_seconds: float) -> None:
         self.at = 0.0
         self.delay = 0.1
+        self.most = max(0.1, min(5.0, lease_seconds / 10))
         self.failing = False
 
     def ready(self, now: float) -> bool:
@@ -372,7 +374,7 @@ class _Backoff:
             )
         self.failing = True
         self.at = now + self.delay
-        self.delay = min(self.delay * 2, 5.0)
+        self.delay = min(self.delay * 2, self.most)
 
     def succeeded(self) -> None:
         if self.failing:
