@@ -193,3 +193,58 @@ def test_a_late_success_is_recorded_even_after_the_lease_moved(engine: Engine) -
     )
     assert statuses(engine) == {"k0": "sent"}
     assert [a[1] for a in attempts_of(engine, "k0")] == ["abandoned", "sent", "temporary"]
+
+
+def test_a_heartbeat_keeps_the_rows_and_a_stale_claim_is_fenced_off(engine: Engine) -> None:
+    outbox.enqueue_many(engine, rows(2))
+    start = utcnow()
+    held = outbox.claim(engine, channel="email", worker="w", limit=10, lease_seconds=10, now=start)
+    # Renewed at +8 s for 10 s more: at +15 s nobody may take the rows over.
+    renewed = outbox.renew(engine, held, lease_seconds=10, now=start + timedelta(seconds=8))
+    assert renewed == {c.id for c in held}
+    at_15 = start + timedelta(seconds=15)
+    assert outbox.claim(engine, channel="email", worker="other", limit=10, lease_seconds=10, now=at_15) == []
+    # Not renewed again: at +30 s another worker takes them, and the first one's heartbeat says so.
+    at_30 = start + timedelta(seconds=30)
+    taken = outbox.claim(engine, channel="email", worker="other", limit=10, lease_seconds=10, now=at_30)
+    assert {c.id for c in taken} == {c.id for c in held}
+    assert outbox.renew(engine, held, lease_seconds=10, now=at_30) == set()
+    # The stale claim's failure does not move the new holder's row; releasing it gives nothing back.
+    outbox.record(
+        engine, [Outcome(held[0], AttemptOutcome.TEMPORARY, error="x")], worker="w", settings=SETTINGS
+    )
+    outbox.release(engine, held[1:], worker="w")
+    assert statuses(engine) == {"k0": "sending", "k1": "sending"}
+    with engine.connect() as c:
+        owners = {r.lease_owner for r in c.execute(sa.select(D.c.lease_owner))}
+    assert owners == {taken[0].lease} and taken[0].lease.startswith("other#")
+
+
+def test_the_same_worker_reclaiming_its_own_row_gets_a_new_fencing_token(engine: Engine) -> None:
+    outbox.enqueue_many(engine, rows(1))
+    start = utcnow()
+    (first,) = outbox.claim(engine, channel="email", worker="w", limit=1, lease_seconds=1, now=start)
+    later = start + timedelta(seconds=5)
+    (second,) = outbox.claim(engine, channel="email", worker="w", limit=1, lease_seconds=60, now=later)
+    assert first.lease != second.lease
+    outbox.record(
+        engine, [Outcome(first, AttemptOutcome.PERMANENT, error="old")], worker="w", settings=SETTINGS
+    )
+    assert statuses(engine) == {"k0": "sending"}  # the old try cannot fail the new one
+
+
+def test_an_account_pause_is_written_with_the_outcome_and_never_shortened(engine: Engine) -> None:
+    outbox.enqueue_many(engine, rows(2, channel="x"))
+    batch = outbox.claim(engine, channel="x", worker="w", limit=10, lease_seconds=60)
+    long = Outcome(
+        batch[0], AttemptOutcome.RATE_LIMITED, error="24-hour cap", retry_after=3600, pause_account=True
+    )
+    short = Outcome(batch[1], AttemptOutcome.RATE_LIMITED, error="window", retry_after=60, pause_account=True)
+    outbox.record(engine, [long], worker="w", settings=SETTINGS)
+    outbox.record(engine, [short], worker="w", settings=SETTINGS)
+    pause = outbox.paused_until(engine, "x")
+    assert pause is not None and 3500 < (pause.until - utcnow()).total_seconds() <= 3600
+    assert outbox.paused_until(engine, "email") is None
+    assert outbox.paused_until(engine, "x", now=utcnow() + timedelta(hours=2)) is None
+    with engine.connect() as c:
+        assert {r.attempts for r in c.execute(sa.select(D.c.attempts))} == {0}  # a pause is nobody's try
