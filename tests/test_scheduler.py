@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -150,17 +151,29 @@ class Scheduler:
         return "".join(self.lines)
 
 
+def digest_far_from_now() -> dict[str, str]:
+    """The weekly digest's day and time set half a week away (London), so its cron never fires by itself
+    while a test counts the runs it caused: at Monday 07:00 the configured time would add one."""
+    later = datetime.now(UTC).astimezone(ZoneInfo("Europe/London")) + timedelta(days=3, hours=12)
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[later.weekday()]  # not %a: that is the locale's
+    return {"DISTRO_DIGEST__DAY_OF_WEEK": day, "DISTRO_DIGEST__TIME": f"{later:%H:%M}"}
+
+
 def scheduler_env(workdir: Path, database_url: str) -> dict[str, str]:
     for name in ("templates", "examples", "config"):
         if not (workdir / name).exists():
             shutil.copytree(ROOT / name, workdir / name)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISTRO_")}
-    return env | {
-        "DISTRO_DATABASE_URL": database_url,
-        "DISTRO_SCHEDULER__STANDBY_POLL_SECONDS": "0.3",
-        "DISTRO_SCHEDULER__POLL_MINUTES": "600",
-        "DISTRO_SCHEDULER__DISPATCH_SECONDS": "600",
-    }
+    return (
+        env
+        | digest_far_from_now()
+        | {
+            "DISTRO_DATABASE_URL": database_url,
+            "DISTRO_SCHEDULER__STANDBY_POLL_SECONDS": "0.3",
+            "DISTRO_SCHEDULER__POLL_MINUTES": "600",
+            "DISTRO_SCHEDULER__DISPATCH_SECONDS": "600",
+        }
+    )
 
 
 def test_one_scheduler_leads_and_a_standby_takes_over_when_it_dies(tmp_path: Path, database_url: str) -> None:
