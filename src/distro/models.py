@@ -310,6 +310,9 @@ class Signup(SQLModel, table=True):
     subscriber_id: int | None = Field(default=None, foreign_key="subscriber.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # An address change: when the subscriber's current address approved it (only then is the new address
+    # sent its confirmation link; see distro.services.signup).
+    approved_at: datetime | None = _when()
 
 
 class OneOffMessage(SQLModel, table=True):
@@ -341,3 +344,17 @@ class EditorSession(SQLModel, table=True):
     csrf_token: str = Field(sa_type=sa.String(64))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class RateLimitEvent(SQLModel, table=True):
+    """One allowed event of a rate limit (sign-ups, address changes, desk sign-ins), counted by every web
+    process alike (:mod:`distro.services.limits`). ``key_hash`` is the SHA-256 of the limit's key: the
+    address or IP it names is never stored. A row is purged once ``expires_at`` (its window) has passed."""
+
+    __tablename__ = "ratelimitevent"
+    __table_args__ = (sa.Index("ix_ratelimitevent_key_at", "key_hash", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str = Field(sa_type=sa.String(64))
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)

@@ -231,7 +231,7 @@ def test_schedule_is_stored_sent_once_due_and_the_cron_job_stands_aside(
 ) -> None:
     digest = compose_weekly(week, slug_at=upcoming_at(week)).digest  # the edition the page shows
     assert digest is not None
-    past = (utcnow() - timedelta(hours=1)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+    past = (utcnow() - timedelta(hours=1)).astimezone(LONDON).strftime("%Y-%m-%dT%H:%M")  # the form is London
     refused = post(client, "schedule", csrf, send_at=past)
     assert "Not scheduled" in refused.text and "in the past" in refused.text  # type: ignore[attr-defined]
     london = utcnow().astimezone(LONDON) + timedelta(hours=2)
