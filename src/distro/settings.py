@@ -242,9 +242,14 @@ class WebSettings(_Section):
     webhook_max_age_seconds: int = 300
     # Lease asked of WebSub hubs; leases are renewed when less than a fifth of this remains.
     websub_lease_seconds: int = 7 * 24 * 3600
-    # Sign-ups (POST /subscribe) allowed per client IP and per address in a sliding hour (in memory).
+    # Sign-ups (POST /subscribe) allowed per client IP and per address in a sliding hour, counted in the
+    # database so every web process shares them (the address as normalised: bomb@ｅxample.org is
+    # bomb@example.org). Address changes asked on the preferences page, per subscription and per new
+    # address, in a sliding day.
     signup_per_ip_per_hour: int = Field(default=10, ge=1)
     signup_per_address_per_hour: int = Field(default=3, ge=1)
+    change_email_per_subscriber_per_day: int = Field(default=3, ge=1)
+    change_email_per_address_per_day: int = Field(default=3, ge=1)
     # An unconfirmed sign-up (or address change) expires after this many hours.
     confirm_expiry_hours: int = Field(default=48, ge=1)
     # The longest pause a subscriber may choose on the preferences page.

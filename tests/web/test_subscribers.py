@@ -164,16 +164,25 @@ def test_signup_honeypot_rate_limit_and_bad_address(app: App, client: TestClient
         assert connection.execute(sa.select(sa.func.count()).select_from(Delivery)).scalar() == 3
 
 
-def test_change_address_applies_when_confirmed(app: App, client: TestClient) -> None:
+def test_change_address_applies_when_approved_from_the_old_and_confirmed_by_the_new(
+    app: App, client: TestClient
+) -> None:
     add_subscriber(app, "gil@example.org")
     sid = subscriber(app, "gil@example.org").id or 0  # type: ignore[union-attr]
     url = path_of(preferences_url(app, sid))
     csrf = csrf_of(client.get(url).text)
     answer = client.post(url, data={"csrf": csrf, "action": "change_email", "email": "gil@new.example"})
-    assert answer.status_code == 200 and "confirmation link" in answer.text
-    assert subscriber(app, "gil@example.org") is not None
-    [confirm] = sent_mail(app)
-    assert confirm["To"] == "gil@new.example"
+    assert answer.status_code == 200 and "We emailed gil@example.org a link to approve" in answer.text
+    [approval] = sent_mail(app)  # to the current address only: nothing goes to the new one yet
+    assert approval["To"] == "gil@example.org" and "gil@new.example" in text_of(approval)
+    approve = path_of(re.findall(r"https?://\S+/change-address/\S+", text_of(approval))[0])
+    page = client.get(approve)  # a GET (a mail scanner's) approves nothing
+    assert page.status_code == 200 and "Approve the move" in page.text
+    assert [m["To"] for m in sent_mail(app)] == ["gil@example.org"]
+    done = client.post(approve, data={"csrf": csrf_of(page.text), "action": "approve"})
+    assert done.status_code == 200 and "We emailed gil@new.example" in done.text
+    assert subscriber(app, "gil@example.org") is not None  # still here until the new address confirms
+    confirm = next(m for m in sent_mail(app) if m["To"] == "gil@new.example")
     link = re.search(r"https?://\S+/confirm/\S+", text_of(confirm))
     assert link and client.get(path_of(link.group(0))).status_code == 200
     assert subscriber(app, "gil@example.org") is None

@@ -1,4 +1,5 @@
-"""Web sign-up with double opt-in, address changes, and the transactional emails they send.
+"""Web sign-up with double opt-in, the confirmation of sign-ups and address changes, and the
+transactional emails they send (the change itself is asked for in :mod:`distro.services.address_change`).
 
 A sign-up is a :class:`~distro.models.Signup` row until its confirmation link is clicked; nothing is
 subscribed before that, so a form filled with someone else's address only ever sends that address one
@@ -6,6 +7,12 @@ confirmation. The confirmation and welcome emails go through the normal outbox: 
 a :class:`~distro.models.OneOffMessage` and queued as an ``email`` delivery with key ``msg:<id>``, which
 :class:`~distro.services.messages.MessageBuilder` sends as stored. So they are logged, retried, suppressed
 and DKIM-signed exactly like a digest.
+
+A sign-up does the same work whatever the address (a sign-up row, one rendered email, one queued
+delivery), so neither the page, nor how long it takes, nor the database tells the form's user whether an
+address is subscribed: a new address gets the confirmation, a subscriber a note that they already are
+(whose link applies the choices just made), and a suppressed address the confirmation, which the outbox
+then refuses to send.
 """
 
 from __future__ import annotations
@@ -93,30 +100,21 @@ def request_signup(
     sections: list[str] | None,
     newsletters: list[str] | None = None,
 ) -> SignupResult:
-    """Store a pending sign-up and queue its confirmation; ``InvalidSubscriber`` for a bad address."""
+    """Store a pending sign-up and queue its email, the same work for any address (module docstring);
+    ``InvalidSubscriber`` for a bad address."""
     address = normalise_email(email)
     purge_expired(app)
-    if suppressed_among(app.engine, [address]):
-        return SignupResult(False, "address is on the suppression list")
+    blocked = suppressed_among(app.engine, [address])
     with session_scope(app.engine) as session:
         existing = _subscriber_by_email(session, address)
-        if existing is not None and existing.status == SubscriberStatus.ACTIVE:
-            return SignupResult(False, "already subscribed")
+        known = existing.id if existing is not None and existing.status == SubscriberStatus.ACTIVE else None
     chosen = clean_newsletters(app, newsletters)
-    return _queue_confirmation(app, address, _clean_name(name), clean_sections(app, sections), None, chosen)
-
-
-def request_address_change(app: App, subscriber_id: int, new_email: str) -> SignupResult:
-    """Queue a confirmation to ``new_email``; the address changes only when that link is clicked."""
-    address = normalise_email(new_email)
-    purge_expired(app)
-    if suppressed_among(app.engine, [address]):
-        return SignupResult(False, "address is on the suppression list")
-    with session_scope(app.engine) as session:
-        taken = _subscriber_by_email(session, address)
-        if taken is not None:
-            return SignupResult(False, "address already belongs to a subscriber")
-    return _queue_confirmation(app, address, None, None, subscriber_id)
+    queued = _queue_confirmation(
+        app, address, _clean_name(name), clean_sections(app, sections), None, chosen, already=known
+    )
+    if blocked:
+        return SignupResult(False, "address is on the suppression list: the outbox will not send")
+    return SignupResult(queued.queued, "already subscribed: note queued" if known else queued.reason)
 
 
 def confirm(app: App, token: str) -> Subscriber:
@@ -149,26 +147,36 @@ def confirm(app: App, token: str) -> Subscriber:
 def _apply(session: Session, signup: Signup) -> tuple[Subscriber, bool]:
     """The subscriber after the confirmation, and whether it is a (re)new subscription (-> welcome)."""
     if signup.subscriber_id is not None:
-        subscriber = session.get(Subscriber, signup.subscriber_id)
-        if subscriber is None:
-            raise SignupError("this subscription no longer exists")
-        if _subscriber_by_email(session, signup.email) is not None:
-            raise SignupError(f"{signup.email} already belongs to a subscriber")
-        subscriber.email = signup.email
-        session.add(subscriber)
-        return subscriber, False
+        return _apply_change(session, signup, signup.subscriber_id), False
     subscriber = _subscriber_by_email(session, signup.email)
+    renewed = subscriber is None or subscriber.status != SubscriberStatus.ACTIVE
     if subscriber is None:
         subscriber = Subscriber(email=signup.email)
-    elif subscriber.status == SubscriberStatus.ACTIVE:
-        return subscriber, False
-    subscriber.status = SubscriberStatus.ACTIVE
-    subscriber.unsubscribed_at = subscriber.paused_until = None
+    if renewed:  # an active subscriber's pause stays: the link only applies the choices of the form
+        subscriber.status = SubscriberStatus.ACTIVE
+        subscriber.unsubscribed_at = subscriber.paused_until = None
     subscriber.name, subscriber.sections = signup.name or subscriber.name, signup.sections
     if signup.newsletters is not None:
         subscriber.newsletters = signup.newsletters
     session.add(subscriber)
-    return subscriber, True
+    return subscriber, renewed
+
+
+def _apply_change(session: Session, signup: Signup, subscriber_id: int) -> Subscriber:
+    """Move a subscription to the confirmed new address, if its current address approved the move; the
+    subscription's other pending changes go (they were approved from an address it no longer has)."""
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        raise SignupError("this subscription no longer exists")
+    if signup.approved_at is None:  # never linked to before approval; refused all the same
+        raise SignupError("this address change was not approved from the subscription's current address")
+    if _subscriber_by_email(session, signup.email) is not None:
+        raise SignupError(f"{signup.email} already belongs to a subscriber")
+    subscriber.email = signup.email
+    session.add(subscriber)
+    others = sa.delete(Signup).where(Signup.subscriber_id == subscriber_id, Signup.id != signup.id)  # type: ignore[arg-type]
+    session.execute(others)
+    return subscriber
 
 
 def _subscriber_by_email(session: Session, address: str) -> Subscriber | None:
@@ -183,7 +191,11 @@ def _queue_confirmation(
     sections: list[str] | None,
     subscriber_id: int | None,
     newsletters: list[str] | None = None,
+    *,
+    already: int | None = None,
 ) -> SignupResult:
+    """Store the sign-up and queue its email: the confirmation, or, with ``already`` (the id of the active
+    subscriber who has this address), the note that says so; the same rows and rendering either way."""
     expires = utcnow() + timedelta(hours=app.settings.web.confirm_expiry_hours)
     with session_scope(app.engine) as session:
         signup = Signup(
@@ -197,13 +209,17 @@ def _queue_confirmation(
         session.add(signup)
         session.flush()
         link = confirm_url(app, signup)
-    context = {"confirm_url": link, "name": name, "change": subscriber_id is not None}
+    context: dict[str, Any] = {"confirm_url": link, "name": name, "change": subscriber_id is not None}
     context["expiry_hours"] = app.settings.web.confirm_expiry_hours
-    subject = f"Confirm your subscription to {app.settings.publication.name}"
+    context["preferences_url"] = preferences_url(app, already) if already is not None else None
+    publication = app.settings.publication.name
+    subject = f"Confirm your subscription to {publication}"
     if subscriber_id is not None:
-        subject = f"Confirm your new address for {app.settings.publication.name}"
+        subject = f"Confirm your new address for {publication}"
+    elif already is not None:
+        subject = f"You are already subscribed to {publication}"
     data = build_email(app, "confirm", address, subject, context)
-    queue_one_off(app, address, data, subscriber_id=None)
+    queue_one_off(app, address, data, subscriber_id=already)
     return SignupResult(True, "confirmation queued")
 
 

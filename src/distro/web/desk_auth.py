@@ -29,8 +29,8 @@ from distro.services.editors import (
     open_session,
     session_of,
 )
+from distro.services.limits import allow
 from distro.web.deps import AppDep, read_limited
-from distro.web.limits import SlidingWindow
 
 router = fastapi.APIRouter(prefix="/desk")
 FORM_LIMIT = 256 * 1024  # an intro or post text, not uploads
@@ -161,12 +161,11 @@ def _safe_next(target: str | None) -> str:
     return "/desk"
 
 
-def _ip_limit(request: fastapi.Request, app: App) -> SlidingWindow:
-    state = request.app.state
-    if not hasattr(state, "desk_login_limit"):
-        state.desk_login_limit = SlidingWindow(app.settings.web.login_per_ip_per_hour)
-    limit: SlidingWindow = state.desk_login_limit
-    return limit
+def _within_ip_limit(app: App, client: str) -> bool:
+    """Within the sign-in attempts allowed per client IP, counted in the database: every web process
+    shares the count (:mod:`distro.services.limits`)."""
+    limit = app.settings.web.login_per_ip_per_hour
+    return allow(app.engine, f"desk-login:ip:{client}", limit=limit, window_seconds=3600.0)
 
 
 def _login_page(app: App, *, next_url: str, error: str = "", email: str = "", status: int = 200) -> Response:
@@ -213,7 +212,7 @@ async def login(request: fastapi.Request, app: AppDep) -> Response:
             error="The sign-in form expired. Please try again.",
         )
     client = request.client.host if request.client else "unknown"
-    if not _ip_limit(request, app).allow(client):
+    if not await run_in_threadpool(_within_ip_limit, app, client):
         return _login_page(
             app,
             next_url=next_url,

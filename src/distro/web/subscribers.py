@@ -5,10 +5,15 @@ one-click POST also carries a per-form token bound to the subscriber and the pag
 so another site cannot post a change for a reader who merely holds a link. The public sign-up form has no
 such token on purpose: it is meant to be embedded on other pages, and double opt-in makes a forged
 sign-up harmless.
+
+Sign-ups and address changes are rate-limited in the database (:mod:`distro.services.limits`), so every
+web process counts the same events; an address is counted as normalised, whatever form it was typed in.
+Neither form's answer says whether an address belongs to a subscriber.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import HTTP
@@ -21,30 +26,45 @@ from starlette.concurrency import run_in_threadpool
 
 from distro.app import App
 from distro.models import Subscriber
+from distro.services import address_change as change
 from distro.services import preferences as prefs
+from distro.services.limits import address_key, allow
 from distro.services.personal import PREFERENCES_SCOPE, UNSUBSCRIBE_SCOPE, unsubscribe_url
-from distro.services.signup import SignupError, confirm, request_address_change, request_signup
-from distro.services.subscribers import InvalidSubscriber, receiving, wants
+from distro.services.signup import SignupError, confirm, request_signup
+from distro.services.subscribers import InvalidSubscriber, normalise_email, receiving, wants
 from distro.tokens import InvalidToken, make_token, read_token
 from distro.web.deps import AppDep, read_limited
-from distro.web.limits import SlidingWindow
 
 router = fastapi.APIRouter()
 FORM_LIMIT = 16 * 1024
 ONE_CLICK = "One-Click"
 BAD_LINK = "This link is not valid. Use the link from your latest email, exactly as it was sent."
+EXPIRED_FORM = "This form has expired; reload the page and try again."
+HOUR, DAY = 3600.0, 86400.0
 
 
-def _limits(request: fastapi.Request, app: App) -> tuple[SlidingWindow, SlidingWindow]:
-    state = request.app.state
-    if not hasattr(state, "signup_limits"):
-        web = app.settings.web
-        state.signup_limits = (
-            SlidingWindow(web.signup_per_ip_per_hour),
-            SlidingWindow(web.signup_per_address_per_hour),
-        )
-    limits: tuple[SlidingWindow, SlidingWindow] = state.signup_limits
-    return limits
+def _signup_allowed(app: App, client: str, email: str) -> bool:
+    """Within the sign-up limits per client IP and per address (as normalised: ``bomb@ｅxample.org`` counts
+    as ``bomb@example.org``). A malformed address counts on the IP only; it is refused, never mailed."""
+    web = app.settings.web
+    if not allow(app.engine, f"signup:ip:{client}", limit=web.signup_per_ip_per_hour, window_seconds=HOUR):
+        return False
+    try:
+        address = normalise_email(email)
+    except InvalidSubscriber:
+        return True
+    key = address_key("signup", address)
+    return allow(app.engine, key, limit=web.signup_per_address_per_hour, window_seconds=HOUR)
+
+
+def _change_allowed(app: App, subscriber_id: int, address: str) -> bool:
+    """Within the address-change limits per subscription and per new address (normalised)."""
+    web = app.settings.web
+    per_subscriber = web.change_email_per_subscriber_per_day
+    if not allow(app.engine, f"change:subscriber:{subscriber_id}", limit=per_subscriber, window_seconds=DAY):
+        return False
+    key = address_key("change", address)
+    return allow(app.engine, key, limit=web.change_email_per_address_per_day, window_seconds=DAY)
 
 
 def _page(app: App, template: str, title: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -159,7 +179,7 @@ async def unsubscribe(
                 await run_in_threadpool(prefs.set_status, app, subscriber_id, active=False)
             return PlainTextResponse("unsubscribed\n")
         if not _csrf_ok(app, UNSUBSCRIBE_SCOPE, subscriber_id, form):
-            return _message(app, "Unsubscribe", "This form has expired; reload the page and try again.", 403)
+            return _message(app, "Unsubscribe", EXPIRED_FORM, 403)
         if _first(form, "action") == "leave" and one_list:
             left = await run_in_threadpool(prefs.leave_newsletter, app, subscriber_id, one_list)
             name = app.settings.newsletter(one_list).name if left.status == "active" else ""
@@ -221,16 +241,34 @@ async def preferences_page(token: str, app: AppDep) -> HTMLResponse:
         return _message(app, "Preferences", BAD_LINK, 400)
 
 
+def _change_email(app: App, subscriber_id: int, raw: str) -> HTMLResponse:
+    """Ask the current address to approve a move (:mod:`distro.services.address_change`). The answer and
+    the work are the same whether or not the new address belongs to a subscriber: it is not looked up."""
+    current = prefs.get_subscriber(app, subscriber_id).email
+    try:
+        address = normalise_email(raw)
+    except InvalidSubscriber as exc:
+        return _preferences_page(app, subscriber_id, error=str(exc), status=422)
+    if address.casefold() == current.casefold():
+        error = f"{address} is already the address of this subscription."
+        return _preferences_page(app, subscriber_id, error=error, status=422)
+    if not _change_allowed(app, subscriber_id, address):
+        error = "Too many address changes were asked for today; try again tomorrow."
+        return _preferences_page(app, subscriber_id, error=error, status=429)
+    try:
+        change.request_change(app, subscriber_id, address)
+    except SignupError:
+        raise prefs.UnknownSubscriber("this subscription no longer exists") from None
+    notice = (
+        f"We emailed {current} a link to approve the move to {address}. Once it is approved there, {address}"
+        " gets a confirmation link, and the move applies when that is clicked. Until then nothing changes."
+    )
+    return _preferences_page(app, subscriber_id, notice=notice)
+
+
 def _apply_preferences(app: App, subscriber_id: int, form: dict[str, list[str]]) -> HTMLResponse:
     if _first(form, "action") == "change_email":
-        try:
-            result = request_address_change(app, subscriber_id, _first(form, "email"))
-        except InvalidSubscriber as exc:
-            return _preferences_page(app, subscriber_id, error=str(exc), status=422)
-        if not result.queued:
-            return _preferences_page(app, subscriber_id, error=f"Not changed: {result.reason}.", status=409)
-        notice = "We sent a confirmation link to the new address; the change applies when you click it."
-        return _preferences_page(app, subscriber_id, notice=notice)
+        return _change_email(app, subscriber_id, _first(form, "email"))
     weeks = _first(form, "pause_weeks")  # empty: leave a pause as it is
     try:
         prefs.set_preferences(
@@ -257,7 +295,7 @@ async def save_preferences(token: str, request: fastapi.Request, app: AppDep) ->
     if form is None:
         return _message(app, "Preferences", "The request is too large.", 413)
     if not _csrf_ok(app, PREFERENCES_SCOPE, subscriber_id, form):
-        return _message(app, "Preferences", "This form has expired; reload the page and try again.", 403)
+        return _message(app, "Preferences", EXPIRED_FORM, 403)
     try:
         return await run_in_threadpool(_apply_preferences, app, subscriber_id, form)
     except prefs.UnknownSubscriber:
@@ -267,7 +305,9 @@ async def save_preferences(token: str, request: fastapi.Request, app: AppDep) ->
 # --- sign-up -------------------------------------------------------------------------------------------
 
 
-def _subscribe_page(app: App, *, error: str = "", email: str = "", name: str = "", status: int = 200) -> Any:
+def _subscribe_page(
+    app: App, *, error: str = "", email: str = "", name: str = "", status: int = 200
+) -> HTMLResponse:
     context = {
         "error": error,
         "email": email,
@@ -285,7 +325,8 @@ async def subscribe_page(app: AppDep) -> HTMLResponse:
 
 @router.post("/subscribe")
 async def subscribe(request: fastapi.Request, app: AppDep) -> HTMLResponse:
-    """Queue a confirmation email. The answer is the same whether or not the address is known."""
+    """Queue a confirmation email. The answer, and the work behind it, are the same whether or not the
+    address is known (:func:`~distro.services.signup.request_signup`)."""
     form = await _form(request)
     if form is None:
         return _message(app, "Subscribe", "The request is too large.", 413)
@@ -293,9 +334,8 @@ async def subscribe(request: fastapi.Request, app: AppDep) -> HTMLResponse:
     done = "Check your inbox: we sent a link to confirm your subscription."
     if _first(form, "website"):  # the honeypot: people never see it, form-filling bots do
         return _message(app, "Subscribe", done)
-    by_ip, by_address = _limits(request, app)
     client = request.client.host if request.client else "unknown"
-    if not by_ip.allow(client) or not by_address.allow(email.casefold()):
+    if not await run_in_threadpool(_signup_allowed, app, client, email):
         return _message(app, "Subscribe", "Too many sign-ups from here; try again in an hour.", 429)
     try:
         await run_in_threadpool(
@@ -315,3 +355,50 @@ async def confirm_signup(token: str, app: AppDep) -> HTMLResponse:
     except SignupError as exc:
         return _message(app, "Confirm", str(exc), 410)
     return _message(app, "Confirmed", f"Thank you: {subscriber.email} is subscribed.")
+
+
+# --- address change, approved from the current address --------------------------------------------------
+
+
+def _change_page(app: App, found: change.PendingChange) -> HTMLResponse:
+    return _page(
+        app,
+        "change_address",
+        "Change address",
+        current=found.current,
+        new=found.new,
+        approved=found.approved,
+        csrf=found.csrf,
+    )
+
+
+@router.get("/change-address/{token}")
+async def change_address_page(token: str, app: AppDep) -> HTMLResponse:
+    """The approval link's page: approve or cancel buttons (a GET changes nothing; mail scanners follow
+    links)."""
+    try:
+        return _change_page(app, await run_in_threadpool(change.pending_change, app, token))
+    except InvalidToken:
+        return _message(app, "Change address", BAD_LINK, 400)
+    except SignupError as exc:
+        return _message(app, "Change address", str(exc).capitalize() + ".", 410)
+
+
+@router.post("/change-address/{token}")
+async def change_address(token: str, request: fastapi.Request, app: AppDep) -> HTMLResponse:
+    form = await _form(request)
+    if form is None:
+        return _message(app, "Change address", "The request is too large.", 413)
+    try:
+        found = await run_in_threadpool(change.pending_change, app, token)
+        if not change.form_ok(app, found, _first(form, "csrf")):
+            return _message(app, "Change address", EXPIRED_FORM, 403)
+        if _first(form, "action") == "cancel":
+            await run_in_threadpool(change.cancel, app, token)
+            return _message(app, "Change address", f"Cancelled: the subscription stays at {found.current}.")
+        approved = await run_in_threadpool(change.approve, app, token)
+        return _change_page(app, replace(approved, csrf=found.csrf))
+    except InvalidToken:
+        return _message(app, "Change address", BAD_LINK, 400)
+    except SignupError as exc:
+        return _message(app, "Change address", str(exc).capitalize() + ".", 410)
