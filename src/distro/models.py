@@ -108,6 +108,9 @@ class Article(SQLModel, table=True):
     published_at: datetime | None = _when(index=True)
     first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # When the source last changed the version stored (its own updated_at, or the webhook's signed send
+    # time): an older version arriving later (a replay, a retry overtaken) never overwrites a newer one.
+    source_modified_at: datetime | None = _when()
     # True for the back catalogue found on a source's first poll: recorded as seen, never sent.
     # Digest and social selection must add ``Article.backlog.is_(False)`` (distro.services.ingest.FRESH).
     backlog: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
@@ -240,7 +243,11 @@ class DigestVariant(SQLModel, table=True):
 class WebSubSubscription(SQLModel, table=True):
     """One WebSub subscription per feed (topic): asked of its hub, verified by the hub, renewed before expiry.
 
-    ``hub.secret`` is not stored: it is derived from the signing key and the topic when needed.
+    ``hub.secret`` is not stored: it is derived from the signing key and the topic when needed. The
+    callback URL carries a secret derived from the signing key and ``callback_nonce`` (random per
+    subscription), so no one but the hub can reach it; rows from before 0015 have no nonce and keep their
+    old ``/websub/<id>`` callback until their next renewal. ``awaiting`` is the ``hub.mode`` of the request
+    we sent and the hub has not yet verified: only that verification is answered (and its lease taken).
     """
 
     id: int | None = Field(default=None, primary_key=True)
@@ -253,6 +260,16 @@ class WebSubSubscription(SQLModel, table=True):
     requested_at: datetime | None = _when()
     verified_at: datetime | None = _when()
     last_error: str | None = Field(default=None, sa_type=sa.Text)
+    callback_nonce: str | None = Field(default=None, sa_type=sa.String(64))
+    awaiting: str | None = Field(default=None, sa_type=sa.String(20))
+
+
+class SeenWebhookSignature(SQLModel, table=True):
+    """A CMS webhook signature already accepted, kept (as a SHA-256 of it) until its timestamp's window
+    ends, so a captured request replayed inside ``web.webhook_max_age_seconds`` is refused."""
+
+    digest: str = Field(sa_type=sa.String(64), primary_key=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 
 
 class AccountStatus(StrEnum):

@@ -1,16 +1,18 @@
 """WebSub end to end over loopback: a feed advertises a fake hub, distro subscribes, the hub verifies
-intent against the real web app (uvicorn), pushes signed content, and leases are renewed."""
+intent against the real web app (uvicorn), pushes signed content, and leases are renewed. Callbacks carry a
+per-subscription secret; a forged denial or lease, or a replayed verification, changes nothing."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -24,6 +26,7 @@ from distro.models import Article, WebSubSubscription, utcnow
 from distro.services.ingest import FRESH, ingest
 from distro.services.websub import renew_websub_leases
 from distro.settings import Settings, SourceSettings
+from distro.sources.websub import hub_secret
 from distro.web.app import create_web_app
 from tests.fakes.http_server import FakeHTTPServer, RecordedRequest, Reply, http_server
 from tests.services.test_sources_ingest import rss
@@ -36,6 +39,8 @@ class FakeHub:
         self.server = server
         self.forms: list[dict[str, str]] = []
         self.verifications: list[tuple[int, str, str]] = []  # (status, body, challenge sent)
+        self.lease = "86400"  # what the hub grants, as sent in hub.lease_seconds
+        self.deny = False  # answer with a denial instead of a verification
         server.route("/hub", handler=self.subscribe)
 
     def subscribe(self, request: RecordedRequest) -> Reply:
@@ -46,18 +51,27 @@ class FakeHub:
             "hub.mode": form["hub.mode"],
             "hub.topic": form["hub.topic"],
             "hub.challenge": challenge,
-            "hub.lease_seconds": "86400",
+            "hub.lease_seconds": self.lease,
         }
+        if self.deny:
+            params = {"hub.mode": "denied", "hub.topic": form["hub.topic"], "hub.reason": "not today"}
         answer = requests.get(form["hub.callback"], params=params, timeout=10)
         self.verifications.append((answer.status_code, answer.text, challenge))
         return Reply(202)
 
-    def push(self, body: bytes, *, secret: str | None = None, algorithm: str = "sha256") -> requests.Response:
+    def push(
+        self,
+        body: bytes,
+        *,
+        secret: str | None = None,
+        algorithm: str = "sha256",
+        callback: str | None = None,
+    ) -> requests.Response:
         form = self.forms[-1]
         key = (secret or form["hub.secret"]).encode()
         signature = f"{algorithm}=" + hmac.new(key, body, getattr(hashlib, algorithm)).hexdigest()
         headers = {"X-Hub-Signature": signature, "Content-Type": "application/rss+xml"}
-        return requests.post(form["hub.callback"], data=body, headers=headers, timeout=10)
+        return requests.post(callback or form["hub.callback"], data=body, headers=headers, timeout=10)
 
 
 def free_port() -> int:
@@ -104,7 +118,10 @@ def test_subscribe_verify_push_and_renew(
     assert report.error is None
     [form] = hub.forms
     assert form["hub.mode"] == "subscribe" and form["hub.topic"] == server.url("/feed")
-    assert form["hub.callback"].startswith(app.settings.web.public_url + "/websub/")
+    sub = subscription(app)
+    callback = urlsplit(form["hub.callback"]).path
+    assert re.fullmatch(rf"/websub/{sub.id}/[0-9a-f]{{32}}", callback)  # a secret per subscription
+    assert form["hub.callback"] == app.settings.web.public_url + callback
     assert len(form["hub.secret"]) >= 32
     assert hub.verifications == [(200, "challenge-1", "challenge-1")]  # challenge echoed
     sub = subscription(app)
@@ -133,3 +150,104 @@ def test_unknown_callbacks_and_unexpected_modes_are_refused(
     params = {"hub.mode": "subscribe", "hub.topic": "https://x.example/feed", "hub.challenge": "c"}
     assert requests.get(f"{base}/websub/999", params=params, timeout=10).status_code == 404
     assert requests.post(f"{base}/websub/999", data=b"<rss/>", timeout=10).status_code == 410
+
+
+def subscribed(running: tuple[App, FakeHub, FakeHTTPServer]) -> tuple[App, FakeHub, WebSubSubscription]:
+    app, hub, server = running
+    server.route("/feed", body=rss(("a", "20"), hub=server.url("/hub")))
+    [report] = ingest(app)
+    assert report.error is None
+    return app, hub, subscription(app)
+
+
+def test_a_forged_denial_or_lease_changes_nothing(
+    running: tuple[App, FakeHub, FakeHTTPServer], clock: time_machine.Coordinates
+) -> None:
+    app, hub, sub = subscribed(running)
+    assert sub.state == "active" and sub.lease_seconds == 86400
+    base, topic = app.settings.web.public_url, sub.topic
+    denial = {"hub.mode": "denied", "hub.topic": topic}
+    # The old guessable URL, and a wrong secret: unknown callbacks.
+    assert requests.get(f"{base}/websub/{sub.id}", params=denial, timeout=10).status_code == 404
+    assert requests.get(f"{base}/websub/{sub.id}/{'0' * 32}", params=denial, timeout=10).status_code == 404
+    # The right URL (say it leaked), but no request of ours is awaiting verification: a replayed
+    # verification with a forged lease is refused.
+    forged = {"hub.mode": "subscribe", "hub.topic": topic, "hub.challenge": "x", "hub.lease_seconds": "1"}
+    assert requests.get(hub.forms[-1]["hub.callback"], params=forged, timeout=10).status_code == 404
+    assert requests.get(f"{base}/websub/{sub.id}", params=forged, timeout=10).status_code == 404
+    after = subscription(app)
+    assert (after.state, after.lease_seconds, after.expires_at) == ("active", 86400, sub.expires_at)
+    assert hub.push(rss(("b", "24"))).status_code == 202  # the genuine push is still taken
+
+
+def test_a_denial_from_the_hub_ends_the_subscription(
+    running: tuple[App, FakeHub, FakeHTTPServer], clock: time_machine.Coordinates
+) -> None:
+    app, hub, server = running
+    hub.deny = True
+    server.route("/feed", body=rss(("a", "20"), hub=server.url("/hub")))
+    ingest(app)
+    assert hub.verifications[-1][0] == 200
+    sub = subscription(app)
+    assert sub.state == "denied" and "not today" in (sub.last_error or "")
+    assert hub.push(rss(("b", "24"))).status_code == 410  # tells the hub to stop
+    assert renew_websub_leases(app, now=utcnow() + timedelta(days=30)) == []
+
+
+@pytest.mark.parametrize(
+    ("granted", "status", "lease"),
+    [
+        ("99999999999999999999", 400, None),  # was an OverflowError: a 500
+        ("\u00b2", 400, None),  # isdigit() takes it, int() does not
+        ("a week", 400, None),
+        ("9999999999", 200, 7 * 24 * 3600),  # never longer than we asked for
+        ("1", 200, 300),  # never shorter than 300 s
+        ("", 200, 7 * 24 * 3600),  # missing: what we asked for
+    ],
+)
+def test_leases_are_read_strictly_and_clamped(
+    running: tuple[App, FakeHub, FakeHTTPServer],
+    clock: time_machine.Coordinates,
+    granted: str,
+    status: int,
+    lease: int | None,
+) -> None:
+    app, hub, server = running
+    hub.lease = granted
+    server.route("/feed", body=rss(("a", "20"), hub=server.url("/hub")))
+    ingest(app)
+    assert hub.verifications[-1][0] == status
+    sub = subscription(app)
+    assert sub.lease_seconds == lease
+    assert sub.state == ("active" if status == 200 else "pending")
+    if lease is not None:
+        assert sub.expires_at == utcnow() + timedelta(seconds=lease)
+
+
+def test_old_callbacks_work_until_the_subscription_moves_to_a_secret_url(
+    running: tuple[App, FakeHub, FakeHTTPServer], clock: time_machine.Coordinates
+) -> None:
+    """A row from before secret callbacks (no nonce) keeps /websub/<id> until its next request, which the
+    next poll makes at once; the old URL then answers 410 so the hub drops it."""
+    app, hub, server = running
+    with session_scope(app.engine) as session:
+        session.add(
+            WebSubSubscription(
+                source_name="mag",
+                topic=server.url("/feed"),
+                hub=server.url("/hub"),
+                state="active",
+                lease_seconds=86400,
+                expires_at=utcnow() + timedelta(days=1),
+            )
+        )
+    sub = subscription(app)
+    old = f"{app.settings.web.public_url}/websub/{sub.id}"
+    hub.forms.append({"hub.callback": old, "hub.secret": hub_secret(app.signing_key, sub.topic)})
+    assert hub.push(rss(("a", "20"))).status_code == 202  # the old callback still takes pushes
+    server.route("/feed", body=rss(("a", "20"), hub=server.url("/hub")))
+    ingest(app)  # due at once: asked again with a secret callback
+    assert hub.forms[-1]["hub.callback"] != old and hub.verifications[-1][0] == 200
+    assert subscription(app).callback_nonce is not None
+    assert hub.push(rss(("b", "24")), callback=old).status_code == 410
+    assert hub.push(rss(("b", "24"))).status_code == 202

@@ -45,6 +45,7 @@ class IngestReport:
     not_modified: bool = False
     error: str | None = None
     backlog: int = 0  # of ``new``: back catalogue recorded as seen on a first poll, never sent
+    stale: int = 0  # older than the version stored (by the source's modified time): left alone
 
 
 def configured_sources(app: App, spec: str | None = None) -> list[SourceSettings]:
@@ -78,10 +79,12 @@ def store_drafts(
     drafts: Sequence[ArticleDraft],
     *,
     backlog: Collection[int] = frozenset(),
-) -> tuple[int, int, int]:
-    """Insert new articles, update edited ones; return (new, updated, unchanged).
+) -> tuple[int, int, int, int]:
+    """Insert new articles, update edited ones; return (new, updated, unchanged, stale).
 
     ``backlog`` holds positions in ``drafts`` whose new rows are back catalogue; existing rows keep theirs.
+    A draft whose ``modified_at`` is older than the stored version's is stale: a replayed or overtaken push
+    never reverts a newer edit. A draft without one (most feeds) updates as before.
     """
     guids = [d.guid for d in drafts if d.guid]
     urls = [d.url for d in drafts]
@@ -95,7 +98,7 @@ def store_drafts(
             if article.guid:
                 known["guid:" + article.guid] = article
             known["url:" + article.url] = article
-    new = updated = unchanged = 0
+    new = updated = unchanged = stale = 0
     now = utcnow()
     for index, draft in enumerate(drafts):
         existing = known.get(f"guid:{draft.guid}") if draft.guid else None
@@ -111,6 +114,7 @@ def store_drafts(
                 section=draft.section,
                 image_url=draft.image_url,
                 published_at=draft.published_at,
+                source_modified_at=draft.modified_at,
                 first_seen_at=now,
                 updated_at=now,
                 backlog=index in backlog,
@@ -121,6 +125,12 @@ def store_drafts(
             known["url:" + draft.url] = article
             new += 1
             continue
+        known_version = existing.source_modified_at
+        if draft.modified_at is not None and known_version is not None and draft.modified_at < known_version:
+            stale += 1
+            continue
+        if draft.modified_at is not None:
+            existing.source_modified_at = draft.modified_at
         changes = {f: getattr(draft, f) for f in _EDITABLE if getattr(draft, f) is not None}
         changes = {f: v for f, v in changes.items() if getattr(existing, f) != v}
         if changes:
@@ -130,7 +140,7 @@ def store_drafts(
             updated += 1
         else:
             unchanged += 1
-    return new, updated, unchanged
+    return new, updated, unchanged, stale
 
 
 def _record_failure(app: App, source_id: int | None, exc: SourceError, now: datetime) -> None:
@@ -204,8 +214,10 @@ def _store_result(
         if row.seeded_at is None:
             backlog = backlog_indexes(result.drafts, config.backfill if backfill is None else backfill)
             row.seeded_at = now
-        new, updated, unchanged = store_drafts(session, source_id, result.drafts, backlog=backlog)
-    return IngestReport(config.name, new=new, updated=updated, unchanged=unchanged, backlog=len(backlog))
+        new, updated, unchanged, stale = store_drafts(session, source_id, result.drafts, backlog=backlog)
+    return IngestReport(
+        config.name, new=new, updated=updated, unchanged=unchanged, backlog=len(backlog), stale=stale
+    )
 
 
 def _subscribe_quietly(app: App, config: SourceSettings, result: FetchResult) -> None:
@@ -279,5 +291,5 @@ def store_pushed(app: App, source_name: str, kind: str, drafts: Sequence[Article
             session.add(row)
             session.flush()
         row.seeded_at = row.seeded_at or utcnow()
-        new, updated, unchanged = store_drafts(session, row.id, drafts)
-    return IngestReport(source_name, new=new, updated=updated, unchanged=unchanged)
+        new, updated, unchanged, stale = store_drafts(session, row.id, drafts)
+    return IngestReport(source_name, new=new, updated=updated, unchanged=unchanged, stale=stale)

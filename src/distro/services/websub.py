@@ -1,13 +1,22 @@
 """WebSub use cases: subscribe to a feed's hub, answer its verification, take its pushes, renew leases.
 
 A feed that advertises ``<link rel="hub">`` is subscribed after a successful poll; the hub then pushes new
-entries to ``web.public_url + /websub/<id>`` within seconds, and polling stays as the fallback. The
+entries to ``web.public_url + /websub/<id>/<secret>`` within seconds, and polling stays as the fallback. The
 scheduler should call :func:`renew_websub_leases` periodically (hourly is plenty) so no lease lapses.
+
+Only the hub can reach a callback: its last segment is derived from the signing key and a random nonce of
+the subscription. A verification is answered only for the request we sent and the hub has not verified yet
+(``awaiting``: same topic, same mode), so a forged or replayed ``hub.lease_seconds`` is never taken; a
+denial only for a subscription we asked for and still hold. Rows from before the secret callbacks (no
+nonce) keep their old ``/websub/<id>`` URL until their next request, which is due at once: the hub then
+verifies the new URL, and a push to the old one is answered 410 so the hub drops it.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,7 +28,14 @@ from distro.errors import SourceError
 from distro.models import WebSubSubscription, utcnow
 from distro.settings import SourceSettings
 from distro.sources.feed import parse_feed
-from distro.sources.websub import hub_secret, request_subscription, signature_ok
+from distro.sources.websub import (
+    BadLease,
+    callback_secret,
+    hub_secret,
+    parse_lease,
+    request_subscription,
+    signature_ok,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +44,21 @@ _RETRY_FAILED = timedelta(hours=6)
 _PENDING_TOO_LONG = timedelta(hours=1)
 
 
-def callback_url(app: App, subscription_id: int) -> str:
-    return app.settings.web.public_url.rstrip("/") + CALLBACK_PREFIX + str(subscription_id)
+def callback_url(app: App, subscription_id: int, nonce: str | None) -> str:
+    """Where the hub verifies and pushes: ``/websub/<id>/<secret>`` (``/websub/<id>`` for a row without a
+    nonce, i.e. from before secret callbacks, until it is requested again)."""
+    path = CALLBACK_PREFIX + str(subscription_id)
+    if nonce is not None:
+        path += "/" + callback_secret(app.signing_key, subscription_id, nonce)
+    return app.settings.web.public_url.rstrip("/") + path
+
+
+def _reaches(app: App, sub: WebSubSubscription, secret: str | None) -> bool:
+    """Whether a request to the callback with path secret ``secret`` (None: the old URL) is for ``sub``."""
+    if sub.callback_nonce is None or secret is None:
+        return sub.callback_nonce is None and secret is None
+    expected = callback_secret(app.signing_key, sub.id or 0, sub.callback_nonce)
+    return hmac.compare_digest(expected.encode(), secret.encode())
 
 
 def _config(app: App, name: str) -> SourceSettings | None:
@@ -38,6 +67,8 @@ def _config(app: App, name: str) -> SourceSettings | None:
 
 def _due(sub: WebSubSubscription, lease: int, now: datetime) -> bool:
     """Whether this subscription should be (re)requested now."""
+    if sub.state == "active" and sub.callback_nonce is None:
+        return True  # from before secret callbacks: move it to its secret URL now
     if sub.state == "active":
         granted = sub.lease_seconds or lease  # the hub may grant less than we asked for
         return sub.expires_at is None or sub.expires_at - now < timedelta(seconds=max(granted // 5, 60))
@@ -60,17 +91,19 @@ def ensure_subscription(
             sub = WebSubSubscription(source_name=config.name, topic=topic, hub=hub)
             session.add(sub)
         sub.hub, sub.requested_at, sub.last_error = hub, now, None
+        sub.awaiting = "subscribe"
+        sub.callback_nonce = sub.callback_nonce or secrets.token_hex(16)
         if sub.state != "active":
             sub.state = "pending"
         session.flush()
-        sub_id = sub.id
+        sub_id, nonce = sub.id, sub.callback_nonce
     assert sub_id is not None
     # Committed before asking: some hubs verify intent before they even answer this request.
     try:
         request_subscription(
             hub,
             topic=topic,
-            callback=callback_url(app, sub_id),
+            callback=callback_url(app, sub_id, nonce),
             secret=hub_secret(app.signing_key, topic),
             lease_seconds=lease,
             user_agent=config.user_agent or app.settings.user_agent,
@@ -96,29 +129,39 @@ def verify_intent(
     app: App,
     subscription_id: int,
     *,
+    secret: str | None,
     mode: str,
     topic: str,
     challenge: str,
     lease_seconds: str | None,
     reason: str,
 ) -> Verification:
-    """Answer a hub's GET to the callback: echo the challenge only for what we asked for."""
+    """Answer a hub's GET to the callback: echo the challenge only for the request we are awaiting.
+
+    404 for a wrong callback secret, topic or mode, or when no request of ours is awaiting verification;
+    400 for an unreadable ``hub.lease_seconds``. A denial is taken for a subscription we asked for (awaited,
+    or active: a hub may revoke later; through an old secret-less URL only while awaited).
+    """
     now = utcnow()
     with session_scope(app.engine) as session:
         sub = session.get(WebSubSubscription, subscription_id)
-        if sub is None or sub.topic != topic:
+        if sub is None or not _reaches(app, sub, secret) or sub.topic != topic:
             return Verification(404, "unknown subscription or topic")
         if mode == "denied":
-            sub.state, sub.last_error = (
-                "denied",
-                f"hub denied the subscription: {reason or 'no reason'}"[:500],
-            )
+            held = sub.awaiting is not None or (sub.state == "active" and secret is not None)
+            if not held or sub.state not in ("pending", "active"):
+                return Verification(404, "no subscription of ours to deny for this topic")
+            sub.state, sub.awaiting = "denied", None
+            sub.last_error = f"hub denied the subscription: {reason or 'no reason'}"[:500]
             return Verification(200, "")
-        if mode != "subscribe" or sub.state not in ("pending", "active") or not challenge:
+        if not mode or mode != sub.awaiting or sub.state not in ("pending", "active") or not challenge:
             return Verification(404, f"not expecting {mode or 'no mode'} for this topic")
-        lease = int(lease_seconds) if lease_seconds and lease_seconds.isdigit() else None
-        sub.state, sub.verified_at, sub.lease_seconds = "active", now, lease
-        sub.expires_at = now + timedelta(seconds=lease) if lease else None
+        try:
+            lease = parse_lease(lease_seconds, app.settings.web.websub_lease_seconds)
+        except BadLease as exc:
+            return Verification(400, str(exc))
+        sub.state, sub.verified_at, sub.lease_seconds, sub.awaiting = "active", now, lease, None
+        sub.expires_at = now + timedelta(seconds=lease)
         return Verification(200, challenge)
 
 
@@ -129,13 +172,19 @@ class Distribution:
     reason: str = ""
 
 
-def receive_content(app: App, subscription_id: int, body: bytes, signature: str | None) -> Distribution:
-    """A hub's POST of new content: checked against ``hub.secret``, then stored like a poll."""
+def receive_content(
+    app: App, subscription_id: int, secret: str | None, body: bytes, signature: str | None
+) -> Distribution:
+    """A hub's POST of new content: checked against ``hub.secret``, then stored like a poll.
+
+    410 (the hub stops pushing there) for an unknown callback, including an old secret-less URL of a
+    subscription that has moved to its secret URL.
+    """
     from distro.services.ingest import store_pushed
 
     with session_scope(app.engine) as session:
         sub = session.get(WebSubSubscription, subscription_id)
-        if sub is None or sub.state not in ("active", "pending"):
+        if sub is None or not _reaches(app, sub, secret) or sub.state not in ("active", "pending"):
             return Distribution(410, reason="no such subscription")  # tells the hub to stop
         topic, name = sub.topic, sub.source_name
     if not signature_ok(hub_secret(app.signing_key, topic), body, signature):

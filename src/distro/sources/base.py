@@ -23,7 +23,8 @@ class ArticleDraft:
     writing HTML); ``summary`` is at most about 1000 characters, cut at a word boundary; ``section`` is the
     first of ``categories``; ``published_at`` is timezone-aware UTC, or None when the source gave no
     usable date. ``guid`` is the source's stable identity for the article when it has one, which survives
-    a changed URL or title.
+    a changed URL or title. ``modified_at`` is when the source last changed the article (None when it
+    does not say): an older version never overwrites a newer one already stored.
     """
 
     guid: str | None
@@ -35,6 +36,7 @@ class ArticleDraft:
     categories: tuple[str, ...]
     image_url: str | None
     published_at: datetime | None
+    modified_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,9 @@
 
 * :func:`hub_secret` derives each subscription's ``hub.secret`` from the signing key and the topic, so
   the secret never needs storing (and is never stored in clear);
+* :func:`callback_secret` derives the secret part of a subscription's callback path from the signing key
+  and a random nonce of that subscription, so only the hub we gave the URL to can reach it;
+* :func:`parse_lease` reads ``hub.lease_seconds`` strictly and clamps it to what we asked for;
 * :func:`request_subscription` asks a hub to (re)subscribe or unsubscribe a callback;
 * :func:`signature_ok` checks ``X-Hub-Signature`` (``sha1=``, ``sha256=``, ``sha384=`` or ``sha512=``).
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 import requests
 
@@ -27,6 +31,34 @@ _ALGORITHMS = {
 def hub_secret(signing_key: bytes, topic: str) -> str:
     """The ``hub.secret`` for ``topic`` (40 hex characters; the spec allows up to 200 bytes)."""
     return hmac.new(signing_key, b"websub:" + topic.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def callback_secret(signing_key: bytes, subscription_id: int, nonce: str) -> str:
+    """The unguessable last segment of a subscription's callback URL (32 hex characters, 128 bits)."""
+    message = f"websub-callback:{subscription_id}:{nonce}".encode()
+    return hmac.new(signing_key, message, hashlib.sha256).hexdigest()[:32]
+
+
+class BadLease(ValueError):
+    """``hub.lease_seconds`` is not a number of seconds we can read (answered with 400)."""
+
+
+MIN_LEASE_SECONDS = 300
+_LEASE = re.compile(r"[0-9]{1,10}")
+
+
+def parse_lease(raw: str | None, asked: int) -> int:
+    """The lease to record from a verification: ``raw`` clamped to [min(300 s, asked), asked].
+
+    A hub may grant less than we asked for; a longer or absurd lease is taken as ``asked`` (we renew on our
+    own schedule, never later than we planned), a tiny one as 300 s, and a missing one (the spec requires
+    it on subscribe) as ``asked``. Anything but 1-10 ASCII digits raises :class:`BadLease`.
+    """
+    if raw is None or raw == "":
+        return asked
+    if not _LEASE.fullmatch(raw):
+        raise BadLease("hub.lease_seconds must be a whole number of seconds (at most 10 digits)")
+    return max(min(MIN_LEASE_SECONDS, asked), min(int(raw), asked))
 
 
 def request_subscription(
@@ -74,4 +106,5 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     if algorithm is None:
         return False
     expected = hmac.new(secret.encode(), body, algorithm).hexdigest()
-    return hmac.compare_digest(expected, given.strip().lower())
+    # Bytes: compare_digest raises TypeError for a str with non-ASCII characters (a forger's header).
+    return hmac.compare_digest(expected.encode(), given.strip().lower().encode())
