@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from distro.logs import JsonFormatter, configure_logging, redact, secret_values
-from distro.settings import Settings
+from distro.settings import Settings, SourceSettings
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +47,59 @@ def test_json_lines() -> None:
     entry = json.loads(JsonFormatter().format(record))
     assert entry["level"] == "warning" and entry["logger"] == "distro.dispatch"
     assert entry["message"] == "paused email" and entry["ts"].endswith("+00:00")
+
+
+def test_every_url_credential_in_a_message_is_stripped_even_without_configured_secrets(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(verbose=True, fmt="text")  # no redact(): the URL filter is there from the start
+    log = logging.getLogger("distro.sources")
+    log.warning(
+        "fetch %s failed, then %s redirected to %s",
+        "https://reader:hunter2@a.example/feed",
+        "postgresql+psycopg://distro:pg-pass@db.example/distro",
+        "http://TOKEN-ONLY@b.example/x",
+    )
+    err = capfd.readouterr().err
+    assert "hunter2" not in err and "pg-pass" not in err and "TOKEN-ONLY" not in err and "reader" not in err
+    assert "https://a.example/feed" in err and "http://b.example/x" in err
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_tracebacks_are_cleaned_in_both_formats(capfd: pytest.CaptureFixture[str], fmt: str) -> None:
+    configure_logging(verbose=True, fmt=fmt)
+    redact({"smtp-hunter2"})
+    try:
+        raise RuntimeError("login smtp-hunter2 at https://u:url-pass@mail.example/")
+    except RuntimeError:
+        logging.getLogger("distro.dispatch").exception("send failed")
+    err = capfd.readouterr().err
+    assert "smtp-hunter2" not in err and "url-pass" not in err and "RuntimeError" in err
+
+
+def test_link_tokens_in_access_log_lines_are_masked(capfd: pytest.CaptureFixture[str]) -> None:
+    configure_logging(verbose=True, fmt="text")
+    log = logging.getLogger("uvicorn.access")
+    for path in (
+        "/unsubscribe/dW5zdWI.c2ln?list=weekly",
+        "/preferences/cHJlZnM.c2ln",
+        "/confirm/Y29uZg.c2ln",
+    ):
+        log.info('%s - "%s %s HTTP/1.1" %d', "127.0.0.1:5000", "GET", path, 200)
+    err = capfd.readouterr().err
+    assert "c2ln" not in err
+    assert (
+        "/unsubscribe/[token]?list=weekly" in err
+        and "/preferences/[token]" in err
+        and "/confirm/[token]" in err
+    )
+
+
+def test_secret_values_include_source_headers_and_url_passwords() -> None:
+    settings = Settings(
+        database_url="postgresql+psycopg://distro:pg%40pass@db.example/distro",
+        sources=[SourceSettings(name="private", url="https://reader:feed-pass@f.example/rss")],
+        source_headers={"private": {"Authorization": SecretStr("Bearer tok-abcdef")}},
+    )
+    found = secret_values(settings)
+    assert {"pg@pass", "pg%40pass", "feed-pass", "Bearer tok-abcdef", "tok-abcdef"} <= found

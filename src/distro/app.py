@@ -22,7 +22,7 @@ from distro.compose.templating import make_environment
 from distro.db import make_engine
 from distro.errors import ConfigError
 from distro.settings import Settings
-from distro.tokens import load_or_create_key
+from distro.tokens import SigningKey, load_or_create_key
 
 ChannelFactory = Callable[[str], Channel[Any]]
 CHANNELS = ("email", "x", "facebook", "mastodon", "bluesky", "<platform>:<account>")
@@ -33,7 +33,7 @@ class App:
     settings: Settings
     engine: Engine
     templates: jinja2.Environment
-    signing_key: bytes
+    signing_key: bytes  # a SigningKey from build_app: signs with the current key, also reads previous ones
     channel_factory: ChannelFactory
     worker_id: str = field(
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -81,6 +81,9 @@ def build_app(
         settings=settings,
         engine=engine,
         templates=make_environment(settings.templates_dir),
-        signing_key=load_or_create_key(secret, settings.var_dir / "secret.key"),
+        signing_key=SigningKey(
+            load_or_create_key(secret, settings.var_dir / "secret.key"),
+            [k.get_secret_value().encode() for k in settings.secret_key_previous],
+        ),
         channel_factory=channels or (lambda name: make_channel(settings, name, engine)),
     )

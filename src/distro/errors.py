@@ -19,6 +19,8 @@ secret: channels build messages from provider replies, never from credentials.
 
 from __future__ import annotations
 
+from distro.urls import strip_credentials
+
 
 class DistroError(Exception):
     """Base of every error distro reports on purpose."""
@@ -29,12 +31,13 @@ class ConfigError(DistroError):
 
 
 class SourceError(DistroError):
-    """A source could not be read; ``source`` names it (URL or path)."""
+    """A source could not be read; ``source`` names it (URL or path). The message keeps no URL credentials
+    (it is stored as the source's last error and shown on the desk and in ``distro status``)."""
 
     def __init__(self, source: str, reason: str) -> None:
-        self.source = source
-        self.reason = reason
-        super().__init__(f"source {source}: {reason}")
+        self.source = strip_credentials(source)
+        self.reason = strip_credentials(reason)
+        super().__init__(f"source {self.source}: {self.reason}")
 
 
 class RenderError(DistroError):

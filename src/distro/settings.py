@@ -2,16 +2,22 @@
 
 Nested keys use a double underscore: ``DISTRO_SMTP__HOST=mail.example.org``. Secrets (fields typed
 ``SecretStr``) are accepted from the environment only; a secret written in a TOML file is refused so it
-cannot end up in version control. Nothing here runs at import time: the composition root calls
-:func:`load_settings` once and passes the result down.
+cannot end up in version control. So are the secrets that hide in plain values: a password inside
+``database_url`` or a source's ``url``, and a credential header (``Authorization``, ``Cookie``, an API key)
+in ``sources.*.headers``; such headers come from ``DISTRO_SOURCE_HEADERS`` instead. Nothing here runs at
+import time: the composition root calls :func:`load_settings` once and passes the result down.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
+import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -23,11 +29,23 @@ from pydantic import (
     model_validator,
 )
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from distro.errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/distro.toml")
+# A request header whose value is a credential: refused in the TOML file, given in DISTRO_SOURCE_HEADERS.
+SECRET_HEADER = re.compile(r"auth|cookie|token|secret|passw|key|session|signature|credential", re.IGNORECASE)
+
+
+def _listed(value: Any) -> Any:
+    """A list setting from the environment: a JSON array, or values separated by commas."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
 
 
 class _Section(BaseModel):
@@ -255,12 +273,37 @@ class WebSettings(_Section):
     # The longest pause a subscriber may choose on the preferences page.
     max_pause_weeks: int = Field(default=12, ge=1)
     # Editor desk (/desk): how long a sign-in lasts, and the brute-force lockout. After
-    # login_max_failures wrong passwords in a row an editor is locked for login_lockout_minutes,
-    # doubling with each further failure (at most a day); one client IP gets login_per_ip_per_hour tries.
+    # login_max_failures wrong passwords in a row from one client (IPv4, IPv6 /64) stop that client for
+    # login_lockout_minutes, doubling with each further failure (at most a day); the account is then locked
+    # only for clients that tried it lately (README: sign-in lockout). One client IP gets
+    # login_per_ip_per_hour tries.
     session_hours: int = Field(default=12, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
     login_per_ip_per_hour: int = Field(default=30, ge=1)
+    # Bearer token that GET /metrics asks for (Authorization: Bearer ...); from DISTRO_WEB__METRICS_TOKEN
+    # only. Unset: /metrics answers anyone, so keep it off the public side of the proxy.
+    metrics_token: SecretStr | None = None
+    # Addresses (IPs or networks, "*" for any) of the proxies whose X-Forwarded-For / -Proto are believed.
+    # Empty (the default): nobody's, so the client address is the TCP peer's and a client cannot choose
+    # its own rate-limit bucket. Set it to the TLS proxy's address, e.g. ["127.0.0.1"].
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_ips(cls, value: Any) -> Any:
+        return _listed(value)
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f'{entry!r} is not an IP address or network (or "*")') from None
+        return value
 
 
 class DispatchSettings(_Section):
@@ -303,14 +346,20 @@ class SourceSettings(_Section):
     url: str
     kind: Literal["feed", "wordpress", "page"] = "feed"
     user_agent: str | None = None
-    # Extra request headers (e.g. Authorization for a private feed, Accept-Language).
+    # Extra request headers (e.g. Accept-Language). Credential headers (Authorization, Cookie, API keys)
+    # are refused here: give them in DISTRO_SOURCE_HEADERS, which fills secret_headers.
     headers: dict[str, str] = Field(default_factory=dict)
+    secret_headers: dict[str, SecretStr] = Field(default_factory=dict)
     timeout: float = 20.0
     max_bytes: int = 20 * 1024 * 1024
     # On the first poll, how many of the newest items count as new; the rest are back catalogue.
     backfill: int = Field(default=0, ge=0)
     # Fetch from loopback, private and link-local addresses (refused by default: SSRF protection).
     allow_private_addresses: bool = False
+
+    def request_headers(self) -> dict[str, str]:
+        """The extra headers to send, secret ones included (for the request only: never log this)."""
+        return {**self.headers, **{k: v.get_secret_value() for k, v in self.secret_headers.items()}}
 
 
 class Settings(BaseSettings):
@@ -323,6 +372,10 @@ class Settings(BaseSettings):
     templates_dir: Path = Path("templates")
     # Signs unsubscribe tokens. From DISTRO_SECRET_KEY; if unset, a key is generated once in var_dir.
     secret_key: SecretStr | None = None
+    # Keys that signed earlier links, still accepted when a link is checked (never used to sign), so a
+    # rotated DISTRO_SECRET_KEY leaves the unsubscribe links in old emails working. From
+    # DISTRO_SECRET_KEY_PREVIOUS: a JSON array or comma-separated keys, newest first.
+    secret_key_previous: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     user_agent: str = "distro/0.1 (+https://github.com/distro-newsletter/distro)"
     # Fernet key that encrypts stored OAuth tokens (DISTRO_TOKEN_KEY); tokens are refused without it.
     token_key: SecretStr | None = None
@@ -342,6 +395,29 @@ class Settings(BaseSettings):
     sources: list[SourceSettings] = Field(default_factory=list)
     # More newsletters beside [digest] (e.g. a daily Security brief), each with its own schedule and list.
     newsletters: list[NewsletterSettings] = Field(default_factory=list)
+    # Credential headers per source name, from DISTRO_SOURCE_HEADERS only (JSON), e.g.
+    # {"private-feed": {"Authorization": "Bearer ..."}}; they become that source's secret_headers.
+    source_headers: dict[str, dict[str, SecretStr]] = Field(default_factory=dict)
+
+    @field_validator("secret_key_previous", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        return _listed(value)
+
+    @model_validator(mode="after")
+    def _attach_source_headers(self) -> Settings:
+        names = {source.name for source in self.sources}
+        unknown = sorted(set(self.source_headers) - names)
+        if unknown:
+            raise ValueError(
+                f"source_headers names {', '.join(unknown)}, which no [[sources]] entry is called; "
+                f"sources: {', '.join(sorted(names)) or 'none'}"
+            )
+        for source in self.sources:
+            extra = self.source_headers.get(source.name)
+            if extra:
+                source.secret_headers = {**source.secret_headers, **extra}
+        return self
 
     @model_validator(mode="after")
     def _distinct_newsletters(self) -> Settings:
@@ -417,6 +493,38 @@ def _reject_file_secrets(data: dict[str, Any], path: Path) -> None:
             env = "DISTRO_" + dotted.upper().replace(".", "__")
             raise ConfigError(
                 f"{path}: '{dotted}' is a secret; remove it from the file and set {env} instead"
+            )
+    if _has_password(data.get("database_url")):
+        raise ConfigError(
+            f"{path}: 'database_url' holds a password; remove it from the file and set DISTRO_DATABASE_URL "
+            "instead (or give PostgreSQL the password in PGPASSWORD or ~/.pgpass)"
+        )
+    sources = data.get("sources")
+    for source in sources if isinstance(sources, list) else []:
+        if isinstance(source, dict):
+            _reject_source_secrets(source, path)
+
+
+def _has_password(url: Any) -> bool:
+    try:
+        return isinstance(url, str) and urlsplit(url).password is not None
+    except ValueError:
+        return False
+
+
+def _reject_source_secrets(source: dict[str, Any], path: Path) -> None:
+    name = source.get("name", "?")
+    fix = f'set DISTRO_SOURCE_HEADERS=\'{{"{name}": {{"Authorization": "..."}}}}\' instead'
+    if _has_password(source.get("url")):
+        raise ConfigError(f"{path}: source {name}: its url holds a password; remove it and {fix}")
+    if "secret_headers" in source:
+        raise ConfigError(f"{path}: source {name}: 'secret_headers' is a secret; {fix}")
+    headers = source.get("headers")
+    for header in headers if isinstance(headers, dict) else {}:
+        if SECRET_HEADER.search(str(header)):
+            raise ConfigError(
+                f"{path}: source {name}: header {header!r} is a credential; remove it from the file and "
+                + fix.replace('"Authorization"', json.dumps(str(header)))
             )
 
 

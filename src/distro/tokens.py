@@ -2,7 +2,9 @@
 
 A token names a subscriber and a scope and carries an HMAC-SHA256 tag, so a link cannot be guessed from a
 database id and an unsubscribe token cannot be replayed as a preferences token. Tokens do not expire:
-RFC 8058 expects an unsubscribe link in an old email to keep working.
+RFC 8058 expects an unsubscribe link in an old email to keep working, and so does a rotated key. A
+:class:`SigningKey` signs with the current key and, when reading, accepts the keys it replaced
+(``DISTRO_SECRET_KEY_PREVIOUS``), so links already in inboxes keep working after a rotation.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 from distro.errors import DistroError
@@ -21,6 +24,27 @@ TAG_BYTES = 16
 
 class InvalidToken(DistroError):
     """The token was altered, truncated, or made for another scope."""
+
+
+class SigningKey(bytes):
+    """The current key (these bytes: everything signs with them) and ``previous``, the keys it replaced,
+    which :func:`read_token` and :func:`read_sealed` still accept. It is ``bytes``, so every HMAC made
+    with ``app.signing_key`` keeps working unchanged."""
+
+    previous: tuple[bytes, ...]
+
+    def __new__(cls, current: bytes, previous: Iterable[bytes] = ()) -> SigningKey:
+        key = super().__new__(cls, current)
+        key.previous = tuple(k for k in previous if k and k != current)
+        return key
+
+    def __repr__(self) -> str:
+        return f"SigningKey(<{len(self)} bytes>, previous=<{len(self.previous)}>)"
+
+
+def verification_keys(key: bytes) -> tuple[bytes, ...]:
+    """The keys a token may be signed with: the current one first, then those it replaced."""
+    return (key, *key.previous) if isinstance(key, SigningKey) else (key,)
 
 
 def _b64(data: bytes) -> str:
@@ -36,6 +60,7 @@ def _tag(key: bytes, payload: bytes) -> bytes:
 
 
 def make_token(key: bytes, scope: str, subject_id: int) -> str:
+    """A token for ``subject_id`` in ``scope``, signed with the current key (never a previous one)."""
     payload = f"{scope}:{subject_id}".encode()
     return f"{_b64(payload)}.{_b64(_tag(key, payload))}"
 
@@ -48,7 +73,9 @@ def _verified(key: bytes, token: str) -> tuple[str, str]:
         given = _unb64(tag)
     except (ValueError, UnicodeError):
         raise InvalidToken("malformed token") from None
-    if not hmac.compare_digest(given, _tag(key, payload)):
+    # Every key is tried (no early exit), so the time taken does not tell which key matched.
+    matches = [hmac.compare_digest(given, _tag(k, payload)) for k in verification_keys(key)]
+    if not any(matches):
         raise InvalidToken("token signature does not match")
     token_scope, _, subject = payload.decode("ascii", "replace").partition(":")
     return token_scope, subject

@@ -35,7 +35,8 @@ def at(seconds: float) -> datetime:
 
 def stored(engine: Engine) -> list[tuple[str, datetime]]:
     with engine.connect() as connection:
-        query = sa.select(RateLimitEvent.key_hash, RateLimitEvent.at).order_by(RateLimitEvent.id)  # type: ignore[arg-type]
+        table = RateLimitEvent.__table__  # type: ignore[attr-defined]
+        query = sa.select(table.c.key_hash, table.c.at).order_by(table.c.id)
         return [(h, when.replace(tzinfo=UTC)) for h, when in connection.execute(query)]
 
 

@@ -1,4 +1,5 @@
-"""/healthz and /metrics through FastAPI's TestClient, on SQLite and PostgreSQL."""
+"""/healthz and /metrics through FastAPI's TestClient, on SQLite and PostgreSQL: counts, labels that never
+show a URL's credentials or a server path, and the bearer token."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from distro.app import App, build_app
 from distro.models import AttemptOutcome, Delivery, DeliveryAttempt, Source, utcnow
-from distro.settings import Settings
+from distro.settings import Settings, SourceSettings
 from distro.web.app import create_web_app
 
 
@@ -23,8 +25,12 @@ def client(app: App) -> Iterator[TestClient]:
         yield test_client
 
 
+AD_HOC = ("http://reader:hunter2@private.example/feed", "/srv/distro/private/feed.xml")
+
+
 def seed(app: App) -> None:
-    """Email: 3 sent, 1 failed, 2 pending, 1 sending; x: 1 sent, 1 held; one failing source."""
+    """Email: 3 sent, 1 failed, 2 pending, 1 sending; x: 1 sent, 1 held; two configured sources (one
+    failing) and two failing ad hoc ones (``distro ingest URL-or-path``), named by what was typed."""
     now = utcnow()
     states = {"email": ["sent"] * 3 + ["failed"] + ["pending"] * 2 + ["sending"], "x": ["sent", "held"]}
     rows = [
@@ -62,13 +68,20 @@ def seed(app: App) -> None:
             [
                 {"name": "good", "url": "https://a.example/feed", "kind": "feed", "created_at": now},
                 {"name": "bad", "url": "https://b.example/feed", "kind": "feed", "created_at": now},
+                *({"name": n, "url": n, "kind": "feed", "created_at": now} for n in AD_HOC),
             ],
         )
-        connection.execute(sa.update(Source).where(Source.name == "bad").values(last_error="answered 403"))
+        connection.execute(sa.update(Source).where(Source.name != "good").values(last_error="answered 403"))
+    app.settings.sources = [
+        SourceSettings(name="good", url="https://a.example/feed"),
+        SourceSettings(name="bad", url="https://b.example/feed"),
+    ]
 
 
-def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    response = client.get("/metrics")
+def scrape(
+    client: TestClient, headers: dict[str, str] | None = None
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = client.get("/metrics", headers=headers)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return {
@@ -129,3 +142,45 @@ def test_metrics_count_deliveries_queue_poll_errors_and_latency(app: App, client
 def test_metrics_on_an_empty_database_are_well_formed(client: TestClient) -> None:
     samples = scrape(client)
     assert not any(name.startswith("distro_messages") for name, _ in samples)
+
+
+def test_metrics_label_configured_sources_by_name_only(app: App, client: TestClient) -> None:
+    """An ad hoc source is named by the URL or path it was ingested from: no label may show either."""
+    seed(app)
+    text = client.get("/metrics").text
+    assert "hunter2" not in text and "reader" not in text and "/srv/" not in text
+    polls = {labels for name, labels in scrape(client) if name == "distro_source_poll_error"}
+    assert polls == {(("source", "bad"),), (("source", "good"),)}
+
+
+def test_a_configured_source_never_polled_reports_no_error(app: App, client: TestClient) -> None:
+    app.settings.sources = [SourceSettings(name="new", url="https://n.example/feed")]
+    assert scrape(client)[("distro_source_poll_error", (("source", "new"),))] == 0
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "Bearer", "Bearer wrong-token", "Basic c2NyYXBlcjpzM2NyZXQtc2NyYXBlLXRva2Vu", "s3cret"],
+)
+def test_metrics_with_a_token_refuse_a_scrape_without_it(
+    app: App, client: TestClient, authorization: str | None
+) -> None:
+    app.settings.web.metrics_token = SecretStr("s3cret-scrape-token")
+    seed(app)
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    response = client.get("/metrics", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert "distro_" not in response.text and "s3cret" not in response.text
+
+
+def test_metrics_with_a_token_answer_the_scrape_that_carries_it(app: App, client: TestClient) -> None:
+    app.settings.web.metrics_token = SecretStr("s3cret-scrape-token")
+    seed(app)
+    for scheme in ("Bearer", "bearer"):
+        samples = scrape(client, {"Authorization": f"{scheme} s3cret-scrape-token"})
+        assert samples[("distro_messages_sent_total", (("channel", "email"),))] == 3
+
+
+def test_metrics_without_a_token_stay_open(client: TestClient) -> None:
+    assert client.get("/metrics").status_code == 200

@@ -228,7 +228,7 @@ def test_import_validates_and_never_resubscribes(app: App, tmp_path: Path) -> No
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_csv_export_reads_back_into_a_new_list_without_resubscribing(app: App, tmp_path: Path) -> None:
     add_subscriber(app, "lee@example.org", "Lee, Jr.", ["Security", "Economy"])
-    add_subscriber(app, "mo@example.org", "=HYPERLINK(\"http://evil\")")
+    add_subscriber(app, "mo@example.org", '=HYPERLINK("http://evil")')
     with app.engine.begin() as connection:
         connection.execute(
             sa.update(Subscriber).where(Subscriber.email == "mo@example.org").values(status="unsubscribed")

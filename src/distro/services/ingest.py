@@ -2,7 +2,9 @@
 
 An article is the same article when its GUID matches, or failing that its URL (sources give the canonical
 URL), so the same story from a feed and from the CMS webhook is stored once. A source's poll time,
-validators (ETag / Last-Modified), last error and next poll are kept on its row.
+validators (ETag / Last-Modified), last error and next poll are kept on its row. A URL's credentials
+(``https://user:pw@host/``) are used for the request only: the row, its last error and the name of an
+ad hoc source (``distro ingest URL``) keep the URL without them.
 
 The first successful poll of a source records its back catalogue as seen (``Article.backlog``) instead of
 sending it: only the newest ``backfill`` items (``--backfill N`` or ``sources.<name>.backfill``) count as
@@ -27,6 +29,7 @@ from distro.settings import SourceSettings
 from distro.sources import make_source
 from distro.sources.base import ArticleDraft, FetchResult
 from distro.sources.fetch import SourceUnavailable
+from distro.urls import strip_credentials, without_credentials
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +58,13 @@ def configured_sources(app: App, spec: str | None = None) -> list[SourceSettings
     for source in app.settings.sources:
         if spec == source.name:
             return [source]
-    return [SourceSettings(name=spec, url=spec)]
+    return [SourceSettings(name=without_credentials(spec), url=spec)]
 
 
 def _source_row(session: Session, config: SourceSettings) -> Source:
     row = session.exec(select(Source).where(Source.name == config.name)).first()
     if row is None:
-        row = Source(name=config.name, url=config.url, kind=config.kind)
+        row = Source(name=config.name, url=without_credentials(config.url), kind=config.kind)
         session.add(row)
         session.flush()
     return row
@@ -151,7 +154,7 @@ def _record_failure(app: App, source_id: int | None, exc: SourceError, now: date
         session.execute(
             sa.update(Source)
             .where(Source.id == source_id)  # type: ignore[arg-type]
-            .values(last_polled_at=now, last_error=str(exc), next_poll_at=next_poll)
+            .values(last_polled_at=now, last_error=strip_credentials(str(exc)), next_poll_at=next_poll)
         )
 
 
@@ -165,10 +168,12 @@ def ingest_source(
     """
     with session_scope(app.engine) as session:
         row = _source_row(session, config)
-        if row.configured_url != config.url:  # new source, or the editor changed its URL
-            row.url, row.configured_url = config.url, config.url
+        shown = without_credentials(config.url)
+        if row.configured_url != shown:  # new source, or the editor changed its URL
+            row.url, row.configured_url = shown, shown
         etag, last_modified, source_id = row.etag, row.last_modified, row.id
-        poll_url = row.url  # after a permanent redirect: the new address
+        # The configured URL (credentials and all), or after a permanent redirect the new address.
+        poll_url = config.url if row.url == shown else row.url
     now = utcnow()
     try:
         source = make_source(
@@ -203,13 +208,14 @@ def _store_result(
         if result.not_modified:
             return IngestReport(config.name, not_modified=True)
         row.etag, row.last_modified = result.etag, result.last_modified
-        if result.permanent_url and result.permanent_url != row.url:
+        moved = without_credentials(result.permanent_url or "")
+        if moved and moved != row.url:
             log.warning(
                 "source %s moved permanently to %s; polling there from now on (update its url)",
                 config.name,
-                result.permanent_url,
+                moved,
             )
-            row.url = result.permanent_url
+            row.url = moved
         backlog: frozenset[int] = frozenset()
         if row.seeded_at is None:
             backlog = backlog_indexes(result.drafts, config.backfill if backfill is None else backfill)
@@ -271,10 +277,10 @@ def list_sources(app: App) -> list[SourceStatus]:
             SourceStatus(
                 name=name,
                 kind=config.kind if config else (row.kind if row else "feed"),
-                url=row.url if row else (config.url if config else ""),
+                url=without_credentials(row.url if row else (config.url if config else "")),
                 articles=counts.get(row.id, 0) if row else 0,
                 last_polled_at=row.last_polled_at if row else None,
-                last_error=row.last_error if row else None,
+                last_error=strip_credentials(row.last_error) if row and row.last_error else None,
                 next_poll_at=row.next_poll_at if row else None,
                 websub=subs.get(name),
             )

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from distro.app import App
 from distro.models import Delivery, DeliveryAttempt, DeliveryStatus, Source, utcnow
+from distro.urls import strip_credentials, without_credentials
 
 FAILED_OUTCOMES = ("temporary", "rate_limited", "permanent", "hard_bounce", "channel_down", "abandoned")
 
@@ -62,10 +63,10 @@ def collect(app: App, now: datetime | None = None) -> Status:
             status.sources.append(
                 {
                     "source": source.name,
-                    "url": source.url,
+                    "url": without_credentials(source.url),
                     "last_poll": source.last_polled_at,
                     "next_poll": source.next_poll_at,
-                    "last_error": source.last_error,
+                    "last_error": strip_credentials(source.last_error) if source.last_error else None,
                 }
             )
         channels: dict[str, ChannelStatus] = {}

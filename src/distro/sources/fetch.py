@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
@@ -40,6 +40,7 @@ from requests.adapters import HTTPAdapter
 
 from distro.errors import SourceError
 from distro.settings import SourceSettings
+from distro.urls import without_credentials
 
 DEFAULT_USER_AGENT = "distro/0.1 (+https://github.com/distro-newsletter/distro)"
 MAX_REDIRECTS = 5
@@ -308,16 +309,8 @@ def read_path(path: str | Path, max_bytes: int) -> bytes:
 
 
 def redact_url(url: str) -> str:
-    """The URL without a password in its user-info part, fit for error messages and logs."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-        return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}{port}"))
-    except ValueError:
-        return url
+    """The URL without its user-info part (user name and password), fit for error messages and logs."""
+    return without_credentials(url)
 
 
 def _root_cause(exc: BaseException) -> str:
@@ -363,7 +356,7 @@ class HttpSource:
             max_bytes=self.settings.max_bytes,
             etag=self.etag if conditional else None,
             last_modified=self.last_modified if conditional else None,
-            extra_headers={"Accept": accept, **self.settings.headers},
+            extra_headers={"Accept": accept, **self.settings.request_headers()},
             source_name=self.settings.name,
             session=self._session,
             allow_private_addresses=self.settings.allow_private_addresses,

@@ -3,10 +3,15 @@
 Metrics are computed from the database at scrape time with a few aggregate queries, so they are right
 however many worker processes share the queue (no per-process counters to merge) and survive restarts.
 The "counters" are counts of delivery rows by final state: they only grow, because rows are never deleted.
+
+Labels are names an operator chose (channels, configured source names), never a URL or a path: a source
+polled once by ``distro ingest URL`` is not a configured source and gets no series. With
+``web.metrics_token`` set, a scrape must carry ``Authorization: Bearer <token>`` (401 otherwise).
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,11 +52,27 @@ def healthz(app: AppDep) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+def _authorised(request: fastapi.Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
 @router.get("/metrics")
-def metrics(app: AppDep) -> Response:
+def metrics(request: fastapi.Request, app: AppDep) -> Response:
+    token = app.settings.web.metrics_token
+    if token is not None and not _authorised(request, token.get_secret_value()):
+        return Response(
+            "a bearer token is needed (web.metrics_token)\n",
+            status_code=401,
+            media_type="text/plain; charset=utf-8",
+            headers={"WWW-Authenticate": 'Bearer realm="distro metrics"', "Cache-Control": "no-store"},
+        )
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DatabaseCollector(app.engine))
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    sources = [source.name for source in app.settings.sources]
+    registry.register(DatabaseCollector(app.engine, sources=sources))
+    return Response(
+        generate_latest(registry), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"}
+    )
 
 
 def _seconds(engine: Engine) -> Any:
@@ -64,8 +85,9 @@ def _seconds(engine: Engine) -> Any:
 class DatabaseCollector:
     """A prometheus_client collector whose values are read from the delivery log on each scrape."""
 
-    def __init__(self, engine: Engine, now: datetime | None = None) -> None:
+    def __init__(self, engine: Engine, *, sources: list[str], now: datetime | None = None) -> None:
         self.engine = engine
+        self.sources = sources  # the configured source names: the only ones labelled
         self.now = now
 
     def collect(self) -> Iterator[Metric]:
@@ -99,15 +121,21 @@ class DatabaseCollector:
             held.add_metric([channel], counts.get(DeliveryStatus.HELD, 0))
         yield from (sent, failed, queued, held)
 
-    @staticmethod
-    def _poll_errors(connection: sa.Connection) -> Metric:
+    def _poll_errors(self, connection: sa.Connection) -> Metric:
         gauge = GaugeMetricFamily(
             "distro_source_poll_error",
-            "1 when the source's last poll failed (`distro status`).",
+            "1 when the configured source's last poll failed (`distro status`).",
             labels=["source"],
         )
-        for name, error in connection.execute(sa.select(S.c.name, S.c.last_error).order_by(S.c.name)):
-            gauge.add_metric([name], 1 if error else 0)
+        failing = {
+            name
+            for name, error in connection.execute(
+                sa.select(S.c.name, S.c.last_error).where(S.c.name.in_(self.sources))
+            )
+            if error
+        }
+        for name in sorted(set(self.sources)):
+            gauge.add_metric([name], 1 if name in failing else 0)
         return gauge
 
     def _latency(self, connection: sa.Connection) -> Metric:
