@@ -259,6 +259,22 @@ def test_sign_up_of_a_known_address_does_what_a_new_one_does(app: App, client: T
         assert subscriber(app, known).sections == ["Security"]  # type: ignore[union-attr]
 
 
+def test_forgetting_an_address_forgets_its_rate_limit_events(app: App, client: TestClient) -> None:
+    from distro.models import RateLimitEvent
+    from distro.services.limits import address_key, key_hash
+    from distro.services.privacy import forget_subscriber
+
+    assert client.post("/subscribe", data={"email": "ana@example.org"}).status_code == 200
+    table = RateLimitEvent.__table__  # type: ignore[attr-defined]
+    mine = table.c.key_hash == key_hash(address_key("signup", "ana@example.org"))
+    with app.engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).where(mine)).scalar_one() == 1
+    forget_subscriber(app, "ana@example.org")
+    with app.engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).where(mine)).scalar_one() == 0
+        assert connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() == 1  # the IP's
+
+
 def test_desk_sign_in_ip_limit_is_shared_by_web_processes(
     app: App, client: TestClient, second: TestClient
 ) -> None:

@@ -1,9 +1,10 @@
 """Data-protection requests: export everything stored about an address, or forget it.
 
-Forgetting deletes the subscriber row, pending sign-ups and stored transactional messages, and rewrites the
-address in the delivery log (recipient, errors) as ``forgotten:<hmac>``: the log keeps every row and
-outcome, so its counts stay honest, and an operator who is asked again about the same address can recompute
-the tag with the signing key, while nobody can read the address back from it.
+Forgetting deletes the subscriber row, pending sign-ups, stored transactional messages and the address's
+rate-limit events (hashes, but of the address), and rewrites the address in the delivery log (recipient,
+errors) as ``forgotten:<hmac>``: the log keeps every row and outcome, so its counts stay honest, and an
+operator who is asked again about the same address can recompute the tag with the signing key, while nobody
+can read the address back from it.
 
 The address is NOT put on the suppression list by default: that list stores addresses in clear, and a
 person who asked to be forgotten did not ask to be remembered. ``suppress=True`` (``--suppress``) adds it
@@ -32,6 +33,7 @@ from distro.models import (
     Suppression,
     SuppressionReason,
 )
+from distro.services.limits import address_key, clear
 from distro.services.subscribers import normalise_email
 from distro.services.suppression import suppress
 
@@ -117,6 +119,8 @@ def forget_subscriber(app: App, email: str, *, suppress_address: bool = False) -
         if subscriber is not None:
             session.delete(subscriber)
             counts["subscriber"] = 1
+    for purpose in ("signup", "change"):
+        clear(app.engine, address_key(purpose, address))
     if not any(counts.values()) and not suppress_address:
         raise DistroError(f"nothing is stored about {address}")
     if suppress_address:
