@@ -353,6 +353,21 @@ class Editor(SQLModel, table=True):
     locked_until: datetime | None = _when()  # brute-force lockout, shared by every web process
 
 
+class SignInClient(SQLModel, table=True):
+    """One client's desk sign-in attempts at one address, known or not: the per-client lockout.
+
+    Only SHA-256 digests of the address as typed and of the client IP are stored (a password typed into the
+    address field never lands here in clear). ``failures`` counts the checked attempts since the last
+    success, each counted before its password is checked (:mod:`distro.services.editors`).
+    """
+
+    address_hash: str = Field(sa_type=sa.String(64), primary_key=True)
+    client_hash: str = Field(sa_type=sa.String(64), primary_key=True)
+    failures: int = 0
+    last_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    locked_until: datetime | None = _when()
+
+
 class EditorSession(SQLModel, table=True):
     """A signed-in desk session. The cookie holds a random token; only its SHA-256 is stored here."""
 

@@ -1,31 +1,22 @@
 """Desk sign-in, sessions and CSRF through the real routes, on SQLite and PostgreSQL.
 
 A small page router stands in for the desk pages so these tests pin the guard itself: every desk page
-and form uses the same two dependencies.
+and form uses the same two dependencies. The lockout has its own file (test_desk_lockout.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 
 import fastapi
 import pytest
 import sqlalchemy as sa
-import time_machine
 from fastapi.responses import HTMLResponse, Response
 from fastapi.testclient import TestClient
 
 from distro.app import App
-from distro.models import Editor, EditorSession, utcnow
-from distro.services.editors import (
-    EditorError,
-    LoginRefused,
-    add_editor,
-    authenticate,
-    remove_editor,
-    set_password,
-)
+from distro.models import EditorSession, utcnow
+from distro.services.editors import EditorError, add_editor, remove_editor, set_password
 from distro.web import desk_auth
 from distro.web.app import ROUTERS, create_web_app
 from distro.web.desk_auth import DeskDep, DeskPost, render_desk, see_other
@@ -98,37 +89,6 @@ def test_sign_in_form_needs_its_own_token_and_never_redirects_off_site(app: App,
     assert response.status_code == 303 and response.headers["location"] == "/desk"
     client.cookies.clear()
     assert login(client, next_url="//evil.example").headers["location"] == "/desk"
-
-
-def test_wrong_passwords_lock_the_account_even_for_the_right_one(
-    app: App, client: TestClient, clock: time_machine.Coordinates
-) -> None:
-    add_editor(app, EDITOR, PASSWORD)
-    limit = app.settings.web.login_max_failures
-    for _ in range(limit):
-        response = login(client, password="wrong password!")
-        assert response.status_code == 401 and "wrong address or password" in response.text
-    locked = login(client)
-    assert locked.status_code == 401 and "locked until" in locked.text
-    with app.engine.connect() as connection:
-        editor = connection.execute(sa.select(Editor)).one()
-    assert editor.failed_logins == limit
-    assert editor.locked_until - utcnow() == timedelta(minutes=15)  # exact: the clock is pinned
-    # The lock lifts by itself, and one more wrong password afterwards locks for twice as long.
-    later = utcnow() + timedelta(minutes=16)
-    with pytest.raises(LoginRefused):
-        authenticate(app, EDITOR, "wrong again!!", now=later)
-    with app.engine.connect() as connection:
-        relocked = connection.execute(sa.select(Editor.locked_until)).scalar_one()
-    assert relocked - later == timedelta(minutes=30)
-    assert authenticate(app, EDITOR, PASSWORD, now=later + timedelta(minutes=31)).failed_logins == 0
-
-
-def test_unknown_address_and_wrong_password_read_the_same(app: App, client: TestClient) -> None:
-    add_editor(app, EDITOR, PASSWORD)
-    unknown, wrong = login(client, email="nobody@example.org"), login(client, password="not the password")
-    assert unknown.status_code == wrong.status_code == 401
-    assert "wrong address or password" in unknown.text and "wrong address or password" in wrong.text
 
 
 def test_sign_in_attempts_per_ip_are_throttled(app: App, client: TestClient) -> None:

@@ -1,27 +1,42 @@
 """Editors of the desk: accounts with argon2 password hashes, brute-force lockout, and sessions.
 
-The lockout lives in the database, so it holds across web processes and machines. Sessions are rows keyed
-by the SHA-256 of a random cookie token: a copy of the database does not let anyone sign in, and signing
-out (or removing an editor) ends a session at once.
+Sign-in lockout, kept in the database so it holds across web processes and machines. Every refusal (unknown
+address, wrong password, locked) reads the same and costs the same: one argon2 verify, against a dummy hash
+when nothing real is checked. Two locks, both counted *before* the password is checked, in one transaction
+that serialises on the editor's row and the client's row (``SELECT ... FOR UPDATE``; SQLite's ``BEGIN
+IMMEDIATE``), so N parallel guesses check exactly as many passwords as the limit allows:
+
+- per client and address (:class:`~distro.models.SignInClient`, known and unknown addresses alike): after
+  ``web.login_max_failures`` checked attempts without a success, that client's attempts at that address are
+  not checked for ``web.login_lockout_minutes``, doubling with each further failure (at most a day);
+- per account (``Editor.failed_logins``, the same numbers): the lock stops distributed guessing, yet a
+  client that has not tried that address within ``login_lockout_minutes`` still gets one check, so the
+  real editor signs in from their own network while a stranger hammers from theirs.
+
+Sessions are rows keyed by the SHA-256 of a random cookie token: a copy of the database does not let anyone
+sign in, and signing out (or removing an editor) ends a session at once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, delete, select
 
 from distro.app import App
-from distro.db import session_scope
+from distro.db import is_postgres, session_scope
 from distro.errors import DistroError
-from distro.models import Editor, EditorSession, utcnow
+from distro.models import Editor, EditorSession, SignInClient, utcnow
+from distro.settings import WebSettings
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
@@ -31,8 +46,8 @@ _HASHER = PasswordHasher()
 
 @functools.cache
 def _dummy_hash() -> str:
-    """Verified against when the address is unknown, so a wrong address costs the same time as a wrong
-    password; made on first use, not at import (a hash costs a quarter second)."""
+    """Verified against when nothing real is checked (unknown address, or locked), so every refusal costs
+    the same time as a wrong password; made on first use, not at import (a hash costs a quarter second)."""
     return _HASHER.hash(secrets.token_urlsafe(16))
 
 
@@ -41,7 +56,15 @@ class EditorError(DistroError):
 
 
 class LoginRefused(DistroError):
-    """Wrong address or password, or the account is locked; the message never says which of the first two."""
+    """Not signed in: wrong address, wrong password or locked, and the message never says which."""
+
+    def __init__(self) -> None:
+        super().__init__(REFUSED)
+
+
+REFUSED = "wrong address or password"
+_C = SignInClient.__table__  # type: ignore[attr-defined]
+_STALE_BATCH = 500  # client rows forgotten per sign-in at most, so the cost of one stays bounded
 
 
 def _normal(email: str) -> str:
@@ -82,7 +105,8 @@ def set_password(app: App, email: str, password: str) -> None:
             raise EditorError(f"no editor {email!r}")
         editor.password_hash = _HASHER.hash(password)
         editor.failed_logins, editor.locked_until = 0, None
-        session.exec(delete(EditorSession).where(EditorSession.editor_id == editor.id))  # type: ignore[call-overload]
+        session.exec(delete(EditorSession).where(col(EditorSession.editor_id) == editor.id))
+        _forget_address(session, editor.email)
 
 
 def remove_editor(app: App, email: str) -> None:
@@ -90,7 +114,8 @@ def remove_editor(app: App, email: str) -> None:
         editor = session.exec(select(Editor).where(Editor.email == _normal(email))).first()
         if editor is None:
             raise EditorError(f"no editor {email!r}")
-        session.exec(delete(EditorSession).where(EditorSession.editor_id == editor.id))  # type: ignore[call-overload]
+        session.exec(delete(EditorSession).where(col(EditorSession.editor_id) == editor.id))
+        _forget_address(session, editor.email)
         session.delete(editor)
 
 
@@ -99,39 +124,121 @@ def list_editors(app: App) -> list[Editor]:
         return list(session.exec(select(Editor).order_by(Editor.email)))
 
 
-def authenticate(app: App, email: str, password: str, now: datetime | None = None) -> Editor:
-    """The editor, or :class:`LoginRefused`. Each wrong password counts towards the lockout."""
-    now = now or utcnow()
+def _hash_of(kind: str, value: str) -> str:
+    return hashlib.sha256(f"{kind}\n{value}".encode()).hexdigest()
+
+
+def client_of(host: str) -> str:
+    """Whom a lock binds: an IPv4 address, or an IPv6 /64 (one subscriber line holds a whole /64, so per
+    address a guesser would get a fresh client with every request)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def _forget_address(session: Session, address: str) -> None:
+    """Lift every client's lock on ``address`` (a new password, or the editor is gone)."""
+    session.execute(sa.delete(_C).where(_C.c.address_hash == _hash_of("address", address)))
+
+
+def _forget_stale(app: App, now: datetime) -> None:
+    """Forget clients a day after their last attempt once their lock has ended (bounded; on PostgreSQL
+    rows another sign-in holds are skipped, so this never waits for one)."""
+    stale = (
+        sa.select(_C.c.address_hash, _C.c.client_hash)
+        .where(_C.c.last_attempt_at < now - MAX_LOCKOUT)
+        .where(sa.or_(_C.c.locked_until.is_(None), _C.c.locked_until <= now))
+        .limit(_STALE_BATCH)
+    )
+    if is_postgres(app.engine):
+        stale = stale.with_for_update(skip_locked=True)
+    with app.engine.begin() as connection:
+        connection.execute(sa.delete(_C).where(sa.tuple_(_C.c.address_hash, _C.c.client_hash).in_(stale)))
+
+
+def _locked(until: datetime | None, now: datetime) -> bool:
+    return until is not None and until > now
+
+
+def _lock_after(web: WebSettings, failures: int, until: datetime | None, now: datetime) -> datetime | None:
+    """The lock after ``failures`` in a row: none below the limit, then the first lockout doubling with
+    each further failure (at most a day); never shorter than a lock already running."""
+    over = failures - web.login_max_failures
+    if over < 0:
+        return until
+    lock = now + min(timedelta(minutes=web.login_lockout_minutes) * (1 << min(over, 16)), MAX_LOCKOUT)
+    return max(lock, until) if until is not None else lock
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """What one sign-in verifies against, and the editor it signs in if the password is right (None:
+    nothing real is checked: the address is unknown or the lock holds, so the dummy hash is verified)."""
+
+    password_hash: str
+    editor_id: int | None
+
+
+def _reserve(app: App, address: str, client_hash: str, now: datetime) -> _Attempt:
+    """Count this attempt as a failure before its password is checked, or refuse to check it."""
     web = app.settings.web
-    refusal: str | None = None
-    with session_scope(app.engine) as session:  # commits the failure count before refusing
-        editor = session.exec(select(Editor).where(Editor.email == _normal(email))).first()
+    key = {"address_hash": _hash_of("address", address), "client_hash": client_hash}
+    insert = postgresql.insert if is_postgres(app.engine) else sqlite.insert
+    with session_scope(app.engine) as session:  # locks the editor's row, then the client's
+        editor = session.exec(select(Editor).where(Editor.email == address).with_for_update()).first()
+        new_client = insert(_C).values(**key, failures=0, last_attempt_at=now)
+        session.execute(new_client.on_conflict_do_nothing(index_elements=["address_hash", "client_hash"]))
+        mine = session.exec(select(SignInClient).filter_by(**key).with_for_update()).one()
+        recent = now - timedelta(minutes=web.login_lockout_minutes)
+        quiet = mine.failures == 0 or mine.last_attempt_at <= recent  # this client has not tried lately
+        account_locked = editor is not None and _locked(editor.locked_until, now)
+        if _locked(mine.locked_until, now) or (account_locked and not quiet):
+            return _Attempt(_dummy_hash(), None)
+        mine.failures, mine.last_attempt_at = mine.failures + 1, now
+        mine.locked_until = _lock_after(web, mine.failures, mine.locked_until, now)
         if editor is None:
-            with contextlib.suppress(VerificationError):
-                _HASHER.verify(_dummy_hash(), password)
-            raise LoginRefused("wrong address or password")
-        if editor.locked_until is not None and editor.locked_until > now:
-            raise LoginRefused(
-                f"too many failed sign-ins: locked until {editor.locked_until:%Y-%m-%d %H:%M} UTC"
-            )
-        try:
-            _HASHER.verify(editor.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            editor.failed_logins += 1
-            over = editor.failed_logins - web.login_max_failures
-            if over >= 0:
-                lock = min(timedelta(minutes=web.login_lockout_minutes) * 2 ** min(over, 16), MAX_LOCKOUT)
-                editor.locked_until = now + lock
-            refusal = "wrong address or password"
-        else:
-            if _HASHER.check_needs_rehash(editor.password_hash):
-                editor.password_hash = _HASHER.hash(password)
-            editor.failed_logins, editor.locked_until, editor.last_login_at = 0, None, now
-            session.flush()
-            session.refresh(editor)
-            session.expunge(editor)
-    if refusal is not None:
-        raise LoginRefused(refusal)
+            return _Attempt(_dummy_hash(), None)
+        editor.failed_logins += 1
+        editor.locked_until = _lock_after(web, editor.failed_logins, editor.locked_until, now)
+        return _Attempt(editor.password_hash, editor.id)
+
+
+def _sign_in(app: App, attempt: _Attempt, password: str, client_hash: str, now: datetime) -> Editor | None:
+    """The right password was given: clear the counts; None if the password changed meanwhile."""
+    rehashed = _HASHER.hash(password) if _HASHER.check_needs_rehash(attempt.password_hash) else None
+    with session_scope(app.engine) as session:
+        editor = session.exec(select(Editor).where(Editor.id == attempt.editor_id).with_for_update()).first()
+        if editor is None or editor.password_hash != attempt.password_hash:
+            return None
+        editor.password_hash = rehashed or editor.password_hash
+        editor.failed_logins, editor.locked_until, editor.last_login_at = 0, None, now
+        mine = (_C.c.address_hash == _hash_of("address", editor.email)) & (_C.c.client_hash == client_hash)
+        session.execute(sa.delete(_C).where(mine))
+        session.flush()
+        session.refresh(editor)
+        session.expunge(editor)
+        return editor
+
+
+def authenticate(app: App, email: str, password: str, *, client: str, now: datetime | None = None) -> Editor:
+    """The editor, or :class:`LoginRefused`; ``client`` is the IP the attempt came from (module docstring)."""
+    now = now or utcnow()
+    address, client_hash = _normal(email), _hash_of("client", client_of(client))
+    _forget_stale(app, now)
+    attempt = _reserve(app, address, client_hash, now)
+    try:
+        _HASHER.verify(attempt.password_hash, password)  # always one verify: every refusal costs the same
+    except (VerificationError, InvalidHashError):
+        raise LoginRefused() from None
+    editor = _sign_in(app, attempt, password, client_hash, now) if attempt.editor_id is not None else None
+    if editor is None:
+        raise LoginRefused()
     return editor
 
 
@@ -151,7 +258,7 @@ def open_session(app: App, editor: Editor, now: datetime | None = None) -> str:
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     with session_scope(app.engine) as session:
-        session.exec(delete(EditorSession).where(EditorSession.expires_at <= now))  # type: ignore[call-overload]
+        session.exec(delete(EditorSession).where(col(EditorSession.expires_at) <= now))
         session.add(
             EditorSession(
                 id=_digest(token),
@@ -183,4 +290,4 @@ def close_session(app: App, token: str | None) -> None:
     if not token:
         return
     with session_scope(app.engine) as session:
-        session.exec(delete(EditorSession).where(EditorSession.id == _digest(token)))  # type: ignore[call-overload]
+        session.exec(delete(EditorSession).where(col(EditorSession.id) == _digest(token)))

@@ -5,7 +5,8 @@ form handler takes :data:`DeskPost`, which also checks the session's CSRF token 
 field and the ``Origin`` header, so no other site can post a form for a signed-in editor. The session
 cookie is HttpOnly and SameSite=Lax, and ``Secure`` with the ``__Host-`` prefix when the public URL is
 https. The sign-in form itself carries a double-submit token (login CSRF) and is throttled per client IP;
-wrong passwords lock the account for a while (:mod:`distro.services.editors`).
+wrong passwords lock that client, and then the account, out for a while (:mod:`distro.services.editors`).
+Every refused sign-in gets the same page with the same status, whatever the reason.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from distro.app import App
 from distro.services.editors import (
+    REFUSED,
     DeskSession,
     LoginRefused,
     authenticate,
@@ -168,6 +170,15 @@ def _within_ip_limit(app: App, client: str) -> bool:
     return allow(app.engine, f"desk-login:ip:{client}", limit=limit, window_seconds=3600.0)
 
 
+def _refused(app: App) -> str:
+    """One text for an unknown address, a wrong password and a lock, so the page never tells them apart."""
+    minutes = app.settings.web.login_lockout_minutes
+    return (
+        f"Not signed in: {REFUSED}. After {app.settings.web.login_max_failures} failed attempts from your "
+        f"network, it waits at least {minutes} minutes before that address is tried again."
+    )
+
+
 def _login_page(app: App, *, next_url: str, error: str = "", email: str = "", status: int = 200) -> Response:
     nonce = secrets.token_urlsafe(24)
     page = render_desk(
@@ -221,9 +232,9 @@ async def login(request: fastapi.Request, app: AppDep) -> Response:
             error="Too many sign-in attempts from your network. Try again later.",
         )
     try:
-        editor = await run_in_threadpool(authenticate, app, email, field("password"))
-    except LoginRefused as exc:
-        return _login_page(app, next_url=next_url, email=email, status=401, error=f"Not signed in: {exc}.")
+        editor = await run_in_threadpool(authenticate, app, email, field("password"), client=client)
+    except LoginRefused:
+        return _login_page(app, next_url=next_url, email=email, status=401, error=_refused(app))
     token = await run_in_threadpool(open_session, app, editor)
     response = see_other(next_url)
     response.set_cookie(
