@@ -706,12 +706,12 @@ def web_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the web app (CMS webhook, WebSub callback) with uvicorn; put a TLS proxy in front."""
-    import uvicorn
-
+    """Serve the web app with uvicorn; put a TLS proxy in front and name it in web.forwarded_allow_ips."""
     from distro.web.app import create_web_app
+    from distro.web.serve import serve
 
-    uvicorn.run(create_web_app(app()), host=host, port=port, log_level="info", proxy_headers=True)
+    application = app()
+    serve(create_web_app(application), application.settings.web, host=host, port=port)
 
 
 @cli.command("status")

@@ -229,15 +229,16 @@ def run_service(app: App, *, role: str = "all", host: str = "127.0.0.1", port: i
     import uvicorn
 
     from distro.web.app import create_web_app
+    from distro.web.serve import serve, server_config
 
     if role == "web":
-        uvicorn.run(create_web_app(app), host=host, port=port, log_level="info", proxy_headers=True)
+        serve(create_web_app(app), app.settings.web, host=host, port=port)
         return
     server: uvicorn.Server | None = None
     thread: threading.Thread | None = None
     if role == "all":
-        config = uvicorn.Config(
-            create_web_app(app), host=host, port=port, log_level="warning", proxy_headers=True
+        config = server_config(
+            create_web_app(app), app.settings.web, host=host, port=port, log_level="warning"
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name="web", daemon=True)

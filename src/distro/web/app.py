@@ -23,6 +23,7 @@ from distro.web import (
     subscribers,
     websub,
 )
+from distro.web.headers import SecurityHeaders
 
 ROUTERS: list[fastapi.APIRouter] = [
     hooks.router,
@@ -41,6 +42,7 @@ def create_web_app(app: App, *, routers: list[fastapi.APIRouter] | None = None) 
     """A FastAPI app serving ``routers`` (default: :data:`ROUTERS`) for ``app``."""
     web = fastapi.FastAPI(title=f"{app.settings.publication.name} · distro", docs_url=None, redoc_url=None)
     web.state.distro = app
+    web.add_middleware(SecurityHeaders)  # CSP, nosniff, no-referrer on every response; HEAD as GET
     for router in routers if routers is not None else ROUTERS:
         web.include_router(router)
 

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import fastapi
-from fastapi.responses import HTMLResponse
+from fastapi.responses import Response
 
 from distro.services.desk_overview import overview
 from distro.web.desk_auth import DeskDep, render_desk
+from distro.web.desk_flash import read_flash
 
 router = fastapi.APIRouter(prefix="/desk")
 
 
-@router.get("", response_class=HTMLResponse)
-def dashboard(desk: DeskDep, notice: str | None = None) -> HTMLResponse:
+@router.get("", response_model=None)
+def dashboard(desk: DeskDep, request: fastapi.Request) -> Response:
     app = desk.app
-    return render_desk(
+    flash = read_flash(request, desk)
+    page = render_desk(
         desk,
         app,
         "dashboard",
         "Dashboard",
-        notice=notice,
+        notice=flash.notice,
+        error=flash.error,
         overview=overview(app),
         zone=app.settings.digest.timezone,
     )
+    return flash.clear(page)

@@ -30,7 +30,8 @@ from distro.services.digest import PreviewPage, queue_digest, render_preview
 from distro.services.digest_desk import UpcomingEdition, changes_from_form, upcoming_edition
 from distro.services.digest_edit import save_edit, send_test
 from distro.services.subscribers import normalise_email
-from distro.web.desk_auth import Desk, DeskDep, DeskForm, DeskPost, render_desk, see_other
+from distro.web.desk_auth import Desk, DeskDep, DeskForm, DeskPost, render_desk
+from distro.web.desk_flash import back, read_flash
 
 router = fastapi.APIRouter(prefix="/desk")
 WIDTHS = (("Desktop", 600), ("Phone", 375))
@@ -120,15 +121,13 @@ def _page(
     )
 
 
-@router.get("/digest")
+@router.get("/digest", response_model=None)
 def digest_page(
-    desk: DeskDep,
-    newsletter: Newsletter = None,
-    subscriber: Subscriber = None,
-    notice: str | None = None,
-    error: str | None = None,
-) -> HTMLResponse:
-    return _page(desk, newsletter, subscriber=subscriber, notice=notice, error=error)
+    desk: DeskDep, request: fastapi.Request, newsletter: Newsletter = None, subscriber: Subscriber = None
+) -> Response:
+    """The page; a message shown above it comes from the last form's flash, never from the query."""
+    flash = read_flash(request, desk)
+    return flash.clear(_page(desk, newsletter, subscriber=subscriber, notice=flash.notice, error=flash.error))
 
 
 def _raw(desk: Desk, newsletter: str | None, subscriber: str | None) -> PreviewPage:
@@ -158,8 +157,9 @@ def preview_text(desk: DeskDep, newsletter: Newsletter = None, subscriber: Subsc
     return Response(page.text, media_type="text/plain; charset=utf-8", headers=RAW_HEADERS)
 
 
-def _back(newsletter: str, **message: str) -> Response:
-    return see_other(f"/desk/digest?{urlencode({'newsletter': newsletter, **message})}")
+def _back(desk: Desk, newsletter: str, *, notice: str | None = None, error: str | None = None) -> Response:
+    location = f"/desk/digest?{urlencode({'newsletter': newsletter})}"
+    return back(desk, location, notice=notice, error=error)
 
 
 def _target(form: DeskForm) -> UpcomingEdition:
@@ -192,7 +192,9 @@ def digest_edit(form: DeskPost) -> Response:
     except DistroError as exc:
         return _page(form.desk, newsletter, error=f"Not saved: {exc}.", draft_intro=draft, status=422)
     what = f"{len(result.digest.article_ids)} stories" if result.digest else result.reason
-    return _back(view.app.settings.digest.slug_prefix, notice=f"Saved the edit of {view.slug} ({what}).")
+    return _back(
+        form.desk, view.app.settings.digest.slug_prefix, notice=f"Saved the edit of {view.slug} ({what})."
+    )
 
 
 @router.post("/digest/test", response_model=None)
@@ -205,11 +207,13 @@ def digest_test(form: DeskPost) -> Response:
         to = normalise_email(form.get("to") or form.desk.session.email)
         row = send_test(view.app, view.digest, to)
     except DistroError as exc:
-        return _back(newsletter, error=f"No test copy sent: {exc}.")
+        return _back(form.desk, newsletter, error=f"No test copy sent: {exc}.")
     if row.status != "sent":
         reason = f": {row.last_error}" if row.last_error else ""
-        return _back(newsletter, error=f"The test copy to {to} failed ({row.status}){reason}.")
-    return _back(newsletter, notice=f"Sent a test copy of {view.slug} to {to} (subject “[TEST] …”).")
+        return _back(form.desk, newsletter, error=f"The test copy to {to} failed ({row.status}){reason}.")
+    return _back(
+        form.desk, newsletter, notice=f"Sent a test copy of {view.slug} to {to} (subject “[TEST] …”)."
+    )
 
 
 @router.post("/digest/send", response_model=None)
@@ -222,10 +226,11 @@ def digest_send(form: DeskPost) -> Response:
             raise DistroError(f"nothing to send: {view.reason}")
         queue_digest(view.app, view.digest)
     except DistroError as exc:
-        return _back(newsletter, error=f"Not sent: {exc}.")
+        return _back(form.desk, newsletter, error=f"Not sent: {exc}.")
     with session_scope(view.app.engine) as session:
         readers = session.exec(select(Digest.recipients).where(Digest.id == view.digest.id)).one()
     return _back(
+        form.desk,
         newsletter,
         notice=f"{view.slug} is queued for {readers} readers; it goes out now. Below: the next edition.",
     )
@@ -254,9 +259,11 @@ def digest_schedule_post(form: DeskPost) -> Response:
         send_at = _parse_local(view.app, form.get("send_at"))
         digest_schedule.schedule(view.app, view.slug, send_at)
     except DistroError as exc:
-        return _back(newsletter, error=f"Not scheduled: {exc}.")
+        return _back(form.desk, newsletter, error=f"Not scheduled: {exc}.")
     when = _local(view.app)(send_at)
-    return _back(newsletter, notice=f"{view.slug} goes out at {when} instead of at the usual time.")
+    return _back(
+        form.desk, newsletter, notice=f"{view.slug} goes out at {when} instead of at the usual time."
+    )
 
 
 @router.post("/digest/unschedule", response_model=None)
@@ -266,7 +273,7 @@ def digest_unschedule(form: DeskPost) -> Response:
         view = _target(form)
         changed = digest_schedule.unschedule(view.app, view.slug)
     except DistroError as exc:
-        return _back(newsletter, error=f"Not unscheduled: {exc}.")
+        return _back(form.desk, newsletter, error=f"Not unscheduled: {exc}.")
     if not changed:
-        return _back(newsletter, notice=f"{view.slug} was not scheduled by hand.")
-    return _back(newsletter, notice=f"{view.slug} goes out at the newsletter's usual time again.")
+        return _back(form.desk, newsletter, notice=f"{view.slug} was not scheduled by hand.")
+    return _back(form.desk, newsletter, notice=f"{view.slug} goes out at the newsletter's usual time again.")

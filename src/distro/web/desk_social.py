@@ -8,8 +8,6 @@ page; a refused edit keeps the editor's draft in its textarea.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import fastapi
 from fastapi.responses import HTMLResponse, Response
 
@@ -19,7 +17,8 @@ from distro.services import plan
 from distro.services.post_now import PostNowOutcome, post_now
 from distro.services.social import edit_post
 from distro.services.social_queue import FAILED_DAYS, PLATFORM_NAMES, queued_post, social_queue
-from distro.web.desk_auth import Desk, DeskDep, DeskPost, render_desk, see_other
+from distro.web.desk_auth import Desk, DeskDep, DeskPost, render_desk
+from distro.web.desk_flash import back, read_flash
 
 router = fastapi.APIRouter(prefix="/desk")
 
@@ -48,9 +47,11 @@ def _page(
     )
 
 
-def _back(delivery_id: int | None, **message: str) -> Response:
+def _back(
+    desk: Desk, delivery_id: int | None, *, notice: str | None = None, error: str | None = None
+) -> Response:
     anchor = f"#post-{delivery_id}" if delivery_id is not None else ""
-    return see_other(f"/desk/social?{urlencode(message)}{anchor}")
+    return back(desk, f"/desk/social{anchor}", notice=notice, error=error)
 
 
 def _delivery_id(raw: str) -> int:
@@ -59,9 +60,11 @@ def _delivery_id(raw: str) -> int:
     return int(raw)
 
 
-@router.get("/social")
-def social_page(desk: DeskDep, notice: str | None = None, error: str | None = None) -> HTMLResponse:
-    return _page(desk, notice=notice, error=error)
+@router.get("/social", response_model=None)
+def social_page(desk: DeskDep, request: fastapi.Request) -> Response:
+    """The queue; a message shown above it comes from the last form's flash, never from the query."""
+    flash = read_flash(request, desk)
+    return flash.clear(_page(desk, notice=flash.notice, error=flash.error))
 
 
 @router.post("/social/{delivery_id}/edit", response_model=None)
@@ -78,7 +81,7 @@ def social_edit(delivery_id: str, form: DeskPost) -> Response:
     except ValueError as exc:
         drafts = {int(delivery_id): text} if delivery_id.isdigit() else {}
         return _page(form.desk, error=f"Not saved: {exc}.", drafts=drafts, status=422)
-    return _back(post.delivery_id, notice=f"Saved the new text of the {post.label}.")
+    return _back(form.desk, post.delivery_id, notice=f"Saved the new text of the {post.label}.")
 
 
 @router.post("/social/{delivery_id}/hold", response_model=None)
@@ -88,10 +91,12 @@ def social_hold(delivery_id: str, form: DeskPost) -> Response:
         post = queued_post(app, _delivery_id(delivery_id))
         changed = plan.hold(app.engine, [post.delivery_id])
     except ValueError as exc:
-        return _back(None, error=f"Not held: {exc}.")
+        return _back(form.desk, None, error=f"Not held: {exc}.")
     if not changed:
-        return _back(post.delivery_id, notice=f"The {post.label} was already held.")
-    return _back(post.delivery_id, notice=f"Held the {post.label}: no worker sends it until you release it.")
+        return _back(form.desk, post.delivery_id, notice=f"The {post.label} was already held.")
+    return _back(
+        form.desk, post.delivery_id, notice=f"Held the {post.label}: no worker sends it until you release it."
+    )
 
 
 @router.post("/social/{delivery_id}/release", response_model=None)
@@ -102,12 +107,14 @@ def social_release(delivery_id: str, form: DeskPost) -> Response:
         changed = plan.release(app.engine, app.settings, [post.delivery_id])
         after = queued_post(app, post.delivery_id)
     except ValueError as exc:
-        return _back(None, error=f"Not released: {exc}.")
+        return _back(form.desk, None, error=f"Not released: {exc}.")
     if not changed:
-        return _back(post.delivery_id, notice=f"The {post.label} was not held.")
+        return _back(form.desk, post.delivery_id, notice=f"The {post.label} was not held.")
     due = after.next_attempt_at.strftime("%Y-%m-%d %H:%M UTC")
     return _back(
-        post.delivery_id, notice=f"Released the {post.label}: it goes out at {due} (its account's next slot)."
+        form.desk,
+        post.delivery_id,
+        notice=f"Released the {post.label}: it goes out at {due} (its account's next slot).",
     )
 
 
@@ -116,7 +123,7 @@ def social_post_now(delivery_id: str, form: DeskPost) -> Response:
     try:
         result = post_now(form.desk.app, _delivery_id(delivery_id))
     except (ValueError, DistroError) as exc:
-        return _back(None, error=f"Not posted: {exc}.")
+        return _back(form.desk, None, error=f"Not posted: {exc}.")
     if result.outcome in (PostNowOutcome.SENT, PostNowOutcome.BUSY):
-        return _back(result.delivery_id, notice=result.message)
-    return _back(result.delivery_id, error=result.message)
+        return _back(form.desk, result.delivery_id, notice=result.message)
+    return _back(form.desk, result.delivery_id, error=result.message)
