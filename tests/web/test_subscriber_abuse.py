@@ -259,6 +259,14 @@ def test_sign_up_of_a_known_address_does_what_a_new_one_does(app: App, client: T
         assert subscriber(app, known).sections == ["Security"]  # type: ignore[union-attr]
 
 
+def test_export_shows_the_address_changes_a_subscription_asked_for(app: App, client: TestClient) -> None:
+    from distro.services.privacy import export_subscriber
+
+    add_subscriber(app, VICTIM)
+    ask_move(client, *preferences(app, client, VICTIM), "vic@new.example")
+    assert [s["email"] for s in export_subscriber(app, VICTIM)["pending_signups"]] == ["vic@new.example"]
+
+
 def test_forgetting_an_address_forgets_its_rate_limit_events(app: App, client: TestClient) -> None:
     from distro.models import RateLimitEvent
     from distro.services.limits import address_key, key_hash

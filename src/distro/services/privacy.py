@@ -66,7 +66,10 @@ def export_subscriber(app: App, email: str) -> dict[str, Any]:
         attempts = list(
             session.exec(select(DeliveryAttempt).where(col(DeliveryAttempt.delivery_id).in_(ids)))
         )
-        signups = session.exec(select(Signup).where(sa.func.lower(Signup.email) == address.lower()))
+        theirs = sa.func.lower(Signup.email) == address.lower()
+        if subscriber is not None:  # with the address changes the subscription asked for
+            theirs = sa.or_(theirs, col(Signup.subscriber_id) == subscriber.id)
+        signups = session.exec(select(Signup).where(theirs))
         suppression = session.exec(select(Suppression).where(Suppression.email == address.lower())).first()
         messages = session.exec(
             select(OneOffMessage).where(sa.func.lower(OneOffMessage.recipient) == address.lower())
