@@ -60,7 +60,7 @@ def export_subscriber(app: App, email: str) -> dict[str, Any]:
         ).first()
         mine = _mine(address)
         if subscriber is not None:
-            mine = sa.or_(mine, Delivery.subscriber_id == subscriber.id)
+            mine = sa.or_(mine, col(Delivery.subscriber_id) == subscriber.id)
         deliveries = list(session.exec(select(Delivery).where(mine).order_by(col(Delivery.id))))
         ids = [d.id for d in deliveries]
         attempts = list(
@@ -97,7 +97,7 @@ def forget_subscriber(app: App, email: str, *, suppress_address: bool = False) -
         ).first()
         mine = _mine(address)
         if subscriber is not None:
-            mine = sa.or_(mine, Delivery.subscriber_id == subscriber.id)
+            mine = sa.or_(mine, col(Delivery.subscriber_id) == subscriber.id)
         deliveries = list(session.exec(select(Delivery).where(mine)))
         names = [address, *([subscriber.email] if subscriber else [])]
         for delivery in deliveries:
@@ -114,7 +114,9 @@ def forget_subscriber(app: App, email: str, *, suppress_address: bool = False) -
         signups = sa.delete(Signup).where(sa.func.lower(Signup.email) == address.lower())
         if subscriber is not None:
             signups = sa.delete(Signup).where(
-                sa.or_(sa.func.lower(Signup.email) == address.lower(), Signup.subscriber_id == subscriber.id)
+                sa.or_(
+                    sa.func.lower(Signup.email) == address.lower(), col(Signup.subscriber_id) == subscriber.id
+                )
             )
         counts["signups"] = int(session.execute(signups).rowcount or 0)  # type: ignore[attr-defined]
         recipient = sa.func.lower(OneOffMessage.recipient) == address.lower()
