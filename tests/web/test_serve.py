@@ -99,3 +99,11 @@ def test_head_is_answered_like_get_without_a_body_on_the_wire(site: App) -> None
     assert head.status_code == got.status_code == 200 and head.content == b""
     assert head.headers["content-type"] == got.headers["content-type"]
     assert head.headers["content-length"] == got.headers["content-length"]
+
+
+def test_from_the_proxy_a_client_cannot_prepend_its_own_address(site: App) -> None:
+    """The proxy appends the address it saw; anything the client put before it is not believed."""
+    site.settings.web.forwarded_allow_ips = ["127.0.0.1"]
+    with running(site) as url:
+        seen = httpx.get(f"{url}/whoami", headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.9"}).json()
+    assert seen["client"] == "203.0.113.9"
