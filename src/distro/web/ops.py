@@ -12,7 +12,7 @@ polled once by ``distro ingest URL`` is not a configured source and gets no seri
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -100,7 +100,7 @@ class DatabaseCollector:
             yield self._latency(connection)
 
     @staticmethod
-    def _deliveries(rows: list[Any]) -> Iterator[Metric]:
+    def _deliveries(rows: Sequence[Any]) -> Iterator[Metric]:
         sent = CounterMetricFamily(
             "distro_messages_sent", "Messages the provider accepted.", labels=["channel"]
         )
