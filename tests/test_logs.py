@@ -80,19 +80,13 @@ def test_tracebacks_are_cleaned_in_both_formats(capfd: pytest.CaptureFixture[str
 def test_link_tokens_in_access_log_lines_are_masked(capfd: pytest.CaptureFixture[str]) -> None:
     configure_logging(verbose=True, fmt="text")
     log = logging.getLogger("uvicorn.access")
-    for path in (
-        "/unsubscribe/dW5zdWI.c2ln?list=weekly",
-        "/preferences/cHJlZnM.c2ln",
-        "/confirm/Y29uZg.c2ln",
-    ):
+    paths = ("/unsubscribe/dW5zdWI.c2ln?list=weekly", "/preferences/cHJlZnM.c2ln", "/confirm/Y29uZg.c2ln")
+    for path in (*paths, "/change-address/Y2hhbmdl.c2ln", "/websub/12/c2lnc2VjcmV0"):
         log.info('%s - "%s %s HTTP/1.1" %d', "127.0.0.1:5000", "GET", path, 200)
     err = capfd.readouterr().err
     assert "c2ln" not in err
-    assert (
-        "/unsubscribe/[token]?list=weekly" in err
-        and "/preferences/[token]" in err
-        and "/confirm/[token]" in err
-    )
+    assert "/unsubscribe/[token]?list=weekly" in err and "/preferences/[token]" in err
+    assert "/confirm/[token]" in err and "/change-address/[token]" in err and "/websub/12/[token]" in err
 
 
 def test_secret_values_include_source_headers_and_url_passwords() -> None:

@@ -4,8 +4,9 @@ Every configured secret value (SMTP password, tokens, keys, secret request heade
 password) is replaced by ``[redacted]`` in each record before it is formatted, whatever logger wrote it, and
 the user-info part of every URL in it (``https://user:pw@host``) is dropped, so a library that logs a request
 URL or header cannot leak a credential into the operator's log pipeline. The signed token in a subscriber
-link (``/unsubscribe/<token>``, ``/preferences/<token>``, ``/confirm/<token>``) is masked too: the web
-server's access log would otherwise hand whoever reads the logs every reader's preferences page.
+link (``/unsubscribe/<token>``, ``/preferences/<token>``, ``/confirm/<token>``, ``/change-address/<token>``)
+and the secret of a WebSub callback (``/websub/<id>/<secret>``) are masked too: the web server's access log
+would otherwise hand whoever reads the logs every reader's preferences page.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ from distro.urls import strip_credentials
 
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REDACTED = "[redacted]"
-# The path of a token-bearing subscriber page; the token is everything up to the query or a space.
-_TOKEN_PATH = re.compile(r"/(unsubscribe|preferences|confirm)/[^/?#\s\"']+")
+# Paths that carry a token or secret; it runs up to the next "/", the query, a quote or a space.
+_TOKEN_PATHS = (
+    re.compile(r"(/(?:unsubscribe|preferences|confirm|change-address)/)[^/?#\s\"']+"),
+    re.compile(r"(/websub/\d+/)[^/?#\s\"']+"),
+)
 
 
 class JsonFormatter(logging.Formatter):
@@ -53,7 +57,10 @@ class RedactSecrets(logging.Filter):
     def _clean(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
-        return _TOKEN_PATH.sub(r"/\1/[token]", strip_credentials(text))
+        text = strip_credentials(text)
+        for pattern in _TOKEN_PATHS:
+            text = pattern.sub(r"\1[token]", text)
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
