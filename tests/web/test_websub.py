@@ -180,6 +180,15 @@ def test_a_forged_denial_or_lease_changes_nothing(
     assert hub.push(rss(("b", "24"))).status_code == 202  # the genuine push is still taken
 
 
+def test_a_non_ascii_signature_is_ignored_not_a_500(
+    running: tuple[App, FakeHub, FakeHTTPServer], clock: time_machine.Coordinates
+) -> None:
+    app, hub, _sub = subscribed(running)
+    headers = {"X-Hub-Signature": "sha256=\u00e9t\u00e9".encode("latin-1")}  # compare_digest raised TypeError
+    answer = requests.post(hub.forms[-1]["hub.callback"], data=rss(("c", "25")), headers=headers, timeout=10)
+    assert answer.status_code == 202 and "ignored" in answer.json()["note"]
+
+
 def test_a_denial_from_the_hub_ends_the_subscription(
     running: tuple[App, FakeHub, FakeHTTPServer], clock: time_machine.Coordinates
 ) -> None:

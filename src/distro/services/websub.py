@@ -53,12 +53,19 @@ def callback_url(app: App, subscription_id: int, nonce: str | None) -> str:
     return app.settings.web.public_url.rstrip("/") + path
 
 
+def _keys(app: App) -> tuple[bytes, ...]:
+    """The signing key, then any it replaced (a rotated key keeps ``previous``): callbacks and hub secrets
+    handed out before a rotation keep working until the subscription is renewed."""
+    return (app.signing_key, *getattr(app.signing_key, "previous", ()))
+
+
 def _reaches(app: App, sub: WebSubSubscription, secret: str | None) -> bool:
     """Whether a request to the callback with path secret ``secret`` (None: the old URL) is for ``sub``."""
     if sub.callback_nonce is None or secret is None:
         return sub.callback_nonce is None and secret is None
-    expected = callback_secret(app.signing_key, sub.id or 0, sub.callback_nonce)
-    return hmac.compare_digest(expected.encode(), secret.encode())
+    nonce, given = sub.callback_nonce, secret.encode()
+    expected = [callback_secret(key, sub.id or 0, nonce).encode() for key in _keys(app)]
+    return any(hmac.compare_digest(candidate, given) for candidate in expected)
 
 
 def _config(app: App, name: str) -> SourceSettings | None:
@@ -187,7 +194,7 @@ def receive_content(
         if sub is None or not _reaches(app, sub, secret) or sub.state not in ("active", "pending"):
             return Distribution(410, reason="no such subscription")  # tells the hub to stop
         topic, name = sub.topic, sub.source_name
-    if not signature_ok(hub_secret(app.signing_key, topic), body, signature):
+    if not any(signature_ok(hub_secret(key, topic), body, signature) for key in _keys(app)):
         # The spec says: acknowledge (2xx) but ignore, so a forger learns nothing.
         log.warning("WebSub push for %s ignored: missing or bad X-Hub-Signature", topic)
         return Distribution(202, reason="ignored: missing or bad X-Hub-Signature")

@@ -23,6 +23,7 @@ from distro.web import (
     subscribers,
     websub,
 )
+from distro.web.schema import drop_guessed_bodies
 from distro.web.headers import SecurityHeaders
 
 ROUTERS: list[fastapi.APIRouter] = [
@@ -45,6 +46,7 @@ def create_web_app(app: App, *, routers: list[fastapi.APIRouter] | None = None) 
     web.add_middleware(SecurityHeaders)  # CSP, nosniff, no-referrer on every response; HEAD as GET
     for router in routers if routers is not None else ROUTERS:
         web.include_router(router)
+    drop_guessed_bodies(web)  # /openapi.json claims only declared bodies (tests/web/test_fuzz.py checks them)
 
     @web.exception_handler(DistroError)
     async def _distro_error(_request: fastapi.Request, exc: DistroError) -> JSONResponse:

@@ -35,10 +35,12 @@ class HookError(BaseModel):
 _STRING = {"type": "string"}
 _ARTICLE: dict[str, Any] = {
     "type": "object",
+    "required": ["url"],
     "properties": {
+        "url": {"type": "string", "pattern": "^https?://[^/?#\\s]+"},  # absolute http(s), canonical
         **{
             name: _STRING
-            for name in ("url", "guid", "title", "summary", "content", "author", "section", "image_url")
+            for name in ("guid", "title", "summary", "content", "author", "section", "image_url")
         },
         "published_at": {"type": "string", "format": "date-time"},
         "updated_at": {"type": "string", "format": "date-time"},

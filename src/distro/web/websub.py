@@ -91,6 +91,8 @@ Challenge = Annotated[str | None, _hub("challenge")]
 Lease = Annotated[str | None, _hub("lease_seconds")]
 Reason = Annotated[str | None, _hub("reason")]
 Signature = Annotated[str | None, fastapi.Header(alias="X-Hub-Signature")]
+# Row ids fit a 32-bit INTEGER: a larger one is a 422 here, not an OverflowError (a 500) in the driver.
+SubscriptionId = Annotated[int, fastapi.Path(ge=1, le=2**31 - 1)]
 _PUSH: dict[str, Any] = {
     "status_code": 202,
     "response_model": PushAnswer,
@@ -103,7 +105,7 @@ _PUSH: dict[str, Any] = {
     "/websub/{subscription_id}/{secret}", response_class=PlainTextResponse, responses=_VERIFY_RESPONSES
 )
 async def verify(
-    subscription_id: int,
+    subscription_id: SubscriptionId,
     secret: str,
     app: AppDep,
     mode: Mode = None,
@@ -118,7 +120,11 @@ async def verify(
 
 @router.post("/websub/{subscription_id}/{secret}", **_PUSH)
 async def content(
-    subscription_id: int, secret: str, request: fastapi.Request, app: AppDep, signature: Signature = None
+    subscription_id: SubscriptionId,
+    secret: str,
+    request: fastapi.Request,
+    app: AppDep,
+    signature: Signature = None,
 ) -> JSONResponse:
     """New entries pushed by the hub, signed with our ``hub.secret``."""
     return await _content(app, subscription_id, secret, request, signature)
@@ -126,7 +132,7 @@ async def content(
 
 @router.get("/websub/{subscription_id}", response_class=PlainTextResponse, responses=_VERIFY_RESPONSES)
 async def verify_old_callback(
-    subscription_id: int,
+    subscription_id: SubscriptionId,
     app: AppDep,
     mode: Mode = None,
     topic: Topic = None,
@@ -140,7 +146,7 @@ async def verify_old_callback(
 
 @router.post("/websub/{subscription_id}", **_PUSH)
 async def content_old_callback(
-    subscription_id: int, request: fastapi.Request, app: AppDep, signature: Signature = None
+    subscription_id: SubscriptionId, request: fastapi.Request, app: AppDep, signature: Signature = None
 ) -> JSONResponse:
     """Pushes to an old callback: taken while its row has no secret yet, else 410 so the hub drops it."""
     return await _content(app, subscription_id, None, request, signature)
