@@ -23,8 +23,8 @@ from distro.web import (
     subscribers,
     websub,
 )
-from distro.web.schema import drop_guessed_bodies
 from distro.web.headers import SecurityHeaders
+from distro.web.schema import drop_guessed_bodies
 
 ROUTERS: list[fastapi.APIRouter] = [
     hooks.router,
