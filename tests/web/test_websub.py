@@ -260,3 +260,43 @@ def test_old_callbacks_work_until_the_subscription_moves_to_a_secret_url(
     assert subscription(app).callback_nonce is not None
     assert hub.push(rss(("b", "24")), callback=old).status_code == 410
     assert hub.push(rss(("b", "24"))).status_code == 202
+
+
+def test_migration_0015_keeps_old_callbacks_and_awaits_requests_already_sent(database_url: str) -> None:
+    """Rows from before secret callbacks get no nonce (their /websub/<id> keeps working) and, when a
+    request was sent and not yet verified, await its verification there."""
+    from alembic import command
+    from alembic.config import Config
+
+    from distro.db import MIGRATIONS, make_engine
+
+    engine = make_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    rows = {  # topic: (state, requested_at, verified_at)
+        "pending": ("pending", "2026-11-20 07:00:00", None),
+        "renewing": ("active", "2026-11-26 07:00:00", "2026-11-20 07:00:00"),
+        "verified": ("active", "2026-11-20 07:00:00", "2026-11-20 07:00:05"),
+    }
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004")
+        for topic, (state, requested, verified) in rows.items():
+            connection.execute(
+                sa.text(
+                    "INSERT INTO websubsubscription (source_name, topic, hub, state, requested_at,"
+                    " verified_at) VALUES ('mag', :topic, 'https://hub.example/', :state, :requested,"
+                    " :verified)"
+                ),
+                {"topic": topic, "state": state, "requested": requested, "verified": verified},
+            )
+    upgrade(engine)
+    with engine.connect() as connection:
+        query = sa.text("SELECT topic, awaiting, callback_nonce FROM websubsubscription")
+        migrated = {topic: (awaiting, nonce) for topic, awaiting, nonce in connection.execute(query)}
+    engine.dispose()
+    assert migrated == {
+        "pending": ("subscribe", None),
+        "renewing": ("subscribe", None),
+        "verified": (None, None),
+    }
