@@ -41,11 +41,14 @@ class FakeHub:
         self.verifications: list[tuple[int, str, str]] = []  # (status, body, challenge sent)
         self.lease = "86400"  # what the hub grants, as sent in hub.lease_seconds
         self.deny = False  # answer with a denial instead of a verification
+        self.broken = False  # answer 500 to subscription requests, verifying nothing
         server.route("/hub", handler=self.subscribe)
 
     def subscribe(self, request: RecordedRequest) -> Reply:
         form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
         self.forms.append(form)
+        if self.broken:
+            return Reply(500, body=b"hub down")
         challenge = f"challenge-{len(self.forms)}"
         params = {
             "hub.mode": form["hub.mode"],
@@ -109,7 +112,7 @@ def subscription(app: App) -> WebSubSubscription:
 
 
 def test_subscribe_verify_push_and_renew(
-    running: tuple[App, FakeHub, FakeHTTPServer], clock: time_machine.Coordinates
+    running: tuple[App, FakeHub, FakeHTTPServer], clock: time_machine.Traveller
 ) -> None:
     # The clock is pinned from the first poll on: the lease's expiry and "23 hours later" are exact.
     app, hub, server = running
@@ -161,7 +164,7 @@ def subscribed(running: tuple[App, FakeHub, FakeHTTPServer]) -> tuple[App, FakeH
 
 
 def test_a_forged_denial_or_lease_changes_nothing(
-    running: tuple[App, FakeHub, FakeHTTPServer], clock: time_machine.Coordinates
+    running: tuple[App, FakeHub, FakeHTTPServer], clock: time_machine.Traveller
 ) -> None:
     app, hub, sub = subscribed(running)
     assert sub.state == "active" and sub.lease_seconds == 86400
@@ -181,7 +184,7 @@ def test_a_forged_denial_or_lease_changes_nothing(
 
 
 def test_a_non_ascii_signature_is_ignored_not_a_500(
-    running: tuple[App, FakeHub, FakeHTTPServer], clock: time_machine.Coordinates
+    running: tuple[App, FakeHub, FakeHTTPServer], clock: time_machine.Traveller
 ) -> None:
     app, hub, _sub = subscribed(running)
     headers = {"X-Hub-Signature": "sha256=\u00e9t\u00e9".encode("latin-1")}  # compare_digest raised TypeError
@@ -190,7 +193,7 @@ def test_a_non_ascii_signature_is_ignored_not_a_500(
 
 
 def test_a_denial_from_the_hub_ends_the_subscription(
-    running: tuple[App, FakeHub, FakeHTTPServer], clock: time_machine.Coordinates
+    running: tuple[App, FakeHub, FakeHTTPServer], clock: time_machine.Traveller
 ) -> None:
     app, hub, server = running
     hub.deny = True
@@ -216,7 +219,7 @@ def test_a_denial_from_the_hub_ends_the_subscription(
 )
 def test_leases_are_read_strictly_and_clamped(
     running: tuple[App, FakeHub, FakeHTTPServer],
-    clock: time_machine.Coordinates,
+    clock: time_machine.Traveller,
     granted: str,
     status: int,
     lease: int | None,
@@ -234,7 +237,7 @@ def test_leases_are_read_strictly_and_clamped(
 
 
 def test_old_callbacks_work_until_the_subscription_moves_to_a_secret_url(
-    running: tuple[App, FakeHub, FakeHTTPServer], clock: time_machine.Coordinates
+    running: tuple[App, FakeHub, FakeHTTPServer], clock: time_machine.Traveller
 ) -> None:
     """A row from before secret callbacks (no nonce) keeps /websub/<id> until its next request, which the
     next poll makes at once; the old URL then answers 410 so the hub drops it."""
@@ -259,6 +262,27 @@ def test_old_callbacks_work_until_the_subscription_moves_to_a_secret_url(
     assert hub.forms[-1]["hub.callback"] != old and hub.verifications[-1][0] == 200
     assert subscription(app).callback_nonce is not None
     assert hub.push(rss(("b", "24")), callback=old).status_code == 410
+    assert hub.push(rss(("b", "24"))).status_code == 202
+
+
+def test_an_old_callback_stays_while_the_hub_cannot_be_asked_again(
+    running: tuple[App, FakeHub, FakeHTTPServer], clock: time_machine.Coordinates
+) -> None:
+    app, hub, server = running
+    with session_scope(app.engine) as session:
+        session.add(
+            WebSubSubscription(
+                source_name="mag", topic=server.url("/feed"), hub=server.url("/hub"), state="active"
+            )
+        )
+    sub = subscription(app)
+    old = f"{app.settings.web.public_url}/websub/{sub.id}"
+    hub.broken = True
+    server.route("/feed", body=rss(("a", "20"), hub=server.url("/hub")))
+    ingest(app)  # the request to move it fails: the hub still has the old callback
+    after = subscription(app)
+    assert after.state == "active" and after.callback_nonce is None and "500" in (after.last_error or "")
+    hub.forms.append({"hub.callback": old, "hub.secret": hub_secret(app.signing_key, sub.topic)})
     assert hub.push(rss(("b", "24"))).status_code == 202
 
 

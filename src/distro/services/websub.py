@@ -99,6 +99,7 @@ def ensure_subscription(
             session.add(sub)
         sub.hub, sub.requested_at, sub.last_error = hub, now, None
         sub.awaiting = "subscribe"
+        old_callback = sub.callback_nonce is None and sub.state == "active"
         sub.callback_nonce = sub.callback_nonce or secrets.token_hex(16)
         if sub.state != "active":
             sub.state = "pending"
@@ -121,6 +122,8 @@ def ensure_subscription(
         with session_scope(app.engine) as session:
             row = session.get_one(WebSubSubscription, sub_id)
             row.state, row.last_error = ("failed" if row.state != "active" else "active"), str(exc)
+            if old_callback:  # the hub still pushes to the old URL: keep it until a request gets through
+                row.callback_nonce = None
             return row
     with session_scope(app.engine) as session:
         return session.get_one(WebSubSubscription, sub_id)
