@@ -45,7 +45,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Coordinates]:
+def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Traveller]:
     """Pins the wall clock (``datetime.now``, ``time.time``; not ``time.monotonic``) at one instant for
     the rest of the test: ``FRIDAY``, or the instant of a ``@pytest.mark.clock(...)`` marker.
 

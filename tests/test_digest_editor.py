@@ -59,7 +59,7 @@ def articles(app: App) -> list[Article]:
 
 
 @pytest.fixture
-def week(app: App, clock: time_machine.Coordinates) -> App:
+def week(app: App, clock: time_machine.Traveller) -> App:
     """The example's articles, ingested at the pinned instant; the test goes on at that instant."""
     app.settings.x.enabled = app.settings.facebook.enabled = False
     ingest(app)
@@ -148,7 +148,7 @@ def test_each_reader_gets_only_their_sections_and_their_own_links(week: App) -> 
     assert prefs.startswith(week.settings.web.public_url)
 
 
-def test_an_empty_week_sends_nothing_or_a_short_note(app: App, clock: time_machine.Coordinates) -> None:
+def test_an_empty_week_sends_nothing_or_a_short_note(app: App, clock: time_machine.Traveller) -> None:
     result = compose_weekly(app)
     assert result.digest is None and "no new articles" in result.reason
     app.settings.digest.empty_week = "note"
@@ -277,7 +277,7 @@ def test_cli_digest_test_sends_one_marked_copy_logged_apart(editor_dir: Path) ->
 
 
 def test_an_edition_previewed_days_before_goes_out_with_the_stories_that_arrived_since(
-    app: App, clock: time_machine.Coordinates
+    app: App, clock: time_machine.Traveller
 ) -> None:
     """The scheduler composes the edition again at its time: later stories join, the editor's pin stays."""
     from datetime import timedelta

@@ -46,7 +46,7 @@ BRIEF = NewsletterSettings(
 
 
 @pytest.fixture
-def two(app: App, clock: time_machine.Coordinates) -> App:
+def two(app: App, clock: time_machine.Traveller) -> App:
     app.settings.newsletters = [BRIEF.model_copy()]
     app.settings.digest.window_days = 30
     ingest(app)

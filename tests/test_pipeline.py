@@ -35,7 +35,7 @@ def parse(data: bytes) -> EmailMessage:
     return email.message_from_bytes(data, policy=policy.default)  # type: ignore[return-value]
 
 
-def test_main_job_sends_everything_once_and_logs_it(app: App, clock: time_machine.Coordinates) -> None:
+def test_main_job_sends_everything_once_and_logs_it(app: App, clock: time_machine.Traveller) -> None:
     report = import_csv(app, EXAMPLE_SUBSCRIBERS)
     assert report.added == 5 and not report.rejected
     summary = run_once(app)
@@ -99,7 +99,7 @@ def test_main_job_sends_everything_once_and_logs_it(app: App, clock: time_machin
 
 
 def test_an_unsubscribed_reader_is_suppressed_even_after_queueing(
-    app: App, clock: time_machine.Coordinates
+    app: App, clock: time_machine.Traveller
 ) -> None:
     import_csv(app, EXAMPLE_SUBSCRIBERS)
     app.settings.x.enabled = app.settings.facebook.enabled = False
@@ -124,7 +124,7 @@ def test_an_unsubscribed_reader_is_suppressed_even_after_queueing(
 
 
 def test_digest_goes_out_over_smtp_to_a_real_server(
-    settings: Settings, clock: time_machine.Coordinates
+    settings: Settings, clock: time_machine.Traveller
 ) -> None:
     with running_smtp_server() as server:
         settings.email.mode = "smtp"

@@ -110,7 +110,7 @@ def test_a_bad_plan_is_refused_with_what_to_fix() -> None:
 
 
 @pytest.fixture
-def planned(settings: Settings, clock: time_machine.Coordinates) -> Iterator[App]:
+def planned(settings: Settings, clock: time_machine.Traveller) -> Iterator[App]:
     """The example's twelve articles planned at 23:30 London time: X has a plan, Facebook posts at once.
 
     The clock stays pinned there for the rest of the test; claims and releases pass their own instants."""
@@ -140,9 +140,7 @@ def claim(app: App, channel: str, at: datetime) -> list[outbox.Claimed]:
     return outbox.claim(app.engine, channel=channel, worker="w", limit=100, lease_seconds=60, now=at)
 
 
-def test_planned_posts_wait_for_their_slot_in_the_outbox(
-    planned: App, clock: time_machine.Coordinates
-) -> None:
+def test_planned_posts_wait_for_their_slot_in_the_outbox(planned: App, clock: time_machine.Traveller) -> None:
     morning = london(2026, 11, 27, 7, 0)
     expected = [morning + timedelta(hours=h, minutes=m) for h in range(3) for m in (0, 10, 20, 30)]
     assert times(planned, "x") == expected

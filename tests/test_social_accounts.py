@@ -43,7 +43,7 @@ def security_desk(settings: Settings, mode: str = "file") -> Settings:
 
 
 def test_each_account_posts_its_sections_to_its_own_channel(
-    settings: Settings, clock: time_machine.Coordinates
+    settings: Settings, clock: time_machine.Traveller
 ) -> None:
     app = build_app(security_desk(settings))
     upgrade(app.engine)
@@ -103,7 +103,7 @@ def test_an_api_account_without_a_stored_token_names_the_command(settings: Setti
 
 
 def test_a_revoked_token_pauses_only_that_account_and_tells_the_editor(
-    settings: Settings, clock: time_machine.Coordinates
+    settings: Settings, clock: time_machine.Traveller
 ) -> None:
     settings.token_key = SecretStr(Fernet.generate_key().decode())
     settings.x.api_key, settings.x.api_secret = (
@@ -146,7 +146,7 @@ def test_a_revoked_token_pauses_only_that_account_and_tells_the_editor(
 
 
 def test_editor_override_and_section_template(
-    settings: Settings, tmp_path: Path, clock: time_machine.Coordinates
+    settings: Settings, tmp_path: Path, clock: time_machine.Traveller
 ) -> None:
     templates = tmp_path / "templates"
     shutil.copytree(settings.templates_dir, templates)

@@ -37,7 +37,7 @@ DATA_REPLIES = {"spam@example.org": "554 5.7.1 Message refused as spam"}  # fail
 
 
 @pytest.fixture(autouse=True)
-def pinned(clock: time_machine.Coordinates) -> None:
+def pinned(clock: time_machine.Traveller) -> None:
     """Each test, its fixtures included, at the clock fixture's instant."""
 
 

@@ -41,7 +41,7 @@ FORMS = ["edit", "test", "send", "schedule", "unschedule"]
 
 
 @pytest.fixture
-def week(app: App, clock: time_machine.Coordinates) -> App:
+def week(app: App, clock: time_machine.Traveller) -> App:
     """The example week's articles and readers, ingested at the pinned instant (FRIDAY)."""
     app.settings.x.enabled = app.settings.facebook.enabled = False
     ingest(app)

@@ -42,7 +42,7 @@ HOSTILE = '<script>alert("x")</script>@evil.example'
 
 
 @pytest.fixture(autouse=True)
-def pinned(clock: time_machine.Coordinates) -> None:
+def pinned(clock: time_machine.Traveller) -> None:
     """Each test, its fixtures included, at the clock fixture's instant."""
 
 

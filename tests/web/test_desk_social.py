@@ -44,7 +44,7 @@ ARTICLES = 4  # of the example feed's 12 (the rest is back catalogue): planning 
 
 
 @pytest.fixture
-def planned(app: App, clock: time_machine.Coordinates) -> App:
+def planned(app: App, clock: time_machine.Traveller) -> App:
     ingest(app, backfill=ARTICLES)
     assert plan_social(app) == 2 * ARTICLES  # X and Facebook (the default accounts)
     return app
@@ -93,7 +93,7 @@ def sent_attempts(app: App, delivery_id: int) -> int:
 
 @SQLITE
 def test_the_page_shows_each_post_as_sent_with_its_platform_length(
-    app: App, clock: time_machine.Coordinates
+    app: App, clock: time_machine.Traveller
 ) -> None:
     app.settings.mastodon.enabled = app.settings.bluesky.enabled = True
     app.settings.mastodon.max_length = 450

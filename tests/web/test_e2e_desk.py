@@ -43,7 +43,7 @@ def smtp(app: App) -> Iterator[FakeSmtpServer]:
 
 
 def test_an_editor_previews_the_digest_and_sends_a_test_copy(
-    app: App, smtp: FakeSmtpServer, serve: Serve, browser: Browser, clock: time_machine.Coordinates
+    app: App, smtp: FakeSmtpServer, serve: Serve, browser: Browser, clock: time_machine.Traveller
 ) -> None:
     ingest(app)
     add_subscriber(app, "reader@example.org", "Reader")

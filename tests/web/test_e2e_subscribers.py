@@ -40,7 +40,7 @@ OTHER = "otto@example.org"
 
 
 @pytest.fixture
-def smtp(app: App, clock: time_machine.Coordinates) -> Iterator[FakeSmtpServer]:
+def smtp(app: App, clock: time_machine.Traveller) -> Iterator[FakeSmtpServer]:
     """The app's email goes to a real SMTP server on loopback; x and facebook stay off."""
     app.settings.x.enabled = app.settings.facebook.enabled = False
     with running_smtp_server() as server:

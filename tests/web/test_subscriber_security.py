@@ -125,7 +125,7 @@ def test_a_link_token_works_only_whole_signed_and_on_its_own_page(
 
 @SQLITE_ONLY
 def test_a_confirm_link_after_its_signup_expired_subscribes_nobody(
-    app: App, client: TestClient, clock: time_machine.Coordinates
+    app: App, client: TestClient, clock: time_machine.Traveller
 ) -> None:
     # Both sign-ups at the pinned instant, so "a minute before expiry" is exact however slow the machine.
     in_time, too_late = sign_up(app, client, "cy@example.org"), sign_up(app, client, "di@example.org")
