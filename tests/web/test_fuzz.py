@@ -31,7 +31,11 @@ from fastapi.testclient import TestClient
 from hypothesis import strategies as st
 from pydantic import SecretStr
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from distro.app import App, build_app
 from distro.db import make_engine, session_scope, upgrade
@@ -44,6 +48,9 @@ from tests.conftest import PG_URL, ROOT, _postgres_problem, require
 MAX_EXAMPLES = 30
 SECRET = "fuzz-webhook-secret"
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+# Routes that declare every status they answer are held to it too. The subscriber pages and the desk do
+# not declare their 4xx (400 bad token, 401/403 desk, 422) yet, so for them statuses are not checked.
+EVERY_STATUS_DECLARED = ("/hooks/", "/websub/")
 ALL = list(hypothesis.HealthCheck)
 FIELD = re.compile(r'<(?:input|select|textarea|button)[^>]*\bname="([^"]+)"')
 CONFIG = schemathesis.Config.from_dict(
@@ -161,10 +168,13 @@ def _signed(case: schemathesis.Case) -> tuple[bytes, dict[str, str]]:
 @schema.parametrize()
 @hypothesis.settings(deadline=None, suppress_health_check=ALL)
 def test_no_route_answers_5xx_or_outside_its_schema(case: schemathesis.Case, fuzzed: FastAPI) -> None:
-    case.call_and_validate(app=fuzzed, checks=CHECKS)
+    checks = CHECKS
+    if case.operation.path.startswith(EVERY_STATUS_DECLARED):
+        checks = [*CHECKS, status_code_conformance]
+    case.call_and_validate(app=fuzzed, checks=checks)
     if case.operation.path == "/hooks/articles" and isinstance(case.body, dict | list):
         raw, headers = _signed(case)
-        case.call_and_validate(app=fuzzed, checks=CHECKS, data=raw, headers=headers)
+        case.call_and_validate(app=fuzzed, checks=checks, data=raw, headers=headers)
 
 
 # POST routes that read their form themselves: the schema declares no body for them, so schemathesis sends
