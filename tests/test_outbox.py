@@ -248,3 +248,18 @@ def test_an_account_pause_is_written_with_the_outcome_and_never_shortened(engine
     assert outbox.paused_until(engine, "x", now=utcnow() + timedelta(hours=2)) is None
     with engine.connect() as c:
         assert {r.attempts for r in c.execute(sa.select(D.c.attempts))} == {0}  # a pause is nobody's try
+
+
+def test_an_error_quoting_a_url_with_credentials_is_stored_without_them(engine: Engine) -> None:
+    outbox.enqueue_many(engine, rows(1))
+    (claimed,) = outbox.claim(engine, channel="email", worker="w", limit=1, lease_seconds=60)
+    error = "could not reach https://user:s3cret@relay.example/api (timeout); again at https://tok@x.example/"
+    outbox.record(
+        engine, [Outcome(claimed, AttemptOutcome.TEMPORARY, error=error)], worker="w", settings=SETTINGS
+    )
+    with engine.connect() as c:
+        stored = [
+            c.execute(sa.select(D.c.last_error)).scalar_one(),
+            c.execute(sa.select(A.c.error)).scalar_one(),
+        ]
+    assert all("s3cret" not in e and "tok@" not in e and "relay.example/api" in e for e in stored), stored

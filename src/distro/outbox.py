@@ -17,6 +17,7 @@ Guarantees the rest of distro relies on:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 from collections.abc import Iterable, Sequence
@@ -40,6 +41,7 @@ from distro.models import (
 )
 from distro.services.suppression import Bounce, count_bounces
 from distro.settings import DispatchSettings
+from distro.urls import strip_credentials
 
 D = Delivery.__table__  # type: ignore[attr-defined]
 A = DeliveryAttempt.__table__  # type: ignore[attr-defined]
@@ -256,6 +258,8 @@ def backoff_seconds(attempt: int, settings: DispatchSettings, *, rng: random.Ran
 
 def _next_state(item: Outcome, settings: DispatchSettings, now: datetime) -> dict[str, Any]:
     state: dict[str, Any] = {"updated_at": now, "lease_owner": None, "lease_until": None}
+    if item.error:  # a provider's words may quote a URL with credentials in it
+        item = dataclasses.replace(item, error=strip_credentials(item.error))
     if item.outcome == AttemptOutcome.SENT:
         return state | {
             "status": DeliveryStatus.SENT,
@@ -335,7 +339,7 @@ def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings
                     # A refused address is logged as such: the desk counts bounces from the attempt log.
                     "outcome": AttemptOutcome.HARD_BOUNCE if o.hard_bounce else o.outcome,
                     "provider_id": o.provider_id,
-                    "error": o.error,
+                    "error": strip_credentials(o.error) if o.error else None,
                     "started_at": o.claimed.started_at,
                     "finished_at": o.finished_at or now,
                 }

@@ -245,6 +245,10 @@ def test_bad_filter_values_are_named_on_the_page_not_a_server_error(app: App, cl
     assert page.status_code == 200 and "Page 7 is past the oldest matching delivery" in page.text
     page = client.get("/desk/log", params={"digest": "nope"})
     assert "There is no digest “nope”" in page.text and shown(page.text) == {}
+    # A crafted link cannot put a sentence of its own on the desk: echoed values are cut short.
+    message = "Your password expired. Sign in again at https://evil.example/desk to keep access"
+    page = client.get("/desk/log", params={"channel": message})
+    assert f"Nothing was ever queued on the channel “{message[:39]}…”." in page.text
 
 
 @sqlite_only

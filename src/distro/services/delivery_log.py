@@ -225,7 +225,8 @@ def read_query(params: Mapping[str, str]) -> LogQuery:
 
     status = text("status")
     if status is not None and status not in STATUSES:
-        problems.append(f"There is no delivery status “{status}”; choose one of {', '.join(STATUSES)}.")
+        choices = ", ".join(STATUSES)
+        problems.append(f"There is no delivery status “{_quoted(status)}”; choose one of {choices}.")
         status = None
     address = text("address")
     if address is not None and len(address) > MAX_ADDRESS:
@@ -270,10 +271,10 @@ def log_page(app: App, params: Mapping[str, str], now: datetime | None = None) -
         if wanted.digest and wanted.digest not in digests:
             known = connection.execute(sa.select(DG.c.slug).where(DG.c.slug == wanted.digest)).first()
             if known is None:
-                problems.append(f"There is no digest “{wanted.digest}”.")
+                problems.append(f"There is no digest “{_quoted(wanted.digest)}”.")
             digests.append(wanted.digest)  # keep it selected in the form
     if wanted.channel and wanted.channel not in channels:
-        problems.append(f"Nothing was ever queued on the channel “{wanted.channel}”.")
+        problems.append(f"Nothing was ever queued on the channel “{_quoted(wanted.channel)}”.")
         channels.append(wanted.channel)
     if query.page > 1 and not rows:
         problems.append(f"Page {query.page} is past the oldest matching delivery.")
@@ -287,3 +288,8 @@ def log_page(app: App, params: Mapping[str, str], now: datetime | None = None) -
         channels=channels,
         problems=problems,
     )
+
+
+def _quoted(value: str, most: int = 40) -> str:
+    """A query value echoed in a notice, cut short: a crafted link must not put a message on the desk."""
+    return value if len(value) <= most else value[: most - 1] + "…"
