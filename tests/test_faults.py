@@ -20,7 +20,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -273,13 +272,18 @@ def test_started_while_the_database_is_away_the_worker_waits_and_one_shot_comman
     assert lines[0].startswith("error: database unreachable:") and "Connection refused" in lines[0]
 
     worker = _cli(["-m", "distro.cli", "worker"], env)
+    seen: list[str] = []
     try:
-        time.sleep(4)  # long enough for two tries (1 s, then 2 s)
+        assert worker.stderr is not None
+        while len([line for line in seen if "database unreachable" in line]) < 2:  # tries at 0 s and 1 s
+            line = worker.stderr.readline().decode()
+            assert line, f"the worker ended before trying twice: {''.join(seen)}"
+            seen.append(line)
         assert worker.poll() is None
     finally:
         worker.send_signal(signal.SIGTERM)
-        _, stderr = worker.communicate(timeout=30)
-    text = stderr.decode()
+        _, rest = worker.communicate(timeout=30)
+    text = "".join(seen) + rest.decode()
     assert worker.returncode == 0, text
     tries = [line for line in text.splitlines() if "database unreachable" in line]
     assert len(tries) >= 2 and "retrying in 1s" in tries[0] and "retrying in 2s" in tries[1]

@@ -122,62 +122,89 @@ def dispatch_channel(
     channels = [channel] if not isinstance(channel, Sequence) else list(channel)
     if not channels:
         raise ValueError("dispatch_channel needs at least one channel")
-    name = channels[0].name
-    report = DispatchReport()
-    started = utcnow()
-    stop = stop or threading.Event()
+    run = _Run(engine, channels[0].name, build, settings, worker, stop or threading.Event(), only)
     throttle = throttle or Throttle()
-    failures = Failures(settings.pause_after_errors)
-    with ThreadPoolExecutor(len(channels), thread_name_prefix=f"send-{name}") as pool:
-        while not stop.is_set():
-            pause = outbox.paused_until(engine, name)
-            if pause is not None:
-                log.info(
-                    "%s is paused until %s: %s", name, pause.until.isoformat(timespec="seconds"), pause.reason
-                )
-                report.paused.append(name)
-                break
+    with ThreadPoolExecutor(len(channels), thread_name_prefix=f"send-{run.name}") as pool:
+        while not run.stop.is_set() and not run.paused():
             leased_at = time.monotonic()
-            batch = outbox.claim(
-                engine,
-                channel=name,
-                worker=worker,
-                limit=settings.batch_size,
-                lease_seconds=settings.lease_seconds,
-                due_before=started,
-                ids=only,
-            )
+            batch = run.claim()
             if not batch:
                 break
-            work = Batch(
-                batch,
-                build(batch),
-                failures=failures,
-                stop=stop,
-                throttle=throttle,
-                lease_seconds=settings.lease_seconds,
-                leased_at=leased_at,
-                record_every=settings.record_every_messages,
-                record_before_next=settings.record_before_next_send,
-            )
+            work = run.batch(batch, throttle, leased_at)
             senders = [pool.submit(_drain, work, sender) for sender in channels]
             keep_books(engine, work, senders, worker=worker, settings=settings, progress=progress)
-            outbox.release(engine, work.untried(), worker=worker)
-            deferred = work.deferred()
-            wait = defer_seconds(work)
-            if deferred and wait is not None:
-                outbox.release(engine, deferred, worker=worker, not_before=utcnow() + wait)
-            for outcome in work.outcomes():
-                _count(report, outcome.outcome)
+            run.settle(work)
             for future in senders:
                 future.result()  # a sender's own bug surfaces here, after its rows are recorded
-            if failures.paused:
-                log.warning("channel %s paused: %s", name, failures.last_error or "failures")
-                report.paused.append(name)
+            if run.failures.paused:
+                log.warning("channel %s paused: %s", run.name, run.failures.last_error or "failures")
+                run.report.paused.append(run.name)
                 break
             if work.aborted:
                 break
-    return report
+    return run.report
+
+
+@dataclass
+class _Run:
+    """One dispatch run of one channel: what it may claim, and what it has done so far."""
+
+    engine: Engine
+    name: str
+    build: Builder
+    settings: DispatchSettings
+    worker: str
+    stop: threading.Event
+    only: Sequence[int] | None
+    started: Any = field(default_factory=utcnow)
+    report: DispatchReport = field(default_factory=DispatchReport)
+    failures: Failures = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.failures = Failures(self.settings.pause_after_errors)
+
+    def paused(self) -> bool:
+        """Whether the provider paused this channel (an account) for every worker; logged once."""
+        pause = outbox.paused_until(self.engine, self.name)
+        if pause is None:
+            return False
+        until = pause.until.isoformat(timespec="seconds")
+        log.info("%s is paused until %s: %s", self.name, until, pause.reason)
+        self.report.paused.append(self.name)
+        return True
+
+    def claim(self) -> list[Claimed]:
+        return outbox.claim(
+            self.engine,
+            channel=self.name,
+            worker=self.worker,
+            limit=self.settings.batch_size,
+            lease_seconds=self.settings.lease_seconds,
+            due_before=self.started,  # a row rescheduled by this run is not retried in it
+            ids=self.only,
+        )
+
+    def batch(self, batch: list[Claimed], throttle: Throttle, leased_at: float) -> Batch:
+        return Batch(
+            batch,
+            self.build(batch),
+            failures=self.failures,
+            stop=self.stop,
+            throttle=throttle,
+            lease_seconds=self.settings.lease_seconds,
+            leased_at=leased_at,
+            record_every=self.settings.record_every_messages,
+            record_before_next=self.settings.record_before_next_send,
+        )
+
+    def settle(self, work: Batch) -> None:
+        """Give back what was not tried (deferred rows until their domain's slot) and count outcomes."""
+        outbox.release(self.engine, work.untried(), worker=self.worker)
+        wait = defer_seconds(work)
+        if work.deferred() and wait is not None:
+            outbox.release(self.engine, work.deferred(), worker=self.worker, not_before=utcnow() + wait)
+        for outcome in work.outcomes():
+            _count(self.report, outcome.outcome)
 
 
 def _drain(work: Batch, channel: Channel[Any]) -> None:
