@@ -4,6 +4,7 @@
     ├── ConfigError             settings or secrets are missing or wrong; fix the config and rerun
     ├── SourceError             a feed or page could not be fetched or parsed; nothing was stored from it
     ├── RenderError             a template failed to render; nothing was queued or sent
+    ├── IllegalTransition       a status change the table of legal transitions does not list
     └── DeliveryError           one send failed; raised by channels, handled by the dispatcher
         ├── TemporaryFailure    retry later (SMTP 4xx, HTTP 5xx, timeouts); ``retry_after`` seconds if known
         │   ├── RateLimited     the provider said "slow down"; ``retry_after`` is its reset time
@@ -98,3 +99,11 @@ class RecipientRejected(PermanentFailure):
 
     Counted per subscriber; after enough of them the address is suppressed.
     """
+
+
+class IllegalTransition(DistroError):
+    """A status change :mod:`distro.store.transitions` does not list (a bug, or a row moved meanwhile)."""
+
+    def __init__(self, kind: str, old: str, new: str) -> None:
+        self.kind, self.old, self.new = kind, old, new
+        super().__init__(f"{kind}: {old} -> {new} is not a legal change")

@@ -1,7 +1,8 @@
 """Tables and status enums. Each stage writes rows the next stage reads (see DESIGN.md).
 
 All datetimes are timezone-aware UTC in Python and stored as naive UTC, so SQLite and PostgreSQL behave
-the same. Status columns are plain strings (not database enums) so adding a state needs no type migration.
+the same. Status columns are their enums in Python and plain strings in the database (not database enums,
+so adding a state needs no type migration); :mod:`distro.store.transitions` lists the legal changes.
 """
 
 from __future__ import annotations
@@ -34,6 +35,31 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+class StatusString(TypeDecorator[Any]):
+    """A status column: its enum in Python, a plain string in the database (no type migration per state).
+
+    A stored value the enum does not know (a state added by a newer version) is read as the plain string.
+    """
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int = 20) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        try:
+            return self.enum(value)
+        except ValueError:
+            return value
 
 
 def _when(*, nullable: bool = True, index: bool = False) -> Any:
@@ -120,7 +146,9 @@ class Subscriber(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(sa_type=sa.String(320), unique=True)
     name: str | None = Field(default=None, sa_type=sa.String(200))
-    status: str = Field(default=SubscriberStatus.ACTIVE, sa_type=sa.String(20), index=True)
+    status: SubscriberStatus = Field(
+        default=SubscriberStatus.ACTIVE, sa_type=StatusString(SubscriberStatus), index=True
+    )
     sections: list[str] | None = Field(default=None, sa_type=sa.JSON)  # None means every section
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     unsubscribed_at: datetime | None = _when()
@@ -134,7 +162,7 @@ class Digest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(sa_type=sa.String(100), unique=True)
     newsletter: str = Field(default="weekly", sa_type=sa.String(40), index=True)  # its slug prefix
-    status: str = Field(default=DigestStatus.COMPOSED, sa_type=sa.String(20))
+    status: DigestStatus = Field(default=DigestStatus.COMPOSED, sa_type=StatusString(DigestStatus))
     subject: str = Field(sa_type=sa.Text)
     window_start: datetime = Field(sa_type=UTCDateTime, nullable=False)
     window_end: datetime = Field(sa_type=UTCDateTime, nullable=False)
@@ -171,7 +199,7 @@ class Delivery(SQLModel, table=True):
     digest_id: int | None = Field(default=None, foreign_key="digest.id", index=True)
     subscriber_id: int | None = Field(default=None, foreign_key="subscriber.id", index=True)
     social_post_id: int | None = Field(default=None, foreign_key="socialpost.id", index=True)
-    status: str = Field(default=DeliveryStatus.PENDING, sa_type=sa.String(20))
+    status: DeliveryStatus = Field(default=DeliveryStatus.PENDING, sa_type=StatusString(DeliveryStatus))
     attempts: int = 0
     provider_id: str | None = Field(default=None, sa_type=sa.String(300))
     last_error: str | None = Field(default=None, sa_type=sa.Text)
@@ -285,7 +313,7 @@ class SocialAccount(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(sa_type=sa.String(20))
     name: str = Field(sa_type=sa.String(50))
-    status: str = Field(default=AccountStatus.OK, sa_type=sa.String(20))
+    status: AccountStatus = Field(default=AccountStatus.OK, sa_type=StatusString(AccountStatus))
     token: str | None = Field(default=None, sa_type=sa.Text)  # encrypted with DISTRO_TOKEN_KEY
     user_id: str | None = Field(default=None, sa_type=sa.String(100))  # the platform's id for the account
     expires_at: datetime | None = _when()

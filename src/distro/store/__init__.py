@@ -1,0 +1,27 @@
+"""Queries per entity: the only modules that speak SQL about distro's rows (the outbox is the delivery
+store of sends in flight; :mod:`.deliveries` reads the log).
+
+Conventions, so a use case reads as a story:
+- A function that composes into the caller's transaction takes it as its first argument: a
+  :class:`~sqlmodel.Session` for rows as objects, a :class:`~sqlalchemy.engine.Connection` for bulk Core
+  statements (``session.connection()`` turns one into the other). The use case decides what commits
+  together (``db.session_scope`` / ``engine.begin()``).
+- A function that is a transaction by itself (a lock, a count and an insert that must not be split) takes
+  the :class:`~sqlalchemy.engine.Engine`.
+- Columns are typed: ``col(Model.field)`` for expressions, :func:`table` for Core statements, so mypy
+  checks every name. Status changes go through :mod:`.transitions`.
+- The store stands on the models, ``db`` and settings only: never on services, compose or channels.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+
+
+def table(model: type[SQLModel]) -> sa.Table:
+    """The Core table of a SQLModel table class, typed (``Model.__table__`` is not declared)."""
+    found = getattr(model, "__table__", None)
+    if not isinstance(found, sa.Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return found
