@@ -1,0 +1,75 @@
+"""What every command shares: the consoles, the common options and the wired application.
+
+The root callback records ``--config``; :func:`app` builds the application from it once per command.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from distro.app import App, build_app
+from distro.db import upgrade
+from distro.logs import configure_logging, redact, secret_values
+from distro.settings import load_settings
+
+console = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Print a table or JSON.")]
+NewsletterOption = Annotated[
+    str | None,
+    typer.Option("--newsletter", "-n", help="Slug prefix of the newsletter (default: the main [digest])."),
+]
+_STATE: dict[str, Any] = {}
+
+
+def root(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="TOML file (default: config/distro.toml or $DISTRO_CONFIG)."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+    log_format: Annotated[
+        str,
+        typer.Option("--log-format", envvar="DISTRO_LOG_FORMAT", help="Log lines as 'text' or 'json'."),
+    ] = "text",
+) -> None:
+    """distro reads config/distro.toml, then DISTRO_* environment variables (DISTRO_SMTP__HOST=...)."""
+    configure_logging(verbose=verbose, fmt=log_format)
+    _STATE["config"] = config
+
+
+def app(*, wait_for_db: bool = False) -> App:
+    """The wired application, built once per command, with the schema brought up to date.
+
+    ``wait_for_db``: long-running commands wait (with backoff, logged) for a database that is not there
+    yet, and exit 0 if stopped meanwhile; every other command fails at once with one line (see main).
+    """
+    if "app" not in _STATE:
+        settings = load_settings(_STATE.get("config"))
+        redact(secret_values(settings))
+        built = build_app(settings)
+        if wait_for_db:
+            from distro.db import wait_for_database
+            from distro.worker import stop_on_signals
+
+            stop = threading.Event()
+            with stop_on_signals(stop):
+                if not wait_for_database(built.engine, stop):
+                    raise typer.Exit(0)
+        upgrade(built.engine)
+        _STATE["app"] = built
+    return _STATE["app"]  # type: ignore[no-any-return]

@@ -1,0 +1,143 @@
+"""``distro digest``: compose, preview, edit, test and send the upcoming edition of a newsletter."""
+
+from __future__ import annotations
+
+import webbrowser
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from distro.cli.context import NewsletterOption, app, console
+from distro.cli.reports import print_dispatch
+from distro.errors import DistroError
+from distro.progress import ticker
+
+group = typer.Typer(help="Compose, preview and send the weekly digest.", no_args_is_help=True)
+
+
+@group.command("preview")
+def digest_preview(
+    subscriber: Annotated[
+        str | None, typer.Option("--subscriber", help="Personalise for this address.")
+    ] = None,
+    open_: Annotated[bool, typer.Option("--open", help="Open the HTML in a browser.")] = False,
+    newsletter: NewsletterOption = None,
+) -> None:
+    """Compose the upcoming edition (if needed) and write the exact HTML and text that would be sent."""
+    from distro.services.digest import compose_weekly, preview, upcoming_at
+
+    application = app().for_newsletter(newsletter)
+    result = compose_weekly(application, slug_at=upcoming_at(application))
+    if result.digest is None:
+        raise DistroError(f"nothing to preview: {result.reason}")
+    try:
+        html_path, text_path, _ = preview(application, result.digest, email=subscriber)
+    except LookupError as exc:
+        raise DistroError(str(exc)) from None
+    console.print(str(html_path.resolve()))
+    console.print(str(text_path.resolve()))
+    if result.warning:
+        console.print(f"warning: {result.warning}")
+    if open_:
+        webbrowser.open(html_path.resolve().as_uri())
+
+
+@group.command("edit")
+def digest_edit(
+    intro: Annotated[Path | None, typer.Option(help="Markdown intro file ('-' clears it).")] = None,
+    pin: Annotated[int | None, typer.Option(help="Article id to lead the digest.")] = None,
+    unpin: Annotated[bool, typer.Option(help="Drop the pinned lead story.")] = False,
+    exclude: Annotated[list[int] | None, typer.Option(help="Article id to leave out (repeatable).")] = None,
+    include: Annotated[list[int] | None, typer.Option(help="Excluded article id to put back.")] = None,
+    max_stories: Annotated[int | None, typer.Option(help="At most this many stories.")] = None,
+    days: Annotated[
+        int | None, typer.Option(help="Window: the last N days (0: since the previous digest).")
+    ] = None,
+    section: Annotated[list[str] | None, typer.Option(help="Section order (repeatable).")] = None,
+    newsletter: NewsletterOption = None,
+) -> None:
+    """Change the upcoming edition before it is queued, then preview again; recomposes it at once."""
+    from distro.services.digest import upcoming_at
+    from distro.services.digest_edit import EditChanges, save_edit
+
+    changes = EditChanges(
+        intro=_intro_text(intro),
+        pin=pin,
+        unpin=unpin,
+        exclude=tuple(exclude or ()),
+        include=tuple(include or ()),
+        max_stories=max_stories,
+        window_days=days,
+        sections=tuple(section) if section else None,
+    )
+    application = app().for_newsletter(newsletter)
+    result = save_edit(application, changes, slug_at=upcoming_at(application))
+    if result.digest is None:
+        console.print(f"edit saved; nothing to compose: {result.reason}")
+        return
+    digest = result.digest
+    console.print(f"digest {digest.slug}: {len(digest.article_ids)} stories, '{digest.subject}'")
+    if result.warning:
+        console.print(f"warning: {result.warning}")
+
+
+def _intro_text(intro: Path | None) -> str | None:
+    """The intro file's text ('' for '-', which clears it; None: leave the intro as it is)."""
+    if intro is None:
+        return None
+    try:
+        return "" if str(intro) == "-" else intro.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DistroError(f"--intro {intro}: {exc.strerror or exc}") from None
+
+
+@group.command("test")
+def digest_test(
+    to: Annotated[str, typer.Option("--to", help="Address that gets the test copy.")],
+    newsletter: NewsletterOption = None,
+) -> None:
+    """Send one copy of this week's digest to --to now, subject "[TEST] ...", logged apart."""
+    from distro.services.digest import compose_weekly, upcoming_at
+    from distro.services.digest_edit import send_test
+
+    application = app().for_newsletter(newsletter)
+    result = compose_weekly(application, slug_at=upcoming_at(application))
+    if result.digest is None:
+        raise DistroError(f"nothing to test: {result.reason}")
+    row = send_test(application, result.digest, to)
+    reason = f" ({row.last_error})" if row.last_error else ""
+    console.print(f"{row.key}: {row.status} to {row.recipient}{reason}")
+    if row.status != "sent":
+        raise typer.Exit(1)
+
+
+@group.command("send")
+def digest_send(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    no_dispatch: Annotated[
+        bool, typer.Option("--no-dispatch", help="Only queue; leave sending to workers.")
+    ] = False,
+    newsletter: NewsletterOption = None,
+) -> None:
+    """Compose and queue this week's digest for every active subscriber, then send it."""
+    from distro.services.delivery import dispatch
+    from distro.services.digest import compose_weekly, count_recipients, queue_digest, upcoming_at
+
+    application = app().for_newsletter(newsletter)
+    result = compose_weekly(application, slug_at=upcoming_at(application))
+    if result.digest is None:
+        console.print(f"nothing sent: {result.reason}")
+        return
+    recipients = count_recipients(application)
+    if result.warning:
+        console.print(f"warning: {result.warning}")
+    if not yes and not typer.confirm(f"Send '{result.digest.subject}' to {recipients} subscribers?"):
+        raise typer.Exit(1)
+    with ticker(console, "queueing", recipients) as tick:
+        created = queue_digest(application, result.digest, progress=tick)
+    console.print(f"digest {result.digest.slug}: {created} new deliveries queued ({recipients} recipients)")
+    if not no_dispatch:
+        with ticker(console, "sending", created) as tick:
+            reports = dispatch(application, ["email"], progress=tick)
+        print_dispatch({"email": reports["email"]})
