@@ -15,9 +15,9 @@ import sqlalchemy as sa
 import time_machine
 
 from distro.app import App, build_app
-from distro.compose.textlength import weighted_length
 from distro.db import upgrade
 from distro.models import Article, Delivery, DeliveryAttempt, Subscriber, SubscriberStatus
+from distro.platforms.x import length as weighted_length
 from distro.services.delivery import delivery_log, dispatch
 from distro.services.jobs import run_once
 from distro.services.subscribers import import_csv

@@ -12,6 +12,7 @@ from distro.channels.base import SocialOut
 from distro.compose.social import plan_account
 from distro.errors import TemporaryFailure
 from distro.models import Article, utcnow
+from distro.platforms.facebook import build_photo_body
 from distro.settings import FacebookSettings
 from tests.fakes import graph_api
 from tests.fakes.graph_api import FakeGraphAPI
@@ -57,7 +58,7 @@ def test_a_photo_post_is_planned_with_the_link_in_its_caption(app: App) -> None:
 
 def test_a_photo_post_goes_to_photos_and_records_the_page_post() -> None:
     fake = FakeGraphAPI()
-    body = facebook.build_photo_body("Sanctions, explained https://example.com/a", IMAGE)
+    body = build_photo_body("Sanctions, explained https://example.com/a", IMAGE)
 
     receipt = channel(fake).send(SocialOut("k", "facebook", "page", body))
 
@@ -69,7 +70,7 @@ def test_a_photo_post_goes_to_photos_and_records_the_page_post() -> None:
 def test_a_lost_photo_answer_is_not_posted_twice() -> None:
     fake = FakeGraphAPI()
     sender = channel(fake)
-    message = SocialOut("k", "facebook", "page", facebook.build_photo_body("Caption https://e.com/x", IMAGE))
+    message = SocialOut("k", "facebook", "page", build_photo_body("Caption https://e.com/x", IMAGE))
     fake.then(graph_api.answer_lost())
     with pytest.raises(TemporaryFailure):
         sender.send(message)

@@ -1,7 +1,8 @@
 """X images with alt text and reply threads, through the real tweepy, requests-oauthlib and oauthlib code.
 
-The image comes from a real HTTP server on 127.0.0.1 (allowed explicitly; refused by default); X is faked
-at the transport and verifies every OAuth 1.0a signature, the upload, the alt text and the media ids.
+The image comes from a real HTTP server on 127.0.0.1 through the fetcher the composition root wires (its
+loopback address allowed explicitly; refused by default); X is faked at the transport and verifies every
+OAuth 1.0a signature, the upload, the alt text and the media ids.
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ from collections.abc import Iterator
 import pytest
 
 from distro.accounts import configured_accounts
-from distro.app import App
+from distro.app import App, image_fetcher, make_channel
 from distro.channels import x
-from distro.channels.base import SocialOut
+from distro.channels.base import Image, SocialOut
 from distro.compose.social import plan_account, x_media, x_thread
-from distro.compose.textlength import X_LIMIT, weighted_length
 from distro.db import session_scope
 from distro.errors import TemporaryFailure
 from distro.models import Article, SocialPost, utcnow
 from distro.outbox import Claimed
+from distro.platforms.x import LIMIT, MAX_IMAGE_BYTES, build_body, length
 from distro.services.messages import MessageBuilder
+from distro.settings import Settings
 from tests.channels.test_x import make_settings
 from tests.fakes import x_api
 from tests.fakes.http_server import FakeHTTPServer, endless, http_server
@@ -47,11 +49,14 @@ def connect(fake: FakeXAPI, *, allow_private_images: bool = True) -> x.XChannel:
     settings = make_settings()
     client = x.make_client(settings)
     client.session.mount("https://", fake)
-    return x.XChannel(settings, client=client, allow_private_images=allow_private_images)
+    fetch_image = image_fetcher(
+        timeout=settings.timeout, max_bytes=MAX_IMAGE_BYTES, allow_private_addresses=allow_private_images
+    )
+    return x.XChannel(settings, client=client, fetch_image=fetch_image)
 
 
 def post(image_url: str | None = None, thread: tuple[str, ...] = (), attempt: int = 1) -> SocialOut:
-    body = x.build_body(f"{TITLE} https://example.com/news/sanctions")
+    body = build_body(f"{TITLE} https://example.com/news/sanctions")
     return SocialOut(
         "article-1:x:main",
         "x",
@@ -106,6 +111,48 @@ def test_private_image_address_is_refused_by_default(
     assert "without its image" in caplog.text
 
 
+def test_the_wired_x_channel_fetches_through_the_source_fetcher(
+    settings: Settings, fake: FakeXAPI, server: FakeHTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.x.mode = "api"
+    for field in ("api_key", "api_secret", "access_token", "access_token_secret"):
+        setattr(settings.x, field, getattr(make_settings(), field))
+    channel = make_channel(settings, "x")
+    assert isinstance(channel, x.XChannel)
+    channel.client.session.mount("https://", fake)
+    with caplog.at_level(logging.WARNING, logger="distro.channels.x"):
+        channel.send(post(server.url("/og.png")))
+    assert server.requests == [] and len(fake.tweets) == 1  # loopback refused, as for any source
+    assert "without its image" in caplog.text and "no image fetcher" not in caplog.text
+
+
+def test_a_channel_without_a_fetcher_posts_without_the_image(
+    fake: FakeXAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings()
+    client = x.make_client(settings)
+    client.session.mount("https://", fake)
+    with caplog.at_level(logging.WARNING, logger="distro.channels.x"):
+        x.XChannel(settings, client=client).send(post("https://example.com/og.png"))
+    assert fake.media == {} and len(fake.tweets) == 1
+    assert "no image fetcher" in caplog.text
+
+
+def test_an_injected_fetcher_is_all_the_channel_needs(fake: FakeXAPI) -> None:
+    seen: list[str] = []
+
+    def fetch_image(url: str) -> Image:
+        seen.append(url)
+        return Image(PNG, "image/png; charset=binary")
+
+    settings = make_settings()
+    client = x.make_client(settings)
+    client.session.mount("https://", fake)
+    x.XChannel(settings, client=client, fetch_image=fetch_image).send(post("https://example.com/og.png"))
+    assert seen == ["https://example.com/og.png"]
+    assert [m["bytes"] for m in fake.media.values()] == [PNG]
+
+
 def test_thread_replies_chain_under_the_first_tweet(fake: FakeXAPI) -> None:
     receipt = connect(fake).send(post(thread=("First part of the summary.", "Second part.")))
     first, second, third = fake.tweets
@@ -155,7 +202,7 @@ def test_x_thread_splits_at_word_boundaries(app: App) -> None:
     app.settings.x.thread = True
     parts = x_thread(article(LONG), TITLE, app.settings)
     assert len(parts) > 2
-    assert all(weighted_length(p) <= X_LIMIT for p in parts)
+    assert all(length(p) <= LIMIT for p in parts)
     assert " ".join(parts) == LONG
     assert x_thread(article("Short."), f"{TITLE}\n\nShort.", app.settings) == ()
     app.settings.x.thread = False

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, SecretStr
 from sqlalchemy.engine import Engine
 
-from distro.channels.base import Channel, Receipt
+from distro.channels.base import Channel, ImageFetcher, Receipt
 from distro.channels.filesink import SocialFileSink
 from distro.crypto import token_box
 from distro.errors import ChannelFailure, ConfigError
@@ -131,8 +131,18 @@ def set_status(engine: Engine, account: Account, status: AccountStatus, error: s
             connection.execute(T.insert().values(platform=account.platform, name=account.name, **values))
 
 
-def social_channel(settings: Settings, account: Account, engine: Engine | None) -> Channel[Any]:
-    """The account's channel: a file sink in ``var/outbox/social/<platform>/``, or its API client."""
+def social_channel(
+    settings: Settings,
+    account: Account,
+    engine: Engine | None,
+    *,
+    fetch_image: ImageFetcher | None = None,
+) -> Channel[Any]:
+    """The account's channel: a file sink in ``var/outbox/social/<platform>/``, or its API client.
+
+    ``fetch_image`` gets a post's image for the channels that upload one (X); without it they post
+    without images.
+    """
     if account.mode == "file":
         sink = SocialFileSink(settings.social_dir, account.platform)
         sink.name = account.channel
@@ -142,7 +152,7 @@ def social_channel(settings: Settings, account: Account, engine: Engine | None) 
     if account.platform == "x":
         from distro.channels.x import XChannel
 
-        channel = XChannel(config)
+        channel = XChannel(config, fetch_image=fetch_image)
     elif account.platform == "facebook":
         from distro.channels.facebook import FacebookChannel
 

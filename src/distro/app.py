@@ -16,12 +16,14 @@ from typing import Any
 import jinja2
 from sqlalchemy.engine import Engine
 
-from distro.channels.base import Channel
+from distro.channels.base import Channel, Image, ImageFetcher
 from distro.channels.filesink import EmailFileSink
 from distro.compose.templating import make_environment
 from distro.db import make_engine
 from distro.errors import ConfigError
+from distro.platforms import x
 from distro.settings import Settings
+from distro.sources.fetch import DEFAULT_USER_AGENT, fetch_url
 from distro.tokens import SigningKey, load_or_create_key
 
 ChannelFactory = Callable[[str], Channel[Any]]
@@ -66,8 +68,25 @@ def make_channel(settings: Settings, name: str, engine: Engine | None = None) ->
 
     account = account_for_channel(settings, name)
     if account is not None:
-        return social_channel(settings, account, engine)
+        fetch_image = image_fetcher(timeout=settings.x.timeout, max_bytes=x.MAX_IMAGE_BYTES)
+        return social_channel(settings, account, engine, fetch_image=fetch_image)
     raise ConfigError(f"unknown channel {name!r}; known: {', '.join(CHANNELS)}")
+
+
+def image_fetcher(*, timeout: float, max_bytes: int, allow_private_addresses: bool = False) -> ImageFetcher:
+    """How a channel gets a post's image: the source fetcher's User-Agent, limits and SSRF refusal."""
+
+    def fetch(url: str) -> Image:
+        image = fetch_url(
+            url,
+            user_agent=DEFAULT_USER_AGENT,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            allow_private_addresses=allow_private_addresses,
+        )
+        return Image(image.body, image.content_type)
+
+    return fetch
 
 
 def build_app(

@@ -12,6 +12,8 @@ from pydantic import SecretStr
 from distro.channels import bluesky, mastodon
 from distro.channels.base import SocialOut
 from distro.errors import ChannelFailure, PermanentFailure, RateLimited, TemporaryFailure
+from distro.platforms import bluesky as bluesky_rules
+from distro.platforms import mastodon as mastodon_rules
 from distro.settings import BlueskySettings, MastodonSettings
 from tests.fakes import bluesky_api, mastodon_api
 
@@ -31,7 +33,7 @@ def mastodon_channel(
 
 
 def toot(key: str, text: str) -> SocialOut:
-    return SocialOut(key, "mastodon", "main", mastodon.build_body(text, language="en"))
+    return SocialOut(key, "mastodon", "main", mastodon_rules.build_body(text, language="en"))
 
 
 def test_mastodon_posts_with_bearer_token_timeout_and_idempotency_key() -> None:
@@ -90,7 +92,7 @@ def bluesky_channel(
 def test_bluesky_facets_use_utf8_byte_offsets() -> None:
     link = "https://meridian-review.example/a?utm_source=bluesky"
     text = f"Ünïcödé 🇺🇦 naïve — {link} #Security"
-    record = bluesky.build_body(text, created_at=WHEN, language="en")
+    record = bluesky_rules.build_body(text, created_at=WHEN, language="en")
     channel, fake = bluesky_channel()
     receipt = channel.send(SocialOut("social:1:bluesky:main", "bluesky", "main", record))
     assert receipt.provider_id.startswith(f"at://{bluesky_api.DID}/app.bsky.feed.post/")
@@ -102,7 +104,7 @@ def test_bluesky_retry_after_a_lost_answer_finds_the_first_record() -> None:
     channel, fake = bluesky_channel()
     fake.then(httpx.ReadTimeout("lost"))
     message = SocialOut(
-        "social:2:bluesky:main", "bluesky", "main", bluesky.build_body("Once", created_at=WHEN)
+        "social:2:bluesky:main", "bluesky", "main", bluesky_rules.build_body("Once", created_at=WHEN)
     )
     with pytest.raises(TemporaryFailure):
         channel.send(message)
@@ -113,12 +115,12 @@ def test_bluesky_retry_after_a_lost_answer_finds_the_first_record() -> None:
 def test_bluesky_wrong_app_password_pauses_and_rate_limit_waits() -> None:
     channel, _ = bluesky_channel(password="wrong-pass-0000")
     with pytest.raises(ChannelFailure) as down:
-        channel.send(SocialOut("k", "bluesky", "main", bluesky.build_body("Hi", created_at=WHEN)))
+        channel.send(SocialOut("k", "bluesky", "main", bluesky_rules.build_body("Hi", created_at=WHEN)))
     assert "wrong-pass-0000" not in str(down.value)
     channel, fake = bluesky_channel()
     fake.then(
         bluesky_api.error(429, "RateLimitExceeded", "Rate Limit Exceeded", {"ratelimit-reset": "4102444800"})
     )
     with pytest.raises(RateLimited) as limited:
-        channel.send(SocialOut("k2", "bluesky", "main", bluesky.build_body("Hi", created_at=WHEN)))
+        channel.send(SocialOut("k2", "bluesky", "main", bluesky_rules.build_body("Hi", created_at=WHEN)))
     assert limited.value.retry_after and limited.value.retry_after > 3600

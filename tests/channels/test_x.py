@@ -13,6 +13,7 @@ import tweepy
 from requests_oauthlib import OAuth1
 
 from distro.channels import x
+from distro.channels._http import TimeoutSession
 from distro.channels.base import SocialOut
 from distro.errors import (
     ChannelFailure,
@@ -22,6 +23,7 @@ from distro.errors import (
     RateLimited,
     TemporaryFailure,
 )
+from distro.platforms.x import build_body
 from distro.settings import XSettings
 from tests.fakes import x_api
 from tests.fakes.x_api import FakeXAPI
@@ -54,7 +56,7 @@ def connect(
 
 
 def post(text: str = "Sanctions, explained: Monday", *, reply_to: str | None = None) -> SocialOut:
-    body = x.build_body(text, reply_to=reply_to)
+    body = build_body(text, reply_to=reply_to)
     return SocialOut(key="article-1:x:main", platform="x", account="main", body=body)
 
 
@@ -97,11 +99,6 @@ BODIES = [
 
 
 @pytest.mark.parametrize(("text", "reply_to", "expected"), BODIES)
-def test_build_body(text: str, reply_to: str | None, expected: dict[str, Any]) -> None:
-    assert x.build_body(text, reply_to=reply_to) == expected
-
-
-@pytest.mark.parametrize(("text", "reply_to", "expected"), BODIES)
 def test_post_returns_tweet_id_and_x_receives_exactly_build_body(
     channel: x.XChannel, fake: FakeXAPI, text: str, reply_to: str | None, expected: dict[str, Any]
 ) -> None:
@@ -113,7 +110,7 @@ def test_post_returns_tweet_id_and_x_receives_exactly_build_body(
     assert sent.headers["Content-Type"] == "application/json"
     assert sent.headers["Authorization"].startswith("OAuth ")
     assert sent.json() == expected
-    assert list(sent.json()) == list(x.build_body(text, reply_to=reply_to))  # same key order, too
+    assert list(sent.json()) == list(build_body(text, reply_to=reply_to))  # same key order, too
 
 
 def test_body_not_made_by_build_body_is_refused_before_sending(channel: x.XChannel, fake: FakeXAPI) -> None:
@@ -147,7 +144,7 @@ def test_an_injected_plain_tweepy_client_gets_the_timeout_and_keeps_its_adapter(
     x.XChannel(make_settings(), client=client).send(post())
 
     assert fake.seen[-1].timeout == TIMEOUT
-    assert isinstance(client.session, x.TimeoutSession)
+    assert isinstance(client.session, TimeoutSession)
 
 
 # --- the fake really checks OAuth 1.0a --------------------------------------------------------------------

@@ -24,9 +24,11 @@ from fastapi.testclient import TestClient
 from distro import outbox
 from distro.app import App
 from distro.channels.filesink import file_name
-from distro.compose.textlength import graphemes, mastodon_length, weighted_length
 from distro.db import is_postgres
 from distro.models import Delivery, DeliveryAttempt, DeliveryStatus, SocialPost
+from distro.platforms.bluesky import length as graphemes
+from distro.platforms.mastodon import length as mastodon_length
+from distro.platforms.x import length as weighted_length
 from distro.services.delivery import dispatch
 from distro.services.ingest import ingest
 from distro.services.post_now import PostNowOutcome, post_now

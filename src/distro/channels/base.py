@@ -8,6 +8,7 @@ must release it in ``close``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -38,6 +39,19 @@ class SocialOut:
     image_url: str | None = None
     alt_text: str = ""
     thread: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """An image a channel attaches to a post, as its :data:`ImageFetcher` got it."""
+
+    body: bytes
+    content_type: str | None = None  # the server's Content-Type, parameters and all
+
+
+# How a channel gets a post's image (``SocialOut.image_url``) at send time: injected by the composition
+# root, so a channel never imports the fetcher. It raises SourceError when the image cannot be had.
+ImageFetcher = Callable[[str], Image]
 
 
 @dataclass(frozen=True, slots=True)

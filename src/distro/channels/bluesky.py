@@ -1,9 +1,8 @@
 """Post to Bluesky through the atproto SDK (``com.atproto.repo.createRecord`` of an ``app.bsky.feed.post``).
 
-Bluesky shows links and hashtags only where the record has *facets*: byte ranges into the UTF-8 text (not
-character indexes), so :func:`facets` computes them on the encoded text. Posts are limited to 300
-graphemes. The session comes from ``com.atproto.server.createSession`` with the account's handle and an
-app password.
+The record, its 300-grapheme limit and its link and tag facets (UTF-8 byte ranges) are
+:mod:`distro.platforms.bluesky`'s; this module only sends it. The session comes from
+``com.atproto.server.createSession`` with the account's handle and an app password.
 
 A retry never double-posts: the record key (``rkey``) is a TID derived from the delivery's idempotency
 key, so a second ``createRecord`` for the same delivery finds the first record instead of making another.
@@ -16,10 +15,8 @@ Errors: 401/403 (bad app password, revoked session) -> ChannelFailure; 429 -> Ra
 from __future__ import annotations
 
 import hashlib
-import re
 import time
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -27,48 +24,12 @@ if TYPE_CHECKING:  # the SDK takes 1.5 s to import: only the API channel loads i
     from atproto_client import exceptions as at
 
 from distro.channels.base import Receipt, SocialOut
-from distro.compose.textlength import URL_RE
 from distro.errors import ChannelFailure, ConfigError, PermanentFailure, RateLimited, TemporaryFailure
+from distro.platforms.bluesky import LIMIT, RECORD_TYPE
 from distro.settings import BlueskySettings
 
-MAX_GRAPHEMES = 300
-POST = "app.bsky.feed.post"
 DEFAULT_RETRY_AFTER = 300.0
-_TAG_RE = re.compile(r"(?<!\S)#(\w+)")
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
-
-
-def facets(text: str) -> list[dict[str, Any]]:
-    """Link and tag facets for ``text`` with UTF-8 byte offsets, in text order."""
-    found: list[tuple[int, int, dict[str, Any]]] = []
-    for match in URL_RE.finditer(text):
-        found.append((match.start(), match.end(), {"$type": "app.bsky.richtext.facet#link", "uri": match[0]}))
-    for match in _TAG_RE.finditer(text):
-        found.append((match.start(), match.end(), {"$type": "app.bsky.richtext.facet#tag", "tag": match[1]}))
-    return [
-        {
-            "index": {
-                "byteStart": len(text[:start].encode("utf-8")),
-                "byteEnd": len(text[:end].encode("utf-8")),
-            },
-            "features": [feature],
-        }
-        for start, end, feature in sorted(found, key=lambda f: f[0])
-    ]
-
-
-def build_body(text: str, *, created_at: datetime, language: str | None = None) -> dict[str, Any]:
-    """The ``app.bsky.feed.post`` record; the channel wraps it in createRecord with the account's DID."""
-    record: dict[str, Any] = {
-        "$type": POST,
-        "text": text,
-        "createdAt": created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-    }
-    if found := facets(text):
-        record["facets"] = found
-    if language:
-        record["langs"] = [language]
-    return record
 
 
 def record_key(key: str) -> str:
@@ -78,10 +39,10 @@ def record_key(key: str) -> str:
 
 
 class BlueskyChannel:
-    """Sends :func:`build_body` records to one account; returns the record's ``at://`` URI."""
+    """Sends ``distro.platforms.bluesky.build_body`` records to one account; returns their ``at://`` URI."""
 
     name = "bluesky"
-    max_length = MAX_GRAPHEMES
+    max_length = LIMIT
 
     def __init__(self, settings: BlueskySettings, *, transport: httpx.BaseTransport | None = None) -> None:
         password = settings.app_password.get_secret_value() if settings.app_password is not None else ""
@@ -103,9 +64,9 @@ class BlueskyChannel:
 
     def send(self, message: SocialOut) -> Receipt:
         record = message.body
-        if record.get("$type") != POST or not isinstance(record.get("text"), str):
+        if record.get("$type") != RECORD_TYPE or not isinstance(record.get("text"), str):
             raise PermanentFailure(
-                f"post {message.key}: body is not one distro.channels.bluesky.build_body makes; "
+                f"post {message.key}: body is not one distro.platforms.bluesky.build_body makes; "
                 "re-plan the post"
             )
         from atproto_client import exceptions as at
@@ -115,13 +76,13 @@ class BlueskyChannel:
             did = self._login()
             try:
                 response = self.client.com.atproto.repo.create_record(
-                    {"repo": did, "collection": POST, "rkey": rkey, "record": record}
+                    {"repo": did, "collection": RECORD_TYPE, "rkey": rkey, "record": record}
                 )
             except at.BadRequestError as exc:
                 if "already exists" not in str(exc).lower():
                     raise
                 existing = self.client.com.atproto.repo.get_record(
-                    {"repo": did, "collection": POST, "rkey": rkey}
+                    {"repo": did, "collection": RECORD_TYPE, "rkey": rkey}
                 )
                 return Receipt(provider_id=existing.uri, detail="already posted by an earlier try")
         except at.AtProtocolError as exc:

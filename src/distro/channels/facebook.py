@@ -1,12 +1,12 @@
 """Post to a Facebook Page through the Graph API (``POST /{graph_version}/{page_id}/feed``, or
-``/{page_id}/photos`` for a photo post made by :func:`build_photo_body`).
+``/{page_id}/photos`` for a photo post made by :func:`~distro.platforms.facebook.build_photo_body`).
 
 The request goes through requests-oauthlib's ``OAuth2Session`` holding the Page access token as a bearer
 token, so the token travels in the ``Authorization`` header and never in a URL. The body is sent as JSON,
 which the Graph API accepts alongside form encoding; JSON keeps the request body byte-for-byte the
-:func:`build_body` dict that the file sink writes. ``appsecret_proof`` (hex HMAC-SHA256 of the token keyed
-with the app secret) goes in the query string, as Meta documents it: it is authentication, not content,
-and is useless without the token.
+:func:`distro.platforms.facebook.build_body` dict that the file sink writes. ``appsecret_proof`` (hex
+HMAC-SHA256 of the token keyed with the app secret) goes in the query string, as Meta documents it: it is
+authentication, not content, and is useless without the token.
 
 Errors, by Graph error ``code`` first and HTTP status second:
     4, 17, 32, 613, 80001     RateLimited(pause_account=True), for Graph's regain time (else 300s)
@@ -56,10 +56,10 @@ from distro.errors import (
     RateLimited,
     TemporaryFailure,
 )
+from distro.platforms.facebook import LIMIT, build_body, build_photo_body
 from distro.settings import FacebookSettings
 
 GRAPH_URL = "https://graph.facebook.com"
-MAX_MESSAGE_LENGTH = 63206  # Graph's limit for a Page post's message
 RECENT_POSTS = 25  # how many of the Page's latest posts a retry looks through for its own post
 log = logging.getLogger(__name__)
 DEFAULT_RETRY_AFTER = 300.0  # when a throttle reply carries no usage header to go by
@@ -73,34 +73,20 @@ TRANSIENT_CODES = frozenset({1, 2})  # unknown error, service temporarily unavai
 _USAGE_HEADERS = ("x-business-use-case-usage", "x-page-usage", "x-app-usage")
 
 
-# requests-oauthlib logs the token (and the Authorization header) at DEBUG; never let that reach a handler.
-def build_body(message: str, link: str | None) -> dict[str, Any]:
-    """The JSON body of the feed request; ``link`` is left out when there is none."""
-    body: dict[str, Any] = {"message": message}
-    if link is not None:
-        body["link"] = link
-    return body
-
-
-def build_photo_body(caption: str, image_url: str) -> dict[str, Any]:
-    """The JSON body of a photo post (``POST /{page_id}/photos``): Graph fetches ``url`` itself."""
-    return {"caption": caption, "url": image_url}
-
-
 def appsecret_proof(app_secret: str, access_token: str) -> str:
     """Hex HMAC-SHA256 of the access token keyed with the app secret, as the Graph API expects."""
     return hmac.new(app_secret.encode(), access_token.encode(), hashlib.sha256).hexdigest()
 
 
 class FacebookChannel:
-    """Sends :class:`SocialOut` bodies made by :func:`build_body` to one Page; returns the post id.
+    """Sends :class:`SocialOut` bodies made by the platform's ``build_body`` to one Page; returns the post id.
 
     ``session`` may be supplied (e.g. with a transport adapter mounted); the channel gives it the Page
     token from ``settings`` either way, so the settings stay the one source of credentials.
     """
 
     name = "facebook"
-    max_length = MAX_MESSAGE_LENGTH
+    max_length = LIMIT
 
     def __init__(self, settings: FacebookSettings, *, session: OAuth2Session | None = None) -> None:
         if settings.page_access_token is None or not settings.page_access_token.get_secret_value():
@@ -277,7 +263,7 @@ def _checked_body(message: SocialOut) -> dict[str, Any]:
         or build_body(text, link) != body
     ):
         raise PermanentFailure(
-            f"post {message.key}: body is not one distro.channels.facebook.build_body makes "
+            f"post {message.key}: body is not one distro.platforms.facebook.build_body makes "
             f"(keys {sorted(body)}); re-plan the post"
         )
     return body

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 import requests
 from mastodon import (
@@ -31,20 +30,11 @@ from distro.channels.base import Receipt, SocialOut
 from distro.errors import ChannelFailure, ConfigError, PermanentFailure, RateLimited, TemporaryFailure
 from distro.settings import MastodonSettings
 
-DEFAULT_LIMIT = 500
 DEFAULT_RETRY_AFTER = 300.0  # Mastodon's windows are 5 minutes long
 
 
-def build_body(text: str, *, visibility: str = "public", language: str | None = None) -> dict[str, Any]:
-    """The status parameters; the file sink writes exactly this and the channel posts exactly this."""
-    body: dict[str, Any] = {"status": text, "visibility": visibility}
-    if language:
-        body["language"] = language
-    return body
-
-
 class MastodonChannel:
-    """Sends :func:`build_body` bodies as statuses of one account; returns the status id."""
+    """Sends :func:`distro.platforms.mastodon.build_body` bodies as one account's statuses; returns the id."""
 
     name = "mastodon"
 
@@ -74,7 +64,7 @@ class MastodonChannel:
         text = body.get("status")
         if not isinstance(text, str) or not text.strip() or set(body) - {"status", "visibility", "language"}:
             raise PermanentFailure(
-                f"post {message.key}: body is not one distro.channels.mastodon.build_body makes "
+                f"post {message.key}: body is not one distro.platforms.mastodon.build_body makes "
                 f"(keys {sorted(body)}); re-plan the post"
             )
         try:

@@ -1,12 +1,12 @@
 """Post to X through tweepy's v2 ``Client`` (``POST /2/tweets``, OAuth 1.0a user context).
 
-:func:`build_body` is the single definition of the request body: the file sink writes it, and
-:class:`XChannel` turns it back into ``create_tweet`` arguments and refuses any body tweepy would not
-re-create byte for byte, so a post written to a file is exactly the post that would have been sent.
+:func:`distro.platforms.x.build_body` is the single definition of the request body: the file sink writes
+it, and :class:`XChannel` turns it back into ``create_tweet`` arguments and refuses any body tweepy would
+not re-create byte for byte, so a post written to a file is exactly the post that would have been sent.
 
 tweepy never passes a timeout and hard-codes its host, so the channel swaps the client's session for a
-:class:`TimeoutSession` (keeping any transport adapters already mounted on it, which is how tests put a
-fake X behind the real tweepy and oauthlib code).
+:class:`~distro.channels._http.TimeoutSession` (keeping any transport adapters already mounted on it,
+which is how tests put a fake X behind the real tweepy and oauthlib code).
 
 Errors, as the dispatcher sees them:
     429, a 24-hour cap exhausted     RateLimited(pause_account=True) until its ``x-*-limit-24hour-reset``
@@ -24,10 +24,11 @@ that met it, since a first try of a text post needs neither. A 429 that names no
 says nothing about the next request, so it too holds back only its post. Pauses are counted from the
 channel's ``clock`` (``time.time``) to X's epoch-second reset, at least 1 s and at most 24 h 15 min.
 
-Media (``x.media``): when the message carries ``image_url``, the image is fetched at send time through
-:func:`distro.sources.fetch.fetch_url` (5 MB, the channel's timeout, private addresses refused), uploaded with
-``POST /2/media/upload`` (multipart, OAuth 1.0a signed by requests-oauthlib with the same keys, since tweepy
-4.17 has no v2 upload), given alt text with ``POST /2/media/metadata``, and attached as ``media.media_ids``.
+Media (``x.media``): when the message carries ``image_url``, the image is fetched at send time by the
+injected ``fetch_image`` (the composition root wires the source fetcher: 5 MB, the channel's timeout,
+private addresses refused), uploaded with ``POST /2/media/upload`` (multipart, OAuth 1.0a signed by
+requests-oauthlib with the same keys, since tweepy 4.17 has no v2 upload), given alt text with
+``POST /2/media/metadata``, and attached as ``media.media_ids``.
 An image that cannot be fetched or that X refuses is logged and the post goes out without it.
 
 Threads (``x.thread``): ``SocialOut.thread`` replies are posted under the first tweet, each replying to the
@@ -56,7 +57,8 @@ import tweepy
 from requests_oauthlib import OAuth1
 
 from distro.channels._credentials import quiet_credential_logs
-from distro.channels.base import Receipt, SocialOut
+from distro.channels._http import TimeoutSession
+from distro.channels.base import Image, ImageFetcher, Receipt, SocialOut
 from distro.errors import (
     ChannelFailure,
     ConfigError,
@@ -66,20 +68,17 @@ from distro.errors import (
     SourceError,
     TemporaryFailure,
 )
+from distro.platforms.x import LIMIT, MAX_ALT_TEXT, build_body
 from distro.settings import XSettings
-from distro.sources.fetch import DEFAULT_USER_AGENT, fetch_url
 
 log = logging.getLogger(__name__)
 
-MAX_WEIGHTED_LENGTH = 280  # X counts weighted characters; the composer enforces the weighting
 DEFAULT_RETRY_AFTER = 15 * 60.0  # X's per-endpoint windows are 15 minutes long
 MIN_RETRY_AFTER = 1.0
 MAX_RETRY_AFTER = 24 * 3600.0 + 15 * 60.0  # the 24-hour caps and a margin; more is a broken header
 TWEETS_PATH = "/2/tweets"  # the endpoint every send uses: its window exhausted pauses the account
 MEDIA_UPLOAD_URL = "https://api.x.com/2/media/upload"
 MEDIA_METADATA_URL = "https://api.x.com/2/media/metadata"
-MAX_IMAGE_BYTES = 5 * 1024 * 1024  # X's limit for tweet_image
-MAX_ALT_TEXT = 1000
 RECENT_POSTS = 20  # how many of the account's latest tweets a retry looks through for its own post
 T = TypeVar("T")
 
@@ -91,40 +90,6 @@ _CREDENTIALS = (
 )
 # Windows a 429 may come from, checked in this order: the 24-hour caps, then the 15-minute window.
 _RATE_WINDOWS = ("x-user-limit-24hour", "x-app-limit-24hour", "x-rate-limit")
-
-
-# These libraries log the OAuth Authorization header / token at DEBUG; never let that reach a handler.
-def build_body(text: str, *, reply_to: str | None = None) -> dict[str, Any]:
-    """The JSON body tweepy's ``Client.create_tweet`` sends for this post (same keys, same order)."""
-    body: dict[str, Any] = {}
-    if reply_to is not None:
-        body["reply"] = {"in_reply_to_tweet_id": str(reply_to)}
-    body["text"] = text
-    return body
-
-
-class TimeoutSession(requests.Session):
-    """A session that gives every request ``timeout`` seconds unless the caller passed its own."""
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self.timeout = timeout
-
-    @classmethod
-    def replacing(cls, session: requests.Session, timeout: float) -> TimeoutSession:
-        """``session`` with a default timeout; its adapters, headers, hooks and cookies are kept."""
-        if isinstance(session, cls):
-            session.timeout = timeout
-            return session
-        replacement = cls(timeout)
-        for attribute in requests.Session.__attrs__:  # the state requests itself pickles
-            setattr(replacement, attribute, getattr(session, attribute))
-        return replacement
-
-    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().request(method, url, *args, **kwargs)
 
 
 def make_client(settings: XSettings) -> tweepy.Client:
@@ -145,19 +110,19 @@ class XChannel:
     """Sends :class:`SocialOut` bodies made by :func:`build_body` as tweets; returns the tweet id."""
 
     name = "x"
-    max_length = MAX_WEIGHTED_LENGTH
+    max_length = LIMIT  # weighted; the composer fits the text
 
     def __init__(
         self,
         settings: XSettings,
         *,
         client: tweepy.Client | None = None,
-        allow_private_images: bool = False,
+        fetch_image: ImageFetcher | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._secrets = tuple(s for s in _credentials(settings) if s)
         self._oauth = OAuth1(*_credentials(settings))  # signs the media calls tweepy does not make
-        self._allow_private_images = allow_private_images  # tests serve the image from 127.0.0.1
+        self._fetch_image = fetch_image  # None: posts go out without their images (logged)
         self._timeout = settings.timeout
         self._clock = clock  # epoch seconds, to read X's reset headers against
         self._user_id: str | None = None
@@ -226,17 +191,8 @@ class XChannel:
 
     def _media_id(self, message: SocialOut) -> str | None:
         """The uploaded image's media id, or None (logged) when the image cannot be had or is refused."""
-        url = message.image_url or ""
-        try:
-            image = fetch_url(
-                url,
-                user_agent=DEFAULT_USER_AGENT,
-                timeout=self._timeout,
-                max_bytes=MAX_IMAGE_BYTES,
-                allow_private_addresses=self._allow_private_images,
-            )
-        except SourceError as exc:
-            log.warning("post %s goes out without its image: %s", message.key, exc)
+        image = self._image(message)
+        if image is None:
             return None
         content_type = (image.content_type or "image/jpeg").split(";")[0].strip()
         try:
@@ -258,6 +214,17 @@ class XChannel:
             )
             return None
         return media_id
+
+    def _image(self, message: SocialOut) -> Image | None:
+        """The message's image from the injected fetcher, or None (logged) when it cannot be had."""
+        problem: object = "no image fetcher is wired to the X channel"
+        if self._fetch_image is not None:
+            try:
+                return self._fetch_image(message.image_url or "")
+            except SourceError as exc:
+                problem = exc
+        log.warning("post %s goes out without its image: %s", message.key, problem)
+        return None
 
     def _media_call(self, url: str, **kwargs: Any) -> Any:
         """POST a media endpoint, OAuth 1.0a signed; errors mapped like a tweet's."""
@@ -365,7 +332,7 @@ def _tweet_arguments(message: SocialOut) -> dict[str, Any]:
     reply_to = reply.get("in_reply_to_tweet_id") if isinstance(reply, Mapping) else None
     if not isinstance(text, str) or build_body(text, reply_to=reply_to) != body:
         raise PermanentFailure(
-            f"post {message.key}: body is not one distro.channels.x.build_body makes "
+            f"post {message.key}: body is not one distro.platforms.x.build_body makes "
             f"(keys {sorted(body)}); re-plan the post"
         )
     arguments: dict[str, Any] = {"text": text}

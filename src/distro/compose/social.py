@@ -1,8 +1,9 @@
 """Turn an article into the exact request body for each account, from its platform's template.
 
 The body built here is what the file sink writes and what the API channel sends, so a dry run shows the
-real thing. Each platform declares its own rule (:data:`RULES`): how length is counted, the limit, and the
-body. Adding a platform is one module (its channel and ``build_body``), one template and one rule here.
+real thing. Each platform's limit, count and body come from :mod:`distro.platforms`; :data:`RULES` binds
+them to the settings (Mastodon's instance limit, visibility, the publication's language). Adding a platform
+is one module there, its channel, one template and one rule here.
 
 Templates: ``social/<platform>.<Section>.txt.j2`` when it exists (e.g. ``x.Security.txt.j2``), else
 ``social/<platform>.txt.j2``; hashtags per section come from ``[social] hashtags``.
@@ -18,15 +19,13 @@ from typing import Any
 import jinja2
 
 from distro.accounts import Account, configured_accounts
-from distro.channels import bluesky, facebook, mastodon, x
 from distro.compose.links import add_utm
 from distro.compose.templating import render
-from distro.compose.textlength import X_LIMIT, graphemes, mastodon_length, shorten, weighted_length
 from distro.errors import RenderError
 from distro.models import Article, utcnow
+from distro.platforms import bluesky, facebook, mastodon, x
+from distro.platforms.text import shorten
 from distro.settings import Settings
-
-FACEBOOK_LIMIT = facebook.MAX_MESSAGE_LENGTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,20 +48,23 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {
-    "x": Rule(lambda s: X_LIMIT, weighted_length, lambda text, link, s, now: x.build_body(text)),
+    "x": Rule(lambda s: x.LIMIT, x.length, lambda text, link, s, now: x.build_body(text)),
     "facebook": Rule(
-        lambda s: FACEBOOK_LIMIT, len, lambda text, link, s, now: facebook.build_body(text, link), False
+        lambda s: facebook.LIMIT,
+        facebook.length,
+        lambda text, link, s, now: facebook.build_body(text, link),
+        link_in_text=False,
     ),
     "mastodon": Rule(
         lambda s: s.mastodon.max_length,
-        mastodon_length,
+        mastodon.length,
         lambda text, link, s, now: mastodon.build_body(
             text, visibility=s.mastodon.visibility, language=s.publication.language
         ),
     ),
     "bluesky": Rule(
-        lambda s: bluesky.MAX_GRAPHEMES,
-        graphemes,
+        lambda s: bluesky.LIMIT,
+        bluesky.length,
         lambda text, link, s, now: bluesky.build_body(text, created_at=now, language=s.publication.language),
     ),
 }
@@ -117,7 +119,18 @@ def check_fits(platform: str, text: str, settings: Settings) -> None:
         raise ValueError(f"the text is {length} long as {platform} counts it; the limit is {limit}")
 
 
-def build_body(platform: str, text: str, link: str, settings: Settings, now: datetime | None = None) -> Any:
+def build_body(
+    platform: str,
+    text: str,
+    link: str,
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    photo_url: str | None = None,
+) -> dict[str, Any]:
+    """The platform's request body for ``text``; ``photo_url`` makes a Facebook post a photo post."""
+    if platform == "facebook" and photo_url:
+        return facebook.build_photo_body(text, photo_url)
     return RULES[platform].body(text, link, settings, now or utcnow())
 
 
@@ -130,16 +143,16 @@ def plan_account(
     context = _context(article, platform=account.platform, settings=settings)
     name = template_name(env, account.platform, article.section)
     rendered = _render_text(env, name, context)
-    if account.platform == "x" and settings.x.thread and weighted_length(rendered) > X_LIMIT:
+    if account.platform == "x" and settings.x.thread and x.length(rendered) > x.LIMIT:
         # The summary follows as replies (x_thread): the first tweet is the title and the link.
         tags = " ".join(context["hashtags"])
         rendered = f"{article.title}\n\n{context['link']}" + (f" {tags}" if tags else "")
     text = fit(account.platform, rendered, settings)
-    body = build_body(account.platform, text, context["link"], settings, now)
-    if account.platform == "facebook" and settings.facebook.photo and article.image_url:
+    photo_url = article.image_url if account.platform == "facebook" and settings.facebook.photo else None
+    if photo_url:
         # A photo post has no link preview: the link goes into the caption, under the text.
         text = fit("facebook", text if context["link"] in text else f"{text}\n\n{context['link']}", settings)
-        body = facebook.build_photo_body(text, article.image_url)
+    body = build_body(account.platform, text, context["link"], settings, now, photo_url=photo_url)
     return PlannedPost(account.platform, account.name, text, body, account.channel)
 
 
@@ -148,19 +161,7 @@ def x_thread(article: Article, first_text: str, settings: Settings) -> tuple[str
     summary = " ".join(article.summary.split())
     if not settings.x.thread or not summary or summary in " ".join(first_text.split()):
         return ()
-    parts: list[str] = []
-    current = ""
-    for word in summary.split(" "):
-        candidate = f"{current} {word}" if current else word
-        if weighted_length(candidate) <= X_LIMIT:
-            current = candidate
-            continue
-        if current:
-            parts.append(current)
-        current = word if weighted_length(word) <= X_LIMIT else shorten(word, X_LIMIT)
-    if current:
-        parts.append(current)
-    return tuple(parts)
+    return x.thread_parts(summary)
 
 
 def x_media(article: Article, settings: Settings) -> tuple[str | None, str]:

@@ -97,7 +97,6 @@ def edit_post(app: App, article_id: int, platform: str, text: str, account: str 
     its old text while the new one is stored. Returns how many posts changed; ValueError naming what to
     fix otherwise.
     """
-    from distro.channels import facebook
     from distro.compose.social import RULES, build_body, check_fits
     from distro.models import Delivery, DeliveryStatus
 
@@ -122,9 +121,8 @@ def edit_post(app: App, article_id: int, platform: str, text: str, account: str 
             if delivery.status not in (DeliveryStatus.PENDING, DeliveryStatus.HELD):
                 raise ValueError(f"the {platform} post of {post.account} is already {delivery.status}")
             link = post.body.get("link") or ""
-            body = build_body(platform, text, link, app.settings, post.created_at)
-            if platform == "facebook" and "url" in post.body:  # a photo post stays one, captioned anew
-                body = facebook.build_photo_body(text, str(post.body["url"]))
+            photo = str(post.body["url"]) if "url" in post.body else None  # a photo post stays one
+            body = build_body(platform, text, link, app.settings, post.created_at, photo_url=photo)
             post.text, post.body = text, body
             session.add(post)
             changed += 1

@@ -1,4 +1,5 @@
-"""Weighted length as X counts it (twitter-text v3), and shortening that keeps links and hashtags whole.
+"""Length as each platform counts it (X's twitter-text v3 weighting, Mastodon's 23 per URL, Bluesky's
+graphemes), and shortening that keeps links and hashtags whole.
 
 The table pins X's documented rules so an upgrade of the counting library that changed them would fail."""
 
@@ -9,7 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twitter_text import parse_tweet
 
-from distro.compose.textlength import X_LIMIT, shorten, weighted_length
+from distro.platforms import bluesky, mastodon, x
+from distro.platforms.text import shorten
+
+
+def shorten_for_x(text: str) -> str:
+    return shorten(text, x.LIMIT, measure=x.length)
 
 
 @pytest.mark.parametrize(
@@ -37,24 +43,24 @@ from distro.compose.textlength import X_LIMIT, shorten, weighted_length
     ],
 )
 def test_weighted_length(text: str, expected: int) -> None:
-    assert weighted_length(text) == expected
+    assert x.length(text) == expected
 
 
 def test_exactly_280_fits_and_281_is_shortened() -> None:
     exact = "a" * 280
-    assert weighted_length(exact) == 280 and shorten(exact) == exact
+    assert x.length(exact) == 280 and shorten_for_x(exact) == exact
     words = ("word " * 56).strip() + "s"  # 280 characters
-    assert weighted_length(words) == 280
+    assert x.length(words) == 280
     longer = words + "!"
-    short = shorten(longer)
-    assert weighted_length(short) <= X_LIMIT and short.endswith("…")
+    short = shorten_for_x(longer)
+    assert x.length(short) <= x.LIMIT and short.endswith("…")
 
 
 def test_shorten_keeps_url_hashtags_and_emoji_whole() -> None:
     url = "https://meridian-review.example/2026/11/a-very-long-article-slug-that-goes-on?utm_source=x"
     text = "Ports 🚢 " + "and shipping lanes " * 30 + f"\n\n{url} #Security #Economy"
-    short = shorten(text)
-    assert weighted_length(short) <= X_LIMIT
+    short = shorten_for_x(text)
+    assert x.length(short) <= x.LIMIT
     assert short.endswith(f"{url} #Security #Economy")
     assert "🚢" in short
     assert "…" in short
@@ -63,14 +69,14 @@ def test_shorten_keeps_url_hashtags_and_emoji_whole() -> None:
 
 def test_cjk_text_is_cut_to_the_weighted_limit() -> None:
     text = " ".join(["東京"] * 100)
-    short = shorten(text)
-    assert weighted_length(short) <= X_LIMIT
-    assert weighted_length(short) > X_LIMIT - 10
+    short = shorten_for_x(text)
+    assert x.length(short) <= x.LIMIT
+    assert x.length(short) > x.LIMIT - 10
 
 
 def test_unshortenable_text_is_an_error() -> None:
     with pytest.raises(ValueError):
-        shorten(" ".join(f"#tag{i}" for i in range(60)))
+        shorten_for_x(" ".join(f"#tag{i}" for i in range(60)))
 
 
 _PIECES = st.sampled_from(
@@ -101,10 +107,10 @@ _PIECES = st.sampled_from(
 @given(st.lists(_PIECES, min_size=1, max_size=200).map("".join))
 def test_shortened_text_is_accepted_by_twitter_text(text: str) -> None:
     try:
-        short = shorten(text + " https://www.meridian-review.com/x")
+        short = shorten_for_x(text + " https://www.meridian-review.com/x")
     except ValueError:
         return
-    assert parse_tweet(short).weightedLength <= X_LIMIT
+    assert parse_tweet(short).weightedLength <= x.LIMIT
     assert "https://www.meridian-review.com/x" in short
 
 
@@ -122,8 +128,8 @@ def test_shortened_text_is_accepted_by_twitter_text(text: str) -> None:
     ],
 )
 def test_weighted_length_edges(text: str, expected: int) -> None:
-    assert weighted_length(text) == expected
-    assert (weighted_length(text) <= X_LIMIT) == (expected <= X_LIMIT)
+    assert x.length(text) == expected
+    assert (x.length(text) <= x.LIMIT) == (expected <= x.LIMIT)
 
 
 @pytest.mark.parametrize(
@@ -136,6 +142,4 @@ def test_weighted_length_edges(text: str, expected: int) -> None:
     ],
 )
 def test_mastodon_and_bluesky_counts(text: str, masto: int, graphemes_: int) -> None:
-    from distro.compose.textlength import graphemes, mastodon_length
-
-    assert mastodon_length(text) == masto and graphemes(text) == graphemes_
+    assert mastodon.length(text) == masto and bluesky.length(text) == graphemes_

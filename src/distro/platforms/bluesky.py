@@ -1,0 +1,57 @@
+"""Bluesky's rules: 300 graphemes, the ``app.bsky.feed.post`` record, and its link and tag facets.
+
+Bluesky shows links and hashtags only where the record has *facets*: byte ranges into the UTF-8 text (not
+character indexes), so :func:`facets` computes them on the encoded text.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import regex
+
+from distro.platforms.text import URL_RE
+
+LIMIT = 300
+RECORD_TYPE = "app.bsky.feed.post"
+_TAG_RE = re.compile(r"(?<!\S)#(\w+)")
+
+
+def length(text: str) -> int:
+    """User-perceived characters (extended grapheme clusters), as Bluesky counts its 300."""
+    return len(regex.findall(r"\X", text))
+
+
+def facets(text: str) -> list[dict[str, Any]]:
+    """Link and tag facets for ``text`` with UTF-8 byte offsets, in text order."""
+    found: list[tuple[int, int, dict[str, Any]]] = []
+    for match in URL_RE.finditer(text):
+        found.append((match.start(), match.end(), {"$type": "app.bsky.richtext.facet#link", "uri": match[0]}))
+    for match in _TAG_RE.finditer(text):
+        found.append((match.start(), match.end(), {"$type": "app.bsky.richtext.facet#tag", "tag": match[1]}))
+    return [
+        {
+            "index": {
+                "byteStart": len(text[:start].encode("utf-8")),
+                "byteEnd": len(text[:end].encode("utf-8")),
+            },
+            "features": [feature],
+        }
+        for start, end, feature in sorted(found, key=lambda f: f[0])
+    ]
+
+
+def build_body(text: str, *, created_at: datetime, language: str | None = None) -> dict[str, Any]:
+    """The ``app.bsky.feed.post`` record; the channel wraps it in createRecord with the account's DID."""
+    record: dict[str, Any] = {
+        "$type": RECORD_TYPE,
+        "text": text,
+        "createdAt": created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+    if found := facets(text):
+        record["facets"] = found
+    if language:
+        record["langs"] = [language]
+    return record

@@ -1,0 +1,51 @@
+"""X's rules: 280 weighted characters, the ``POST /2/tweets`` body, threads, image and alt-text limits.
+
+Counting is delegated to ``twitter-text-parser``, a port of X's own twitter-text v3 library: weighted code
+points (light ranges 1, everything else 2, an emoji sequence 2), NFC first, and every URL X recognises
+(including bare domains with a known TLD, but not ``.example`` hosts) counted as 23. Reimplementing the
+TLD list and emoji grammar here would drift from X; the port is checked against X's conformance cases.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from twitter_text import parse_tweet
+
+from distro.platforms.text import shorten
+
+LIMIT = 280
+MAX_ALT_TEXT = 1000
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # X's limit for a tweet_image upload
+
+
+def length(text: str) -> int:
+    """The length X reports for ``text``; the post is accepted when it is at most :data:`LIMIT`."""
+    return int(parse_tweet(unicodedata.normalize("NFC", text)).weightedLength)
+
+
+def build_body(text: str, *, reply_to: str | None = None) -> dict[str, Any]:
+    """The JSON body tweepy's ``Client.create_tweet`` sends for this post (same keys, same order)."""
+    body: dict[str, Any] = {}
+    if reply_to is not None:
+        body["reply"] = {"in_reply_to_tweet_id": str(reply_to)}
+    body["text"] = text
+    return body
+
+
+def thread_parts(text: str) -> tuple[str, ...]:
+    """``text`` split at word boundaries into tweets of at most :data:`LIMIT` (a longer word is cut)."""
+    parts: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if length(candidate) <= LIMIT:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        current = word if length(word) <= LIMIT else shorten(word, LIMIT, measure=length)
+    if current:
+        parts.append(current)
+    return tuple(parts)
