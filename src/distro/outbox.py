@@ -39,8 +39,8 @@ from distro.models import (
     UTCDateTime,
     utcnow,
 )
-from distro.services.suppression import Bounce, count_bounces
 from distro.settings import DispatchSettings
+from distro.store.suppressions import Bounce, count_bounces
 from distro.urls import strip_credentials
 
 D = Delivery.__table__  # type: ignore[attr-defined]

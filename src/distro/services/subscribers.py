@@ -22,8 +22,9 @@ from distro.errors import DistroError
 from distro.models import Subscriber, SubscriberStatus, Suppression, SuppressionReason, utcnow
 from distro.progress import Ticker
 from distro.services.subscriber_csv import ImportRefused, read_rows, write_rows
-from distro.services.suppression import suppressed_among, suppressed_on
+from distro.services.suppression import suppressed_among
 from distro.settings import DigestSettings, Settings
+from distro.store import suppressions
 
 # Shown (and exported) for an address on the suppression list; not stored as a subscriber's status.
 BOUNCED, SUPPRESSED = "bounced", "suppressed"
@@ -193,8 +194,8 @@ def _write(app: App, rows: list[_Row], report: ImportReport) -> None:
             chunk = rows[start : start + _CHUNK]
             keys = {row.email.lower() for row in chunk}
             known = set(connection.execute(sa.select(lowered).where(lowered.in_(keys))).scalars())
-            blocked = suppressed_on(connection, keys)
-            subscribers, suppressions = [], []
+            blocked = suppressions.reasons(connection, keys)
+            subscribers, blocks = [], []
             for row in chunk:
                 key = row.email.lower()
                 if key in known:
@@ -207,11 +208,11 @@ def _write(app: App, rows: list[_Row], report: ImportReport) -> None:
                     subscribers.append(_subscriber(row, now))
                     if row.block is not None and key not in blocked:
                         blocked[key] = row.block
-                        suppressions.append(
+                        blocks.append(
                             {"email": key, "reason": row.block, "detail": "CSV import", "created_at": now}
                         )
             report.added += len(subscribers)
-            for table, values in ((SUBSCRIBERS, subscribers), (SUPPRESSIONS, suppressions)):
+            for table, values in ((SUBSCRIBERS, subscribers), (SUPPRESSIONS, blocks)):
                 if values:
                     connection.execute(sa.insert(table), values)
 
@@ -338,7 +339,7 @@ def _listed(app: App, *, after: int, limit: int) -> list[Listed]:
                 .limit(limit)
             )
         )
-        reasons = suppressed_on(session.connection(), (s.email for s in page))
+        reasons = suppressions.reasons(session.connection(), (s.email for s in page))
     return [
         Listed(
             id=s.id or 0,
