@@ -5,7 +5,7 @@ where a missing part fails the run: CI must never go green by skipping.
 
 No test may depend on the wall-clock date or time of day. A test about an edition, a window, a cron, a
 lease or a posting plan lives at a pinned instant (the ``clock`` fixture) and states its expectations
-relative to it; ``faketime -f '@2027-03-28 00:40:00' ./scripts/test`` (README) checks that on another day.
+relative to it; ``./scripts/test-clocks`` (libfaketime) runs the suite on other days and in other zones.
 """
 
 from __future__ import annotations
