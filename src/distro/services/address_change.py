@@ -33,13 +33,13 @@ from distro.models import Signup, Subscriber, utcnow
 from distro.services.signup import (
     SignupError,
     _seal,
-    _subscriber_by_email,
     build_email,
     confirm_url,
     purge_expired,
     queue_one_off,
 )
 from distro.services.subscribers import normalise_email
+from distro.store import subscribers
 from distro.tokens import make_token, read_sealed, read_token
 
 APPROVE_SCOPE = "approve"
@@ -130,7 +130,7 @@ def approve(app: App, token: str) -> PendingChange:
         change = PendingChange(signup.id or 0, subscriber.email, signup.email, True, "")
         if signup.approved_at is not None:
             return change
-        taken = _subscriber_by_email(session, signup.email) is not None
+        taken = subscribers.by_email(session, signup.email) is not None
         now = utcnow()
         signup.approved_at = now
         signup.expires_at = now + timedelta(hours=app.settings.web.confirm_expiry_hours)

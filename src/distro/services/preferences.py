@@ -6,13 +6,15 @@ becomes ``suppressed`` at send (:class:`~distro.services.messages.MessageBuilder
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from distro.app import App
-from distro.db import session_scope
 from distro.errors import DistroError
 from distro.models import Subscriber, SubscriberStatus, utcnow
 from distro.services.signup import clean_newsletters, clean_sections
+from distro.services.subscribers import receiving
+from distro.store import subscribers
 
 
 class UnknownSubscriber(DistroError):
@@ -20,51 +22,39 @@ class UnknownSubscriber(DistroError):
 
 
 def get_subscriber(app: App, subscriber_id: int) -> Subscriber:
-    with session_scope(app.engine) as session:
-        subscriber = session.get(Subscriber, subscriber_id)
-        if subscriber is None:
-            raise UnknownSubscriber("this subscription no longer exists")
-        session.expunge(subscriber)
-        return subscriber
+    subscriber = subscribers.get(app.engine, subscriber_id)
+    if subscriber is None:
+        raise UnknownSubscriber("this subscription no longer exists")
+    return subscriber
+
+
+def _change(app: App, subscriber_id: int, edit: Callable[[Subscriber], object]) -> Subscriber:
+    """Apply ``edit`` to the subscriber in one transaction; :class:`UnknownSubscriber` if they are gone."""
+    subscriber = subscribers.change(app.engine, subscriber_id, edit)
+    if subscriber is None:
+        raise UnknownSubscriber("this subscription no longer exists")
+    return subscriber
 
 
 def set_status(app: App, subscriber_id: int, *, active: bool) -> Subscriber:
     """Unsubscribe (``active=False``) or re-subscribe; idempotent, so a repeated click changes nothing."""
-    with session_scope(app.engine) as session:
-        subscriber = session.get(Subscriber, subscriber_id)
-        if subscriber is None:
-            raise UnknownSubscriber("this subscription no longer exists")
-        wanted = SubscriberStatus.ACTIVE if active else SubscriberStatus.UNSUBSCRIBED
-        if subscriber.status != wanted:
-            subscriber.status = wanted
-            subscriber.unsubscribed_at = None if active else utcnow()
-            session.add(subscriber)
-        session.flush()
-        session.refresh(subscriber)
-        session.expunge(subscriber)
-        return subscriber
+    wanted = SubscriberStatus.ACTIVE if active else SubscriberStatus.UNSUBSCRIBED
+    return _change(app, subscriber_id, lambda subscriber: subscribers.set_status(subscriber, wanted))
 
 
 def leave_newsletter(app: App, subscriber_id: int, newsletter: str) -> Subscriber:
     """Stop one newsletter (a per-list unsubscribe); when it was the reader's last, or is not configured,
     unsubscribe from everything, which is never less than what was asked."""
-    from distro.services.subscribers import receiving
-
     gets = [n.slug_prefix for n in receiving(app.settings, get_subscriber(app, subscriber_id))]
     remaining = [prefix for prefix in gets if prefix != newsletter]
     known = any(n.slug_prefix == newsletter for n in app.settings.all_newsletters)
     if not known or not remaining:
         return set_status(app, subscriber_id, active=False)
-    with session_scope(app.engine) as session:
-        row = session.get(Subscriber, subscriber_id)
-        if row is None:
-            raise UnknownSubscriber("this subscription no longer exists")
-        row.newsletters = remaining
-        session.add(row)
-        session.flush()
-        session.refresh(row)
-        session.expunge(row)
-        return row
+
+    def keep(subscriber: Subscriber) -> None:
+        subscriber.newsletters = remaining
+
+    return _change(app, subscriber_id, keep)
 
 
 def set_preferences(
@@ -83,17 +73,13 @@ def set_preferences(
     chosen = clean_newsletters(app, newsletters) if newsletters is not None else None
     if newsletters is not None and chosen is None:
         raise ValueError("choose at least one newsletter, or unsubscribe to receive none")
-    with session_scope(app.engine) as session:
-        subscriber = session.get(Subscriber, subscriber_id)
-        if subscriber is None:
-            raise UnknownSubscriber("this subscription no longer exists")
-        subscriber.sections = clean_sections(app, sections)
+    kept_sections = clean_sections(app, sections)
+
+    def choose(subscriber: Subscriber) -> None:
+        subscriber.sections = kept_sections
         if chosen is not None:
             subscriber.newsletters = chosen
         if pause_weeks is not None:  # None keeps a pause as it is
             subscriber.paused_until = utcnow() + timedelta(weeks=pause_weeks) if pause_weeks else None
-        session.add(subscriber)
-        session.flush()
-        session.refresh(subscriber)
-        session.expunge(subscriber)
-        return subscriber
+
+    return _change(app, subscriber_id, choose)

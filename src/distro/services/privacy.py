@@ -18,24 +18,16 @@ import hashlib
 import hmac
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import Session
 
 from distro.app import App
 from distro.db import session_scope
 from distro.errors import DistroError
-from distro.models import (
-    Delivery,
-    DeliveryAttempt,
-    OneOffMessage,
-    Signup,
-    Subscriber,
-    Suppression,
-    SuppressionReason,
-)
+from distro.models import SuppressionReason
 from distro.services.limits import address_key, clear
 from distro.services.subscribers import normalise_email
 from distro.services.suppression import suppress
+from distro.store import deliveries, one_off, signups, subscribers, suppressions
 
 
 def forgotten_tag(app: App, email: str) -> str:
@@ -47,80 +39,39 @@ def _row(obj: Any) -> dict[str, Any]:
     return obj.model_dump(mode="json")  # type: ignore[no-any-return]
 
 
-def _mine(email: str) -> Any:
-    return sa.func.lower(Delivery.recipient) == email.lower()
-
-
 def export_subscriber(app: App, email: str) -> dict[str, Any]:
     """Everything stored about ``email``: subscriber row, sign-ups, deliveries with attempts, suppression."""
     address = normalise_email(email)
     with session_scope(app.engine) as session:
-        subscriber = session.exec(
-            select(Subscriber).where(sa.func.lower(Subscriber.email) == address.lower())
-        ).first()
-        mine = _mine(address)
-        if subscriber is not None:
-            mine = sa.or_(mine, col(Delivery.subscriber_id) == subscriber.id)
-        deliveries = list(session.exec(select(Delivery).where(mine).order_by(col(Delivery.id))))
-        ids = [d.id for d in deliveries]
-        attempts = list(
-            session.exec(select(DeliveryAttempt).where(col(DeliveryAttempt.delivery_id).in_(ids)))
-        )
-        theirs = sa.func.lower(Signup.email) == address.lower()
-        if subscriber is not None:  # with the address changes the subscription asked for
-            theirs = sa.or_(theirs, col(Signup.subscriber_id) == subscriber.id)
-        signups = session.exec(select(Signup).where(theirs))
-        suppression = session.exec(select(Suppression).where(Suppression.email == address.lower())).first()
-        messages = session.exec(
-            select(OneOffMessage).where(sa.func.lower(OneOffMessage.recipient) == address.lower())
-        )
+        subscriber = subscribers.by_email(session, address)
+        subscriber_id = subscriber.id if subscriber is not None else None
+        delivered = deliveries.of_reader(session, address, subscriber_id)
         by_delivery: dict[int, list[dict[str, Any]]] = {}
-        for attempt in attempts:
+        for attempt in deliveries.attempts_of(session, [d.id or 0 for d in delivered]):
             by_delivery.setdefault(attempt.delivery_id, []).append(_row(attempt))
+        suppression = suppressions.entry(session, address)
         return {
             "email": address,
             "subscriber": _row(subscriber) if subscriber else None,
-            "pending_signups": [_row(s) for s in signups],
+            # with the address changes the subscription asked for
+            "pending_signups": [_row(s) for s in signups.for_address(session, address, subscriber_id)],
             "suppression": _row(suppression) if suppression else None,
-            "messages": [_row(m) for m in messages],
-            "deliveries": [{**_row(d), "attempts": by_delivery.get(d.id or 0, [])} for d in deliveries],
+            "messages": [_row(m) for m in one_off.for_recipient(session, address)],
+            "deliveries": [{**_row(d), "attempts": by_delivery.get(d.id or 0, [])} for d in delivered],
         }
 
 
 def forget_subscriber(app: App, email: str, *, suppress_address: bool = False) -> dict[str, int]:
     """Delete personal data about ``email``; keep its delivery rows anonymised. Returns what changed."""
     address = normalise_email(email)
-    tag = forgotten_tag(app, address)
     with session_scope(app.engine) as session:
-        subscriber = session.exec(
-            select(Subscriber).where(sa.func.lower(Subscriber.email) == address.lower())
-        ).first()
-        mine = _mine(address)
-        if subscriber is not None:
-            mine = sa.or_(mine, col(Delivery.subscriber_id) == subscriber.id)
-        deliveries = list(session.exec(select(Delivery).where(mine)))
+        subscriber = subscribers.by_email(session, address)
+        subscriber_id = subscriber.id if subscriber is not None else None
         names = [address, *([subscriber.email] if subscriber else [])]
-        for delivery in deliveries:
-            delivery.recipient, delivery.subscriber_id = tag, None
-            delivery.last_error = _scrub(delivery.last_error, names, tag)
-            session.add(delivery)
-        ids = [d.id for d in deliveries]
-        for attempt in session.exec(select(DeliveryAttempt).where(col(DeliveryAttempt.delivery_id).in_(ids))):
-            if attempt.error:
-                attempt.error = _scrub(attempt.error, names, tag)
-                session.add(attempt)
-        session.flush()
-        counts = {"deliveries_anonymised": len(deliveries), "subscriber": 0}
-        signups = sa.delete(Signup).where(sa.func.lower(Signup.email) == address.lower())
-        if subscriber is not None:
-            signups = sa.delete(Signup).where(
-                sa.or_(
-                    sa.func.lower(Signup.email) == address.lower(), col(Signup.subscriber_id) == subscriber.id
-                )
-            )
-        counts["signups"] = int(session.execute(signups).rowcount or 0)  # type: ignore[attr-defined]
-        recipient = sa.func.lower(OneOffMessage.recipient) == address.lower()
-        counts["messages"] = int(session.execute(sa.delete(OneOffMessage).where(recipient)).rowcount or 0)  # type: ignore[attr-defined]
+        counts = {"deliveries_anonymised": _anonymise(session, address, subscriber_id, names, app)}
+        counts["subscriber"] = 0
+        counts["signups"] = signups.delete_for(session, address, subscriber_id)
+        counts["messages"] = one_off.delete_for(session, address)
         if subscriber is not None:
             session.delete(subscriber)
             counts["subscriber"] = 1
@@ -131,6 +82,22 @@ def forget_subscriber(app: App, email: str, *, suppress_address: bool = False) -
     if suppress_address:
         suppress(app.engine, address, SuppressionReason.MANUAL, "asked to be forgotten and not mailed")
     return counts
+
+
+def _anonymise(session: Session, address: str, subscriber_id: int | None, names: list[str], app: App) -> int:
+    """Rewrite the reader's deliveries and their attempts' errors to the forgotten tag; how many rows."""
+    tag = forgotten_tag(app, address)
+    delivered = deliveries.of_reader(session, address, subscriber_id)
+    for delivery in delivered:
+        delivery.recipient, delivery.subscriber_id = tag, None
+        delivery.last_error = _scrub(delivery.last_error, names, tag)
+        session.add(delivery)
+    for attempt in deliveries.attempts_of(session, [d.id or 0 for d in delivered]):
+        if attempt.error:
+            attempt.error = _scrub(attempt.error, names, tag)
+            session.add(attempt)
+    session.flush()
+    return len(delivered)
 
 
 def _scrub(text: str | None, names: list[str], tag: str) -> str | None:

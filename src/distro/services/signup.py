@@ -29,18 +29,18 @@ from email.utils import format_datetime
 from typing import Any
 
 import mjml
-import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from distro.app import App
 from distro.compose.templating import render
 from distro.db import session_scope
 from distro.errors import DistroError
-from distro.models import Article, Digest, OneOffMessage, Signup, Subscriber, SubscriberStatus, utcnow
+from distro.models import Signup, Subscriber, SubscriberStatus, utcnow
 from distro.outbox import enqueue_many
 from distro.services.personal import preferences_url, unsubscribe_mailto, unsubscribe_url
 from distro.services.subscribers import _clean_name, normalise_email
 from distro.services.suppression import suppressed_among
+from distro.store import articles, one_off, signups, subscribers
 from distro.tokens import make_token, read_sealed
 
 CONFIRM_SCOPE = "confirm"
@@ -88,9 +88,7 @@ def clean_newsletters(app: App, newsletters: list[str] | None) -> list[str] | No
 
 def purge_expired(app: App) -> int:
     """Delete sign-ups nobody confirmed in time (they hold an address that never consented)."""
-    with session_scope(app.engine) as session:
-        result = session.execute(sa.delete(Signup).where(col(Signup.expires_at) < utcnow()))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return signups.purge_expired(app.engine)
 
 
 def request_signup(
@@ -106,7 +104,7 @@ def request_signup(
     purge_expired(app)
     blocked = suppressed_among(app.engine, [address])
     with session_scope(app.engine) as session:
-        existing = _subscriber_by_email(session, address)
+        existing = subscribers.by_email(session, address)
         known = existing.id if existing is not None and existing.status == SubscriberStatus.ACTIVE else None
     chosen = clean_newsletters(app, newsletters)
     queued = _queue_confirmation(
@@ -148,12 +146,12 @@ def _apply(session: Session, signup: Signup) -> tuple[Subscriber, bool]:
     """The subscriber after the confirmation, and whether it is a (re)new subscription (-> welcome)."""
     if signup.subscriber_id is not None:
         return _apply_change(session, signup, signup.subscriber_id), False
-    subscriber = _subscriber_by_email(session, signup.email)
+    subscriber = subscribers.by_email(session, signup.email)
     renewed = subscriber is None or subscriber.status != SubscriberStatus.ACTIVE
     if subscriber is None:
         subscriber = Subscriber(email=signup.email)
     if renewed:  # an active subscriber's pause stays: the link only applies the choices of the form
-        subscriber.status = SubscriberStatus.ACTIVE
+        subscribers.set_status(subscriber, SubscriberStatus.ACTIVE)
         subscriber.unsubscribed_at = subscriber.paused_until = None
     subscriber.name, subscriber.sections = signup.name or subscriber.name, signup.sections
     if signup.newsletters is not None:
@@ -170,18 +168,12 @@ def _apply_change(session: Session, signup: Signup, subscriber_id: int) -> Subsc
         raise SignupError("this subscription no longer exists")
     if signup.approved_at is None:  # never linked to before approval; refused all the same
         raise SignupError("this address change was not approved from the subscription's current address")
-    if _subscriber_by_email(session, signup.email) is not None:
+    if subscribers.by_email(session, signup.email) is not None:
         raise SignupError(f"{signup.email} already belongs to a subscriber")
     subscriber.email = signup.email
     session.add(subscriber)
-    others = sa.delete(Signup).where(Signup.subscriber_id == subscriber_id, Signup.id != signup.id)  # type: ignore[arg-type]
-    session.execute(others)
+    signups.drop_other_changes(session, subscriber_id, keep=signup.id)
     return subscriber
-
-
-def _subscriber_by_email(session: Session, address: str) -> Subscriber | None:
-    query = select(Subscriber).where(sa.func.lower(Subscriber.email) == address.lower())
-    return session.exec(query).first()
 
 
 def _queue_confirmation(
@@ -197,18 +189,15 @@ def _queue_confirmation(
     """Store the sign-up and queue its email: the confirmation, or, with ``already`` (the id of the active
     subscriber who has this address), the note that says so; the same rows and rendering either way."""
     expires = utcnow() + timedelta(hours=app.settings.web.confirm_expiry_hours)
-    with session_scope(app.engine) as session:
-        signup = Signup(
-            email=address,
-            name=name,
-            sections=sections,
-            newsletters=newsletters,
-            subscriber_id=subscriber_id,
-            expires_at=expires,
-        )
-        session.add(signup)
-        session.flush()
-        link = confirm_url(app, signup)
+    signup = Signup(
+        email=address,
+        name=name,
+        sections=sections,
+        newsletters=newsletters,
+        subscriber_id=subscriber_id,
+        expires_at=expires,
+    )
+    link = confirm_url(app, signups.add(app.engine, signup))
     context: dict[str, Any] = {"confirm_url": link, "name": name, "change": subscriber_id is not None}
     context["expiry_hours"] = app.settings.web.confirm_expiry_hours
     context["preferences_url"] = preferences_url(app, already) if already is not None else None
@@ -224,11 +213,10 @@ def _queue_confirmation(
 
 
 def _queue_welcome(app: App, subscriber: Subscriber) -> None:
-    with session_scope(app.engine) as session:
-        digest = session.exec(select(Digest).order_by(col(Digest.created_at).desc())).first()
-        ids = list(digest.article_ids[:WELCOME_STORIES]) if digest else []
-        found = {a.id: a for a in session.exec(select(Article).where(col(Article.id).in_(ids)))}
-        stories = [{"title": a.title, "url": a.url, "summary": a.summary} for i in ids if (a := found.get(i))]
+    stories = [
+        {"title": a.title, "url": a.url, "summary": a.summary}
+        for a in articles.latest_edition(app.engine, WELCOME_STORIES)
+    ]
     sid = subscriber.id or 0
     context = {
         "name": subscriber.name,
@@ -243,11 +231,7 @@ def _queue_welcome(app: App, subscriber: Subscriber) -> None:
 
 def queue_one_off(app: App, recipient: str, data: bytes, *, subscriber_id: int | None) -> int:
     """Store a rendered message and queue it as an email delivery (key ``msg:<id>``); return the id."""
-    with session_scope(app.engine) as session:
-        message = OneOffMessage(recipient=recipient, data=data.decode("ascii"))
-        session.add(message)
-        session.flush()
-        message_id = message.id or 0
+    message_id = one_off.add(app.engine, recipient, data)
     row = {"key": f"msg:{message_id}", "channel": "email", "recipient": recipient}
     enqueue_many(app.engine, [{**row, "subscriber_id": subscriber_id}])
     return message_id

@@ -14,17 +14,16 @@ from typing import TextIO
 
 import email_validator
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlalchemy.engine import Connection
 
 from distro.app import App
-from distro.db import session_scope
 from distro.errors import DistroError
-from distro.models import Subscriber, SubscriberStatus, Suppression, SuppressionReason, utcnow
+from distro.models import Subscriber, SubscriberStatus, SuppressionReason, utcnow
 from distro.progress import Ticker
 from distro.services.subscriber_csv import ImportRefused, read_rows, write_rows
 from distro.services.suppression import suppressed_among
 from distro.settings import DigestSettings, Settings
-from distro.store import suppressions
+from distro.store import subscribers, suppressions
 
 # Shown (and exported) for an address on the suppression list; not stored as a subscriber's status.
 BOUNCED, SUPPRESSED = "bounced", "suppressed"
@@ -79,21 +78,15 @@ def add_subscriber(
     if blocked:
         reason = next(iter(blocked.values()))
         raise InvalidSubscriber(f"{address} is on the suppression list ({reason}); not subscribed")
-    with session_scope(app.engine) as session:
-        exists = session.exec(select(Subscriber.id).where(sa.func.lower(Subscriber.email) == address.lower()))
-        if exists.first() is not None:
-            return False
-        session.add(
-            Subscriber(
-                email=address,
-                name=_clean_name(name),
-                sections=sections or None,
-                newsletters=newsletters or None,
-                status=SubscriberStatus.UNSUBSCRIBED if unsubscribed else SubscriberStatus.ACTIVE,
-                unsubscribed_at=utcnow() if unsubscribed else None,
-            )
-        )
-    return True
+    subscriber = Subscriber(
+        email=address,
+        name=_clean_name(name),
+        sections=sections or None,
+        newsletters=newsletters or None,
+        status=SubscriberStatus.UNSUBSCRIBED if unsubscribed else SubscriberStatus.ACTIVE,
+        unsubscribed_at=utcnow() if unsubscribed else None,
+    )
+    return subscribers.add(app.engine, subscriber)
 
 
 def _check_newsletters(chosen: list[str] | None, configured: list[str]) -> None:
@@ -177,44 +170,42 @@ def _checked(line: int, cells: dict[str, str], newsletters: list[str]) -> _Row:
 
 
 _CHUNK = 500
-SUBSCRIBERS = Subscriber.__table__  # type: ignore[attr-defined]
-SUPPRESSIONS = Suppression.__table__  # type: ignore[attr-defined]
 
 
 def _write(app: App, rows: list[_Row], report: ImportReport) -> None:
     """Add the rows not already known in one transaction, a chunk at a time (Core inserts: on SQLite the
-    transaction holds the write lock, so it must be short). An active row for a suppressed address is
-    rejected, as ``add_subscriber`` would."""
+    transaction holds the write lock, so it must be short)."""
     if not rows:
         return
     now = utcnow()
-    lowered = sa.func.lower(SUBSCRIBERS.c.email)
     with app.engine.begin() as connection:
         for start in range(0, len(rows), _CHUNK):
-            chunk = rows[start : start + _CHUNK]
-            keys = {row.email.lower() for row in chunk}
-            known = set(connection.execute(sa.select(lowered).where(lowered.in_(keys))).scalars())
-            blocked = suppressions.reasons(connection, keys)
-            subscribers, blocks = [], []
-            for row in chunk:
-                key = row.email.lower()
-                if key in known:
-                    report.existing += 1
-                elif key in blocked and row.block is None and not row.unsubscribed:
-                    reason = f"{row.email} is on the suppression list ({blocked[key]}); not subscribed"
-                    report.rejected.append((row.line, reason))
-                else:
-                    known.add(key)
-                    subscribers.append(_subscriber(row, now))
-                    if row.block is not None and key not in blocked:
-                        blocked[key] = row.block
-                        blocks.append(
-                            {"email": key, "reason": row.block, "detail": "CSV import", "created_at": now}
-                        )
-            report.added += len(subscribers)
-            for table, values in ((SUBSCRIBERS, subscribers), (SUPPRESSIONS, blocks)):
-                if values:
-                    connection.execute(sa.insert(table), values)
+            _write_chunk(connection, rows[start : start + _CHUNK], report, now)
+
+
+def _write_chunk(connection: Connection, chunk: list[_Row], report: ImportReport, now: datetime) -> None:
+    """One chunk of :func:`_write`. An active row for a suppressed address is rejected, as
+    ``add_subscriber`` would; a bounced or suppressed row puts its address on the list."""
+    keys = {row.email.lower() for row in chunk}
+    known = subscribers.known(connection, keys)
+    blocked = suppressions.reasons(connection, keys)
+    added, blocks = [], []
+    for row in chunk:
+        key = row.email.lower()
+        if key in known:
+            report.existing += 1
+        elif key in blocked and row.block is None and not row.unsubscribed:
+            reason = f"{row.email} is on the suppression list ({blocked[key]}); not subscribed"
+            report.rejected.append((row.line, reason))
+        else:
+            known.add(key)
+            added.append(_subscriber(row, now))
+            if row.block is not None and key not in blocked:
+                blocked[key] = row.block
+                blocks.append({"email": key, "reason": row.block, "detail": "CSV import", "created_at": now})
+    report.added += len(added)
+    subscribers.insert_many(connection, added)
+    suppressions.insert(connection, blocks)
 
 
 def _subscriber(row: _Row, now: datetime) -> dict[str, object]:
@@ -249,19 +240,7 @@ def active_subscribers(
     """Every active, unpaused subscriber (of ``newsletter``, when given), in id order, a keyset page at a
     time (never all in memory)."""
     last_id, now = 0, utcnow()
-    while True:
-        with session_scope(app.engine) as session:
-            page = list(
-                session.exec(
-                    select(Subscriber)
-                    .where(Subscriber.status == SubscriberStatus.ACTIVE, Subscriber.id > last_id)  # type: ignore[operator]
-                    .where(sa.or_(Subscriber.paused_until.is_(None), Subscriber.paused_until <= now))  # type: ignore[union-attr,operator,arg-type]
-                    .order_by(Subscriber.id)  # type: ignore[arg-type]
-                    .limit(page_size)
-                )
-            )
-        if not page:
-            return
+    while page := subscribers.active_page(app.engine, after=last_id, limit=page_size, now=now):
         yield from (s for s in page if newsletter is None or wants(s, newsletter))
         last_id = page[-1].id or last_id
 
@@ -330,22 +309,12 @@ def list_subscribers(app: App, *, limit: int = 1000) -> list[Listed]:
 
 def _listed(app: App, *, after: int, limit: int) -> list[Listed]:
     """Up to ``limit`` subscribers with ids above ``after``, in id order, each with its shown status."""
-    with session_scope(app.engine) as session:
-        page = list(
-            session.exec(
-                select(Subscriber)
-                .where(Subscriber.id > after)  # type: ignore[operator]
-                .order_by(Subscriber.id)  # type: ignore[arg-type]
-                .limit(limit)
-            )
-        )
-        reasons = suppressions.reasons(session.connection(), (s.email for s in page))
     return [
         Listed(
             id=s.id or 0,
             email=s.email,
             name=s.name,
-            status=shown_status(s.status, reasons.get(s.email.strip().lower())),
+            status=shown_status(s.status, reason),
             sections=s.sections,
             created_at=s.created_at,
             unsubscribed_at=s.unsubscribed_at,
@@ -353,5 +322,5 @@ def _listed(app: App, *, after: int, limit: int) -> list[Listed]:
             paused_until=s.paused_until,
             newsletters=s.newsletters,
         )
-        for s in page
+        for s, reason in subscribers.listed_page(app.engine, after=after, limit=limit)
     ]

@@ -6,8 +6,10 @@ Conventions, so a use case reads as a story:
   :class:`~sqlmodel.Session` for rows as objects, a :class:`~sqlalchemy.engine.Connection` for bulk Core
   statements (``session.connection()`` turns one into the other). The use case decides what commits
   together (``db.session_scope`` / ``engine.begin()``).
-- A function that is a transaction by itself (a lock, a count and an insert that must not be split) takes
-  the :class:`~sqlalchemy.engine.Engine`.
+- A function that is a transaction by itself takes the :class:`~sqlalchemy.engine.Engine` and returns
+  detached rows (a use case can hold them across slow work without a session open).
+- A use case that holds a session may use its unit of work on rows it has (``get``, ``add``, ``delete``,
+  changing attributes); every query (a select, a bulk update or delete, a join, a count) is a store function.
 - Columns are typed: ``col(Model.field)`` for expressions, :func:`table` for Core statements, so mypy
   checks every name. Status changes go through :mod:`.transitions`.
 - The store stands on the models, ``db`` and settings only: never on services, compose or channels.
