@@ -291,53 +291,41 @@ def _error_text(error: Mapping[str, Any]) -> str:
 
 def _regain_seconds(headers: Mapping[str, str]) -> float:
     """Seconds until Graph says access comes back (usage headers, in minutes), else the default."""
-    minutes = [m for name in _USAGE_HEADERS for m in _regain_minutes(headers.get(name))]
-    longest = max(minutes, default=0.0)
+    longest = max(_regain_minutes_of(headers), default=0.0)
     return longest * 60.0 if longest > 0 else DEFAULT_RETRY_AFTER
 
 
 def _regain_minutes_of(headers: Mapping[str, str]) -> list[float]:
-    return [m for name in _USAGE_HEADERS for m in _regain_minutes(headers.get(name))]
+    """Every ``estimated_time_to_regain_access`` in the usage headers."""
+    return [
+        m
+        for name in _USAGE_HEADERS
+        for m in _figures(headers.get(name), ("estimated_time_to_regain_access",))
+    ]
 
 
 def _usage_percents(raw: str | None) -> list[float]:
-    """``call_count``/``total_cputime``/``total_time`` percentages from a usage header, in either shape."""
+    """``call_count``/``total_cputime``/``total_time`` percentages from one usage header."""
+    return _figures(raw, ("call_count", "total_cputime", "total_time"))
+
+
+def _figures(raw: str | None, keys: tuple[str, ...]) -> list[float]:
+    """The numbers under ``keys`` in a usage header, in either of its shapes.
+
+    ``X-Business-Use-Case-Usage`` maps ids to lists of entries; ``X-Page-Usage``/``X-App-Usage`` are one
+    flat object. A header that is not JSON gives nothing.
+    """
     try:
         usage = json.loads(raw) if raw else None
     except ValueError:
         return []
     if not isinstance(usage, dict):
         return []
-    entries: list[Any] = [usage] + [e for v in usage.values() if isinstance(v, list) for e in v]
+    entries: list[Any] = [usage, *(e for v in usage.values() if isinstance(v, list) for e in v)]
     return [
         float(entry[key])
         for entry in entries
         if isinstance(entry, dict)
-        for key in ("call_count", "total_cputime", "total_time")
+        for key in keys
         if isinstance(entry.get(key), int | float) and not isinstance(entry.get(key), bool)
     ]
-
-
-def _regain_minutes(raw: str | None) -> list[float]:
-    """``estimated_time_to_regain_access`` values from a usage header, in either of its shapes.
-
-    ``X-Business-Use-Case-Usage`` maps ids to lists of entries; ``X-Page-Usage``/``X-App-Usage`` are one
-    flat object.
-    """
-    if not raw:
-        return []
-    try:
-        usage = json.loads(raw)
-    except ValueError:
-        return []
-    if not isinstance(usage, dict):
-        return []
-    entries: list[Any] = [usage]
-    for value in usage.values():
-        entries.extend(value if isinstance(value, list) else [])
-    values: list[float] = []
-    for entry in entries:
-        value = entry.get("estimated_time_to_regain_access") if isinstance(entry, dict) else None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            values.append(float(value))
-    return values
