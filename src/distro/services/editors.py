@@ -26,17 +26,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, delete, select
 
 from distro.app import App
-from distro.db import is_postgres, session_scope
+from distro.db import session_scope
 from distro.errors import DistroError
-from distro.models import Editor, EditorSession, SignInClient, utcnow
+from distro.models import Editor, EditorSession, utcnow
 from distro.settings import WebSettings
+from distro.store import editors
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
@@ -63,7 +61,6 @@ class LoginRefused(DistroError):
 
 
 REFUSED = "wrong address or password"
-_C = SignInClient.__table__  # type: ignore[attr-defined]
 _STALE_BATCH = 500  # client rows forgotten per sign-in at most, so the cost of one stays bounded
 
 
@@ -84,7 +81,7 @@ def add_editor(app: App, email: str, password: str) -> Editor:
         raise EditorError(f"{email!r} is not an email address")
     _check_password(password)
     with session_scope(app.engine) as session:
-        if session.exec(select(Editor).where(Editor.email == address)).first() is not None:
+        if editors.by_email(session, address) is not None:
             raise EditorError(
                 f"{address} is already an editor; use `distro editors passwd` to change the password"
             )
@@ -100,28 +97,27 @@ def set_password(app: App, email: str, password: str) -> None:
     """New password; every open session of that editor ends and any lockout is lifted."""
     _check_password(password)
     with session_scope(app.engine) as session:
-        editor = session.exec(select(Editor).where(Editor.email == _normal(email))).first()
+        editor = editors.by_email(session, _normal(email))
         if editor is None:
             raise EditorError(f"no editor {email!r}")
         editor.password_hash = _HASHER.hash(password)
         editor.failed_logins, editor.locked_until = 0, None
-        session.exec(delete(EditorSession).where(col(EditorSession.editor_id) == editor.id))
-        _forget_address(session, editor.email)
+        editors.end_sessions(session, editor.id)
+        editors.forget_address(session, _hash_of("address", editor.email))
 
 
 def remove_editor(app: App, email: str) -> None:
     with session_scope(app.engine) as session:
-        editor = session.exec(select(Editor).where(Editor.email == _normal(email))).first()
+        editor = editors.by_email(session, _normal(email))
         if editor is None:
             raise EditorError(f"no editor {email!r}")
-        session.exec(delete(EditorSession).where(col(EditorSession.editor_id) == editor.id))
-        _forget_address(session, editor.email)
+        editors.end_sessions(session, editor.id)
+        editors.forget_address(session, _hash_of("address", editor.email))
         session.delete(editor)
 
 
 def list_editors(app: App) -> list[Editor]:
-    with session_scope(app.engine) as session:
-        return list(session.exec(select(Editor).order_by(Editor.email)))
+    return editors.every(app.engine)
 
 
 def _hash_of(kind: str, value: str) -> str:
@@ -140,26 +136,6 @@ def client_of(host: str) -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.IPv6Network((ip, 64), strict=False))
     return str(ip)
-
-
-def _forget_address(session: Session, address: str) -> None:
-    """Lift every client's lock on ``address`` (a new password, or the editor is gone)."""
-    session.execute(sa.delete(_C).where(_C.c.address_hash == _hash_of("address", address)))
-
-
-def _forget_stale(app: App, now: datetime) -> None:
-    """Forget clients a day after their last attempt once their lock has ended (bounded; on PostgreSQL
-    rows another sign-in holds are skipped, so this never waits for one)."""
-    stale = (
-        sa.select(_C.c.address_hash, _C.c.client_hash)
-        .where(_C.c.last_attempt_at < now - MAX_LOCKOUT)
-        .where(sa.or_(_C.c.locked_until.is_(None), _C.c.locked_until <= now))
-        .limit(_STALE_BATCH)
-    )
-    if is_postgres(app.engine):
-        stale = stale.with_for_update(skip_locked=True)
-    with app.engine.begin() as connection:
-        connection.execute(sa.delete(_C).where(sa.tuple_(_C.c.address_hash, _C.c.client_hash).in_(stale)))
 
 
 def _locked(until: datetime | None, now: datetime) -> bool:
@@ -188,13 +164,9 @@ class _Attempt:
 def _reserve(app: App, address: str, client_hash: str, now: datetime) -> _Attempt:
     """Count this attempt as a failure before its password is checked, or refuse to check it."""
     web = app.settings.web
-    key = {"address_hash": _hash_of("address", address), "client_hash": client_hash}
-    insert = postgresql.insert if is_postgres(app.engine) else sqlite.insert
     with session_scope(app.engine) as session:  # locks the editor's row, then the client's
-        editor = session.exec(select(Editor).where(Editor.email == address).with_for_update()).first()
-        new_client = insert(_C).values(**key, failures=0, last_attempt_at=now)
-        session.execute(new_client.on_conflict_do_nothing(index_elements=["address_hash", "client_hash"]))
-        mine = session.exec(select(SignInClient).filter_by(**key).with_for_update()).one()
+        editor = editors.by_email(session, address, lock=True)
+        mine = editors.client(session, _hash_of("address", address), client_hash, now)
         recent = now - timedelta(minutes=web.login_lockout_minutes)
         quiet = mine.failures == 0 or mine.last_attempt_at <= recent  # this client has not tried lately
         account_locked = editor is not None and _locked(editor.locked_until, now)
@@ -213,13 +185,12 @@ def _sign_in(app: App, attempt: _Attempt, password: str, client_hash: str, now: 
     """The right password was given: clear the counts; None if the password changed meanwhile."""
     rehashed = _HASHER.hash(password) if _HASHER.check_needs_rehash(attempt.password_hash) else None
     with session_scope(app.engine) as session:
-        editor = session.exec(select(Editor).where(Editor.id == attempt.editor_id).with_for_update()).first()
+        editor = editors.locked(session, attempt.editor_id)
         if editor is None or editor.password_hash != attempt.password_hash:
             return None
         editor.password_hash = rehashed or editor.password_hash
         editor.failed_logins, editor.locked_until, editor.last_login_at = 0, None, now
-        mine = (_C.c.address_hash == _hash_of("address", editor.email)) & (_C.c.client_hash == client_hash)
-        session.execute(sa.delete(_C).where(mine))
+        editors.forget_client(session, _hash_of("address", editor.email), client_hash)
         session.flush()
         session.refresh(editor)
         session.expunge(editor)
@@ -230,7 +201,7 @@ def authenticate(app: App, email: str, password: str, *, client: str, now: datet
     """The editor, or :class:`LoginRefused`; ``client`` is the IP the attempt came from (module docstring)."""
     now = now or utcnow()
     address, client_hash = _normal(email), _hash_of("client", client_of(client))
-    _forget_stale(app, now)
+    editors.forget_stale(app.engine, idle_since=now - MAX_LOCKOUT, now=now, most=_STALE_BATCH)
     attempt = _reserve(app, address, client_hash, now)
     try:
         _HASHER.verify(attempt.password_hash, password)  # always one verify: every refusal costs the same
@@ -257,17 +228,14 @@ def open_session(app: App, editor: Editor, now: datetime | None = None) -> str:
     """A new session for ``editor``; returns the cookie token (shown once, stored only as a hash)."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
-    with session_scope(app.engine) as session:
-        session.exec(delete(EditorSession).where(col(EditorSession.expires_at) <= now))
-        session.add(
-            EditorSession(
-                id=_digest(token),
-                editor_id=editor.id or 0,
-                csrf_token=secrets.token_urlsafe(32),
-                created_at=now,
-                expires_at=now + timedelta(hours=app.settings.web.session_hours),
-            )
-        )
+    row = EditorSession(
+        id=_digest(token),
+        editor_id=editor.id or 0,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        expires_at=now + timedelta(hours=app.settings.web.session_hours),
+    )
+    editors.open_session(app.engine, row, now)
     return token
 
 
@@ -275,19 +243,14 @@ def session_of(app: App, token: str | None, now: datetime | None = None) -> Desk
     """The live session the cookie token names, or None (unknown, expired, or the editor was removed)."""
     if not token or len(token) > 200:
         return None
-    now = now or utcnow()
-    with session_scope(app.engine) as session:
-        row = session.get(EditorSession, _digest(token))
-        if row is None or row.expires_at <= now:
-            return None
-        editor = session.get(Editor, row.editor_id)
-        if editor is None:
-            return None
-        return DeskSession(editor_id=editor.id or 0, email=editor.email, csrf_token=row.csrf_token)
+    found = editors.live_session(app.engine, _digest(token), now or utcnow())
+    if found is None:
+        return None
+    row, editor = found
+    return DeskSession(editor_id=editor.id or 0, email=editor.email, csrf_token=row.csrf_token)
 
 
 def close_session(app: App, token: str | None) -> None:
     if not token:
         return
-    with session_scope(app.engine) as session:
-        session.exec(delete(EditorSession).where(col(EditorSession.id) == _digest(token)))
+    editors.close_session(app.engine, _digest(token))
