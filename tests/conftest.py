@@ -23,6 +23,7 @@ import time_machine
 from distro.app import App, build_app
 from distro.db import make_engine, upgrade
 from distro.settings import Settings, SourceSettings
+from tests import processes
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_FEED = ROOT / "examples" / "feed.xml"
@@ -117,3 +118,9 @@ def app(settings: Settings) -> Iterator[App]:
     upgrade(application.engine)
     yield application
     application.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_child_outlives_its_test() -> Iterator[None]:
+    yield
+    processes.reap()

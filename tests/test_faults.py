@@ -36,6 +36,7 @@ from distro.services.subscribers import add_subscriber
 from tests.conftest import ROOT
 from tests.fakes.smtp_server import FakeSmtpServer, _Handler
 from tests.fakes.tcp_proxy import TcpProxy
+from tests.processes import spawn
 from tests.test_worker import (
     add_subscribers,
     make_app,
@@ -233,7 +234,7 @@ def test_a_domain_that_must_wait_long_goes_back_to_the_queue(app: App) -> None:
 
 
 def _cli(args: list[str], env: dict[str, str], **kwargs: object) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+    return spawn(
         [sys.executable, *args],
         env=env,
         stdout=subprocess.PIPE,

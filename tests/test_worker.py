@@ -24,11 +24,13 @@ from distro.app import App, build_app
 from distro.compose.message import build_message_template
 from distro.db import upgrade
 from distro.models import Delivery, DeliveryAttempt, Digest, Subscriber, utcnow
-from distro.services.digest import compose_weekly, queue_digest
+from distro.services.digest_compose import open_edition
+from distro.services.digest_send import queue_edition
 from distro.services.ingest import ingest
 from distro.settings import Settings, SourceSettings
 from tests.conftest import EXAMPLE_FEED, ROOT
 from tests.fakes.smtp_server import FakeSmtpServer, _Handler, running_smtp_server
+from tests.processes import spawn
 
 D = Delivery.__table__  # type: ignore[attr-defined]
 # The full 10,000 of the issue; the in-process aiosmtpd server is the slow part (~200 msg/s on a quiet
@@ -59,9 +61,9 @@ def add_subscribers(app: App, n: int) -> list[str]:
 
 def queue_example_digest(app: App) -> None:
     ingest(app)
-    result = compose_weekly(app)
+    result = open_edition(app, app.settings.digest)
     assert result.digest is not None
-    queue_digest(app, result.digest)
+    queue_edition(app, app.settings.digest, result.digest)
 
 
 def queue_small_digest(app: App) -> None:
@@ -83,7 +85,7 @@ def queue_small_digest(app: App) -> None:
         digest.id = c.execute(
             sa.insert(Digest.__table__).values(**digest.model_dump(exclude={"id"}))
         ).inserted_primary_key[0]  # type: ignore[attr-defined]
-    queue_digest(app, digest)
+    queue_edition(app, app.settings.digest, digest)
 
 
 def worker_env(app: App, server: FakeSmtpServer, **dispatch: object) -> dict[str, str]:
@@ -103,7 +105,7 @@ def worker_env(app: App, server: FakeSmtpServer, **dispatch: object) -> dict[str
 
 
 def start_worker(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+    return spawn(
         [sys.executable, "-m", "distro.cli", "worker", "--channel", "email"],
         env=env,
         cwd=cwd,
