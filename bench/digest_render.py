@@ -38,7 +38,7 @@ from distro.compose.digest import compose_digest  # noqa: E402
 from distro.compose.dkim import SIGNED_HEADERS, DkimSigner  # noqa: E402
 from distro.compose.message import Personal, PreparedMessage, fill_preview  # noqa: E402
 from distro.db import upgrade  # noqa: E402
-from distro.services.digest import compose_weekly, window_articles  # noqa: E402
+from distro.services.digest_compose import open_edition, window_articles  # noqa: E402
 from distro.services.ingest import ingest  # noqa: E402
 from distro.services.personal import personal_for  # noqa: E402
 from distro.settings import Settings, SourceSettings  # noqa: E402
@@ -64,9 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         app = build_app(settings)
         upgrade(app.engine)
         ingest(app)
-        digest = compose_weekly(app).digest
+        digest = open_edition(app, app.settings.digest).digest
         assert digest is not None
-        _, articles = window_articles(app, digest.window_end, window_days=7, before_slug=digest.slug)
+        _, articles = window_articles(
+            app, app.settings.digest, digest.window_end, window_days=7, before_slug=digest.slug
+        )
         prepared = PreparedMessage.from_template(digest.message_template)
         n = args.messages
         people = [
@@ -177,7 +179,14 @@ def _dkim_rows(
 
 def _naive(app, slug, articles, now, person: Personal) -> bytes:  # type: ignore[no-untyped-def]
     """What a simple sender does per subscriber: render everything, build the message with ``email``."""
-    composed = compose_digest(settings=app.settings, env=app.templates, slug=slug, articles=articles, now=now)
+    composed = compose_digest(
+        settings=app.settings,
+        newsletter=app.settings.digest,
+        env=app.templates,
+        slug=slug,
+        articles=articles,
+        now=now,
+    )
     message = EmailMessage(policy=SMTP)
     message["From"] = app.settings.email.from_address
     message["To"] = person.email

@@ -10,7 +10,7 @@ Rows, each at the same number of connections (one process per connection):
    connections, no database.
 4. (for reference) ``SmtpChannel`` alone: pre-rendered bytes through distro's pipelined fast path.
 
-Then a memory table: peak RSS of queueing (``queue_digest``) and of dispatching for two list sizes, to
+Then a memory table: peak RSS of queueing (``queue_edition``) and of dispatching for two list sizes, to
 show that memory does not grow with the number of subscribers (rows are streamed in keyset pages).
 
     python bench/send_throughput.py [--messages 20000] [--connections 1,4] [--memory-sizes 10000,100000]
@@ -46,7 +46,8 @@ from distro.compose.message import PreparedMessage  # noqa: E402
 from distro.db import upgrade  # noqa: E402
 from distro.models import Delivery, Digest, Subscriber, SubscriberStatus, utcnow  # noqa: E402
 from distro.services.delivery import dispatch  # noqa: E402
-from distro.services.digest import compose_weekly, queue_digest  # noqa: E402
+from distro.services.digest_compose import open_edition  # noqa: E402
+from distro.services.digest_send import queue_edition  # noqa: E402
 from distro.services.ingest import ingest  # noqa: E402
 from distro.services.personal import personal_for  # noqa: E402
 from distro.settings import (  # noqa: E402
@@ -106,9 +107,9 @@ def prepare_database(work: Path, subscribers: int) -> dict[str, Any]:
         ]
         with app.engine.begin() as connection:
             connection.execute(sa.insert(table), rows)
-    result = compose_weekly(app)
+    result = open_edition(app, app.settings.digest)
     assert result.digest is not None, result.reason
-    queued = queue_digest(app, result.digest)
+    queued = queue_edition(app, app.settings.digest, result.digest).queued
     app.engine.dispose()
     return {"queued": queued, "rss_mb": peak_rss_mb()}
 
@@ -349,7 +350,7 @@ def memory_table(sizes: list[int], sink: SmtpSink, send: int) -> None:
     print(
         f"\nPeak memory vs list size: queue every subscriber, then dispatch the first {send} (1 connection)\n"
     )
-    print(f"{'subscribers':>11} {'queue_digest RSS':>17} {'dispatch RSS':>13} {'sent':>7} {'msg/s':>7}")
+    print(f"{'subscribers':>11} {'queue_edition RSS':>17} {'dispatch RSS':>13} {'sent':>7} {'msg/s':>7}")
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="distro-bench-") as tmp:
             work = Path(tmp)

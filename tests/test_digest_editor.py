@@ -33,8 +33,10 @@ from distro.db import session_scope
 from distro.errors import ConfigError, DistroError
 from distro.models import Article, Delivery, Digest
 from distro.services.delivery import dispatch
-from distro.services.digest import compose_weekly, queue_digest, render_preview
+from distro.services.digest_compose import open_edition
 from distro.services.digest_edit import EditChanges, save_edit, send_test
+from distro.services.digest_preview import render_preview
+from distro.services.digest_send import queue_edition
 from distro.services.ingest import ingest
 from distro.services.subscribers import add_subscriber, import_csv
 from distro.tokens import read_token
@@ -67,35 +69,37 @@ def week(app: App, clock: time_machine.Traveller) -> App:
 
 
 def test_editor_pins_excludes_limits_and_writes_an_intro_then_recomposes(week: App, tmp_path: Path) -> None:
-    first = compose_weekly(week)
+    first = open_edition(week, week.settings.digest)
     assert first.digest is not None and first.created
     all_articles = articles(week)
     pinned, dropped = all_articles[-1], all_articles[0]
     intro = "A **busy** week. <script>alert(1)</script> [Our policy](https://meridian-review.example/p)"
     result = save_edit(
-        week, EditChanges(intro=intro, pin=pinned.id, exclude=(dropped.id or 0,), max_stories=5)
+        week,
+        week.settings.digest,
+        EditChanges(intro=intro, pin=pinned.id, exclude=(dropped.id or 0,), max_stories=5),
     )
     digest = result.digest
     assert digest is not None and digest.id == first.digest.id  # recomposed in place, not a second digest
     assert digest.article_ids[0] == pinned.id and dropped.id not in digest.article_ids
     assert len(digest.article_ids) == 5
     assert pinned.title.split()[0] in digest.subject  # the subject template follows the pinned lead
-    page = render_preview(week, digest)
+    page = render_preview(week, week.settings.digest, digest)
     html = page.html.decode()
     assert "<strong>busy</strong>" in html and "<script>" not in html
     assert 'href="https://meridian-review.example/p"' in html
     assert "A **busy** week." in page.text.decode()  # the text part reads the Markdown as written
     assert dropped.title not in html
     # the stored edit survives a plain compose; queueing freezes it
-    assert compose_weekly(week).digest.article_ids == digest.article_ids  # type: ignore[union-attr]
-    queue_digest(week, digest)
+    assert open_edition(week, week.settings.digest).digest.article_ids == digest.article_ids  # type: ignore[union-attr]
+    queue_edition(week, week.settings.digest, digest)
     with pytest.raises(DistroError, match="queued digest cannot be edited"):
-        save_edit(week, EditChanges(max_stories=3))
+        save_edit(week, week.settings.digest, EditChanges(max_stories=3))
 
 
 def test_test_copy_goes_through_the_channel_marked_and_apart(week: App) -> None:
     import_csv(week, EXAMPLE_SUBSCRIBERS)
-    digest = compose_weekly(week).digest
+    digest = open_edition(week, week.settings.digest).digest
     assert digest is not None
     row = send_test(week, digest, "editor@example.org")
     again = send_test(week, digest, "editor@example.org")
@@ -104,7 +108,7 @@ def test_test_copy_goes_through_the_channel_marked_and_apart(week: App) -> None:
     message = parse((week.settings.email_dir / row.provider_id).read_bytes())  # type: ignore[operator]
     assert message["Subject"] == "[TEST] " + digest.subject
     assert message["To"] == "editor@example.org"
-    assert queue_digest(week, digest) == 5
+    assert queue_edition(week, week.settings.digest, digest).queued == 5
     with session_scope(week.engine) as session:
         assert session.get_one(Digest, digest.id).recipients == 5  # the test copies are not recipients
     assert dispatch(week, ["email"])["email"].sent == 5  # and are not sent again
@@ -115,9 +119,9 @@ def test_each_reader_gets_only_their_sections_and_their_own_links(week: App) -> 
     add_subscriber(week, "sec@example.org", "Sec Reader", sections=["security"])
     add_subscriber(week, "sec2@example.org", None, sections=["Security"])
     add_subscriber(week, "econ@example.org", "Econ", sections=["Economy", "Geopolitics"])
-    digest = compose_weekly(week).digest
+    digest = open_edition(week, week.settings.digest).digest
     assert digest is not None
-    queue_digest(week, digest)
+    queue_edition(week, week.settings.digest, digest)
     with week.engine.connect() as connection:
         keys = (
             connection.execute(sa.text("select sections_key from digestvariant order by 1")).scalars().all()
@@ -149,10 +153,10 @@ def test_each_reader_gets_only_their_sections_and_their_own_links(week: App) -> 
 
 
 def test_an_empty_week_sends_nothing_or_a_short_note(app: App, clock: time_machine.Traveller) -> None:
-    result = compose_weekly(app)
+    result = open_edition(app, app.settings.digest)
     assert result.digest is None and "no new articles" in result.reason
     app.settings.digest.empty_week = "note"
-    note = compose_weekly(app).digest
+    note = open_edition(app, app.settings.digest).digest
     assert note is not None and note.article_ids == []
     assert "no new stories" in note.subject and "no new stories this week" in note.text.lower()
 
@@ -177,9 +181,9 @@ def test_every_message_is_dkim_signed_over_its_own_list_unsubscribe(week: App, t
     week.settings.email.dkim_selector, week.settings.email.dkim_domain = "s2026", "meridian-review.example"
     week.settings.email.dkim_private_key_file = key_file
     import_csv(week, EXAMPLE_SUBSCRIBERS)
-    digest = compose_weekly(week).digest
+    digest = open_edition(week, week.settings.digest).digest
     assert digest is not None
-    queue_digest(week, digest)
+    queue_edition(week, week.settings.digest, digest)
     assert dispatch(week, ["email"])["email"].sent == 5
 
     def dns(name: bytes, timeout: int = 5) -> bytes:
@@ -221,10 +225,13 @@ def test_a_digest_over_gmails_clip_limit_is_flagged_with_its_size(
     week: App, caplog: pytest.LogCaptureFixture
 ) -> None:
     week.settings.digest.max_html_bytes = 20_000
-    result = compose_weekly(week)
+    result = open_edition(week, week.settings.digest)
     assert result.warning is not None and "KB" in result.warning and "Gmail clips" in result.warning
     assert "Gmail clips" in caplog.text
-    assert render_preview(week, result.digest).warning == result.warning  # type: ignore[arg-type]
+    assert (
+        render_preview(week, week.settings.digest, result.digest).warning
+        == result.warning
+    )  # type: ignore[arg-type]
 
 
 def run_distro(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -282,16 +289,19 @@ def test_an_edition_previewed_days_before_goes_out_with_the_stories_that_arrived
     """The scheduler composes the edition again at its time: later stories join, the editor's pin stays."""
     from datetime import timedelta
 
-    from distro.services.digest import digest_slug, upcoming_at
-    from distro.services.jobs import send_digest
+    from distro.services.digest_calendar import digest_slug, upcoming_at
+    from distro.services.digest_send import send_edition
 
     ingest(app)  # on Friday 2026-11-27 12:00 UTC, the pinned clock
     add_subscriber(app, "reader@example.org")
-    monday = upcoming_at(app)  # the edition the next scheduled run sends
+    monday = upcoming_at(app, app.settings.digest)  # the edition the next scheduled run sends
     with session_scope(app.engine) as session:
         pinned = session.exec(select(Article.id).order_by(Article.id)).first()
-    previewed = save_edit(app, EditChanges(pin=pinned), slug_at=monday).digest
-    assert previewed is not None and previewed.slug == digest_slug(app, monday) == "weekly-2026-W49"
+    previewed = save_edit(app, app.settings.digest, EditChanges(pin=pinned), at=monday).digest
+    assert (
+        previewed is not None
+        and previewed.slug == digest_slug(app.settings.digest, monday) == "weekly-2026-W49"
+    )
     assert previewed.article_ids[0] == pinned
     sunday = FRIDAY + timedelta(days=2)
     with session_scope(app.engine) as session:
@@ -306,7 +316,62 @@ def test_an_edition_previewed_days_before_goes_out_with_the_stories_that_arrived
         session.flush()
         late_id = late.id
     clock.move_to(monday)
-    result, rows = send_digest(app)  # what the digest job does at Monday 07:00
-    assert result.digest is not None and result.digest.slug == previewed.slug and rows == 1
+    result = send_edition(app, app.settings.digest, refresh=True)  # the digest job at Monday 07:00
+    assert result.digest is not None and result.digest.slug == previewed.slug and result.queued == 1
     assert result.digest.article_ids[0] == pinned and late_id in result.digest.article_ids
     assert result.digest.window_end == monday
+
+
+def test_the_recipient_count_is_exactly_who_gets_a_row(week: App) -> None:
+    """ "Send to N?" counts what queueing queues: suppressed, unsubscribed and paused readers are in
+    neither (the old count took every active subscriber, suppressed ones too)."""
+    from datetime import timedelta
+
+    from distro.models import Subscriber, SubscriberStatus, utcnow
+    from distro.services.digest_send import Ready, count_recipients, send_edition
+    from distro.services.suppression import suppress
+
+    for address in ("a@example.org", "b@example.org", "bounced@example.org", "gone@example.org"):
+        add_subscriber(week, address)
+    add_subscriber(week, "paused@example.org")
+    suppress(week.engine, "Bounced@Example.org ", "hard_bounce", "5.1.1")
+    with session_scope(week.engine) as session:
+        rows = {s.email: s for s in session.exec(select(Subscriber))}
+        rows["paused@example.org"].paused_until = utcnow() + timedelta(days=7)
+        rows["gone@example.org"].status = SubscriberStatus.UNSUBSCRIBED
+        session.add_all(rows.values())
+    newsletter = week.settings.digest
+    assert count_recipients(week, newsletter) == 2
+    asked: list[Ready] = []
+    sent = send_edition(week, newsletter, confirm=lambda ready: asked.append(ready) or True)
+    assert [ready.recipients for ready in asked] == [sent.queued] == [2] and sent.recipients == 2
+    with session_scope(week.engine) as session:
+        queued = set(session.exec(select(Delivery.recipient)))
+    assert queued == {"a@example.org", "b@example.org"}
+    declined = send_edition(week, newsletter, confirm=lambda ready: False)
+    assert not declined.confirmed and declined.queued == 0
+
+
+def test_cli_digest_send_asks_about_exactly_the_readers_it_queues(editor_dir: Path) -> None:
+    people = editor_dir / "people.csv"
+    people.write_text(
+        "email,name,status\nok@example.org,,active\nblocked@example.org,,suppressed\n"
+        "left@example.org,,unsubscribed\n",
+        encoding="utf-8",
+    )
+    assert run_distro(editor_dir, "subscribers", "import", str(people)).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISTRO_")}
+    env.update(DISTRO_DATABASE_URL=f"sqlite:///{editor_dir / 'distro.db'}", COLUMNS="200")
+    asked = subprocess.run(
+        [sys.executable, "-m", "distro.cli", "digest", "send", "--no-dispatch"],
+        cwd=editor_dir,
+        env=env,
+        input="n\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert asked.returncode == 1 and "' to 1 subscribers?" in asked.stdout, asked.stdout + asked.stderr
+    sent = run_distro(editor_dir, "digest", "send", "--yes", "--no-dispatch")
+    assert sent.returncode == 0 and "1 new deliveries queued (1 recipients)" in sent.stdout, sent.stdout

@@ -16,7 +16,9 @@ import pytest
 
 from distro.app import App
 from distro.services.delivery import dispatch
-from distro.services.digest import compose_weekly, queue_digest, render_preview
+from distro.services.digest_compose import open_edition
+from distro.services.digest_preview import render_preview
+from distro.services.digest_send import queue_edition
 from distro.services.ingest import ingest
 from distro.services.subscribers import import_csv
 from tests.conftest import EXAMPLE_SUBSCRIBERS, ROOT, require
@@ -55,9 +57,11 @@ def test_chromium_renders_the_digest_without_overflow_at_desktop_and_phone_width
         require("chromium", "install Debian's chromium (see .ci/run)")
     from playwright import sync_api as playwright  # a test dependency: its absence is an error
 
-    digest = compose_weekly(sqlite_app).digest
+    digest = open_edition(sqlite_app, sqlite_app.settings.digest).digest
     assert digest is not None
-    page_bytes = render_preview(sqlite_app, digest, email="amira.haddad@example.org").html
+    page_bytes = render_preview(
+        sqlite_app, sqlite_app.settings.digest, digest, email="amira.haddad@example.org"
+    ).html
     html = page_bytes.decode()
     hrefs = {unescape(h) for h in re.findall(r'href="([^"]+)"', html)}
     images = {unescape(s) for s in re.findall(r'<img[^>]+src="([^"]+)"', html)}
@@ -89,9 +93,9 @@ def test_chromium_renders_the_digest_without_overflow_at_desktop_and_phone_width
 def test_spamassassin_scores_the_example_digest_below_one(sqlite_app: App) -> None:
     if shutil.which("spamassassin") is None:
         require("spamassassin", "install Debian's spamassassin (see .ci/run)")
-    digest = compose_weekly(sqlite_app).digest
+    digest = open_edition(sqlite_app, sqlite_app.settings.digest).digest
     assert digest is not None
-    queue_digest(sqlite_app, digest)
+    queue_edition(sqlite_app, sqlite_app.settings.digest, digest)
     dispatch(sqlite_app, ["email"])
     message = sorted(sqlite_app.settings.email_dir.glob("*.eml"))[0].read_bytes()
     done = subprocess.run(

@@ -23,7 +23,8 @@ from distro.channels.x import XChannel, make_client
 from distro.db import upgrade
 from distro.models import ChannelPause, Delivery, DeliveryAttempt, SocialPost
 from distro.services.delivery import delivery_log, dispatch
-from distro.services.digest import compose_weekly, queue_digest
+from distro.services.digest_compose import open_edition
+from distro.services.digest_send import queue_edition
 from distro.services.ingest import ingest
 from distro.services.social import plan_social
 from distro.services.subscribers import add_subscriber
@@ -57,9 +58,9 @@ def smtp_app(settings: Settings) -> Iterator[tuple[App, FakeSmtpServer]]:
 def queue(app: App, addresses: list[str]) -> None:
     for address in addresses:
         add_subscriber(app, address)
-    result = compose_weekly(app)
+    result = open_edition(app, app.settings.digest)
     assert result.digest is not None
-    queue_digest(app, result.digest)
+    queue_edition(app, app.settings.digest, result.digest)
 
 
 def retry_everything_now(app: App) -> None:

@@ -23,8 +23,8 @@ from distro.errors import ConfigError
 from distro.models import Article, Delivery, Digest, Subscriber
 from distro.scheduler import build_scheduler, digest_trigger, ensure_jobs
 from distro.services.delivery import dispatch
+from distro.services.digest_send import SentEdition, send_edition
 from distro.services.ingest import ingest
-from distro.services.jobs import send_digest
 from distro.services.signup import confirm, request_signup
 from distro.services.subscribers import InvalidSubscriber, add_subscriber, import_csv
 from distro.settings import NewsletterSettings, Settings
@@ -56,6 +56,11 @@ def two(app: App, clock: time_machine.Traveller) -> App:
     return app
 
 
+def send(app: App, now: datetime, newsletter: str | None = None) -> SentEdition:
+    """What the newsletter's scheduler job does at ``now``."""
+    return send_edition(app, app.settings.newsletter(newsletter), now, refresh=True)
+
+
 def mail(app: App) -> dict[str, list[Message]]:
     dispatch(app, ["email"])
     got: dict[str, list[Message]] = {}
@@ -67,11 +72,10 @@ def mail(app: App) -> dict[str, list[Message]]:
 
 def test_each_newsletter_goes_to_its_own_readers_with_its_own_stories_and_list(two: App) -> None:
     now = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
-    weekly, weekly_rows = send_digest(two, now)
-    brief, brief_rows = send_digest(two, now, "security")
+    weekly, brief = send(two, now), send(two, now, "security")
     assert weekly.digest is not None and brief.digest is not None
     assert (weekly.digest.slug, brief.digest.slug) == ("weekly-2026-W48", "security-2026-11-25")
-    assert (weekly_rows, brief_rows) == (2, 2)
+    assert (weekly.queued, brief.queued) == (2, 2)
     with two.engine.connect() as connection:
         sections = dict(connection.execute(sa.select(Article.id, Article.section)).all())
         newsletters = dict(connection.execute(sa.select(Digest.slug, Digest.newsletter)).all())
@@ -95,14 +99,14 @@ def test_each_newsletter_goes_to_its_own_readers_with_its_own_stories_and_list(t
 
 def test_a_daily_edition_is_one_per_local_day_and_never_repeats_a_story(two: App) -> None:
     day = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
-    first, rows = send_digest(two, day, "security")
-    assert first.digest is not None and rows == 2
-    again, rows = send_digest(two, day + timedelta(hours=14), "security")  # 03:00 UTC: the 25th in New York
-    assert again.digest is not None and again.digest.slug == first.digest.slug and rows == 0
-    next_day, rows = send_digest(two, day + timedelta(days=1), "security")
-    assert next_day.digest is None and "no new articles" in next_day.reason and rows == 0
-    weekly, rows = send_digest(two, day + timedelta(days=1))  # the brief's window is not the weekly's
-    assert weekly.digest is not None and rows == 2
+    first = send(two, day, "security")
+    assert first.digest is not None and first.queued == 2
+    again = send(two, day + timedelta(hours=14), "security")  # 03:00 UTC: the 25th in New York
+    assert again.digest is not None and again.digest.slug == first.digest.slug and again.queued == 0
+    next_day = send(two, day + timedelta(days=1), "security")
+    assert next_day.digest is None and "no new articles" in next_day.reason and next_day.queued == 0
+    weekly = send(two, day + timedelta(days=1))  # the brief's window is not the weekly's
+    assert weekly.digest is not None and weekly.queued == 2
 
 
 def test_each_newsletter_has_its_own_scheduler_job_and_timezone(two: App) -> None:
@@ -133,7 +137,7 @@ def test_configuration_errors_name_the_newsletter(tmp_path: Path, two: App) -> N
     with pytest.raises(ValueError, match="slug_prefix"):
         NewsletterSettings(slug_prefix="Security-Brief", name="x")
     with pytest.raises(ConfigError, match="unknown newsletter 'sport'.*weekly, security"):
-        two.for_newsletter("sport")
+        two.settings.newsletter("sport")
     with pytest.raises(InvalidSubscriber, match="unknown newsletter sport"):
         add_subscriber(two, "x@example.org", newsletters=["sport"])
     csv = tmp_path / "people.csv"
@@ -177,7 +181,7 @@ def test_readers_choose_newsletters_at_sign_up_and_in_preferences(two: App) -> N
         assert "Security brief" in client.get("/subscribe").text
     assert _subscriber(two, "weekly@example.org").newsletters == ["security"]
     now = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
-    assert send_digest(two, now)[1] == 1  # only both@ still gets the weekly
+    assert send(two, now).queued == 1  # only both@ still gets the weekly
     with two.engine.connect() as connection:
         weekly_to = (
             connection.execute(sa.select(Delivery.recipient).where(Delivery.key.like("digest:weekly-%")))
@@ -190,7 +194,7 @@ def test_readers_choose_newsletters_at_sign_up_and_in_preferences(two: App) -> N
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_one_click_in_a_brief_stops_the_brief_only_and_its_queued_copies(two: App) -> None:
     now = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
-    send_digest(two, now, "security")
+    send(two, now, "security")
     got = mail(two)
     brief_to_both = next(m for to, ms in got.items() if "both@" in to for m in ms)
     link = brief_to_both["List-Unsubscribe"].split("<", 1)[1].split(">", 1)[0]
@@ -202,8 +206,10 @@ def test_one_click_in_a_brief_stops_the_brief_only_and_its_queued_copies(two: Ap
         connection.execute(
             sa.update(Article).where(Article.section == "Security").values(first_seen_at=later)
         )
-    result, rows = send_digest(two, later + timedelta(minutes=5), "security")
-    assert result.digest is not None and rows == 2  # queued for both@ and brief@ before anyone clicks
+    result = send(two, later + timedelta(minutes=5), "security")
+    assert (
+        result.digest is not None and result.queued == 2
+    )  # queued for both@ and brief@ before anyone clicks
     with TestClient(create_web_app(two)) as client:
         page = client.get(path)
         assert "Unsubscribe from the Security brief" in page.text and "everything" in page.text
@@ -254,13 +260,13 @@ def test_the_unsubscribe_page_of_a_brief_offers_the_brief_or_everything(two: App
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_test_copy_of_the_brief_carries_the_brief_s_list_id(two: App) -> None:
-    from distro.services.digest import compose_weekly
+    from distro.services.digest_compose import open_edition
     from distro.services.digest_edit import send_test
 
-    brief = two.for_newsletter("security")
-    digest = compose_weekly(brief, datetime(2026, 11, 25, 13, 0, tzinfo=UTC)).digest
+    brief = two.settings.newsletter("security")
+    digest = open_edition(two, brief, datetime(2026, 11, 25, 13, 0, tzinfo=UTC)).digest
     assert digest is not None
-    assert send_test(two, digest, "editor@example.org").status == "sent"  # the worker's App: unscoped
+    assert send_test(two, digest, "editor@example.org").status == "sent"  # its List-Id from the digest row
     (copy,) = mail(two)["editor@example.org"]
     assert copy["Subject"].startswith("[TEST] Security brief")
     assert copy["List-Id"].endswith("<security.meridian-review.example>")

@@ -41,9 +41,9 @@ def test_main_job_sends_everything_once_and_logs_it(app: App, clock: time_machin
     summary = run_once(app)
 
     assert [(r.new, r.error) for r in summary.ingested] == [(12, None)]
-    assert summary.digest is not None and summary.digest.digest is not None
-    assert summary.digest.digest.slug == "weekly-2026-W48"  # this week's: the clock's Friday
-    assert summary.digest_rows == 5 and summary.social_rows == 24
+    weekly = summary.digests["weekly"]
+    assert weekly.digest is not None and weekly.digest.slug == "weekly-2026-W48"  # the clock's Friday
+    assert weekly.queued == weekly.recipients == 5 and summary.social_rows == 24
     assert {name: r.sent for name, r in summary.dispatched.items()} == {"email": 5, "x": 12, "facebook": 12}
 
     emails = files(app.settings.email_dir, "*.eml")
@@ -89,7 +89,7 @@ def test_main_job_sends_everything_once_and_logs_it(app: App, clock: time_machin
     # Running it again sends nothing twice: no new rows, no new files, no new attempts.
     mtimes = {p: p.stat().st_mtime_ns for p in app.settings.var_dir.rglob("*.*") if "outbox" in p.parts}
     again = run_once(app)
-    assert again.digest_rows == 0 and again.social_rows == 0
+    assert again.digests["weekly"].queued == 0 and again.social_rows == 0
     assert all(r.sent == 0 for r in again.dispatched.values())
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
     with app.engine.connect() as c:
@@ -103,13 +103,14 @@ def test_an_unsubscribed_reader_is_suppressed_even_after_queueing(
 ) -> None:
     import_csv(app, EXAMPLE_SUBSCRIBERS)
     app.settings.x.enabled = app.settings.facebook.enabled = False
-    from distro.services.digest import compose_weekly, queue_digest
+    from distro.services.digest_compose import open_edition
+    from distro.services.digest_send import queue_edition
     from distro.services.ingest import ingest
 
     ingest(app)
-    result = compose_weekly(app)
+    result = open_edition(app, app.settings.digest)
     assert result.digest is not None
-    assert queue_digest(app, result.digest) == 5
+    assert queue_edition(app, app.settings.digest, result.digest).queued == 5
     with app.engine.begin() as c:
         c.execute(
             sa.update(Subscriber)

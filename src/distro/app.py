@@ -10,7 +10,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
@@ -45,12 +45,6 @@ class App:
         from distro.accounts import configured_accounts
 
         return ["email"] + [account.channel for account in configured_accounts(self.settings)]
-
-    def for_newsletter(self, prefix: str | None) -> App:
-        """This App with ``settings.digest`` set to one newsletter's (None: the main digest), so the digest
-        use cases compose, schedule and queue that newsletter; database, templates and channels are shared."""
-        scoped = self.settings.for_newsletter(prefix)
-        return self if scoped is self.settings else replace(self, settings=scoped)
 
 
 def make_channel(settings: Settings, name: str, engine: Engine | None = None) -> Channel[Any]:

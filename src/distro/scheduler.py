@@ -24,9 +24,10 @@ from distro.app import App
 from distro.errors import DistroError
 from distro.leader import Leadership, leadership_for
 from distro.services.delivery import dispatch
-from distro.services.digest import digest_job_id, digest_trigger  # digest_trigger lived here before
+from distro.services.digest_calendar import digest_job_id, digest_trigger  # digest_trigger lived here before
 from distro.services.digest_schedule import hand_scheduled, send_scheduled
-from distro.services.jobs import ingest_all, send_digest
+from distro.services.digest_send import send_edition
+from distro.services.jobs import ingest_all
 from distro.services.social import plan_social
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,8 @@ def digest_job(newsletter: str | None = None) -> None:
     """One newsletter's edition; ``newsletter`` is its slug prefix (None: the main digest)."""
     app = _APP["app"]
     label = f" {newsletter}" if newsletter else ""
-    waiting = hand_scheduled(app.for_newsletter(newsletter))
+    chosen = app.settings.newsletter(newsletter)  # ConfigError if it is no longer configured
+    waiting = hand_scheduled(app, chosen)
     if waiting is not None and waiting.send_at is not None:
         log.info(
             "digest job%s: skipped: the editor scheduled %s by hand for %s UTC",
@@ -63,9 +65,9 @@ def digest_job(newsletter: str | None = None) -> None:
         )
         return
     try:
-        result, rows = send_digest(app, newsletter=newsletter)
-        what = result.reason or (result.digest.slug if result.digest else "")
-        log.info("digest job%s: %s (%d deliveries queued)", label, what, rows)
+        sent = send_edition(app, chosen, refresh=True)
+        what = sent.reason or (sent.digest.slug if sent.digest else "")
+        log.info("digest job%s: %s (%d deliveries queued)", label, what, sent.queued)
     except DistroError as exc:
         log.error("digest job%s: not sent: %s", label, exc)
 

@@ -232,6 +232,10 @@ class DigestSettings(_Section):
     intro: str = ""  # default editor's intro (Markdown) when the week's edit has none
     max_html_bytes: int = 102 * 1024  # warn above this HTML size (Gmail clips at 102 KB)
 
+    def chosen_by(self, newsletters: list[str] | None) -> bool:
+        """Whether a reader who chose ``newsletters`` gets this one (None: never chose, so the default)."""
+        return self.subscribe_by_default if newsletters is None else self.slug_prefix in newsletters
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -440,15 +444,14 @@ class Settings(BaseSettings):
         known = ", ".join(n.slug_prefix for n in self.all_newsletters)
         raise ConfigError(f"unknown newsletter {prefix!r}; configured: {known}")
 
-    def for_newsletter(self, prefix: str | None) -> Settings:
-        """These settings with ``digest`` (and the List-Id) set to one newsletter's, for composing it."""
-        chosen = self.newsletter(prefix)
-        if chosen is self.digest:
-            return self
-        _, _, domain = self.email.list_id.partition(".")  # weekly.example.org -> security.example.org
-        list_id = chosen.list_id or f"{chosen.slug_prefix}.{domain or self.email.list_id}"
-        email = self.email.model_copy(update={"list_id": list_id})
-        return self.model_copy(update={"digest": chosen, "email": email})
+    def list_id_of(self, newsletter: DigestSettings) -> str:
+        """The newsletter's List-Id: ``email.list_id`` for the main digest; for another its own
+        ``list_id``, else the main one with its prefix in front (weekly.example.org -> security.example.org).
+        """
+        if newsletter.slug_prefix == self.digest.slug_prefix:
+            return self.email.list_id
+        _, _, domain = self.email.list_id.partition(".")
+        return newsletter.list_id or f"{newsletter.slug_prefix}.{domain or self.email.list_id}"
 
     @property
     def email_dir(self) -> Path:

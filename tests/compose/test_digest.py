@@ -56,8 +56,10 @@ def sample_articles() -> list[Article]:
 def compose(
     settings: Settings | None = None, articles: list[Article] | None = None, templates: Path = TEMPLATES
 ) -> ComposedDigest:
+    settings = settings or Settings()
     return compose_digest(
-        settings=settings or Settings(),
+        settings=settings,
+        newsletter=settings.digest,
         env=make_environment(templates),
         slug=SLUG,
         articles=sample_articles() if articles is None else articles,

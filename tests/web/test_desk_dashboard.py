@@ -19,7 +19,8 @@ from distro.app import App
 from distro.models import Article, Delivery
 from distro.scheduler import build_scheduler, ensure_jobs
 from distro.services.delivery import dispatch
-from distro.services.digest import compose_weekly, queue_digest
+from distro.services.digest_compose import open_edition
+from distro.services.digest_send import queue_edition
 from distro.services.ingest import ingest
 from distro.services.plan import hold
 from distro.services.social import plan_social
@@ -77,8 +78,8 @@ def test_the_dashboard_shows_the_pipeline_s_real_numbers(app: App, client: TestC
     ingest(app, backfill=4)  # twelve articles, eight of them back catalogue (never posted)
     for address in ["ana@example.org", "ben@example.org", *REPLIES, *DATA_REPLIES]:
         assert add_subscriber(app, address)
-    digest = compose_weekly(app).digest
-    assert digest is not None and queue_digest(app, digest) == 5
+    digest = open_edition(app, app.settings.digest).digest
+    assert digest is not None and queue_edition(app, app.settings.digest, digest).queued == 5
     assert plan_social(app) == 8  # four articles on x and facebook
     with app.engine.connect() as c:
         x_posts = c.execute(sa.select(Delivery.id).where(Delivery.channel == "x").order_by(Delivery.id)).all()  # type: ignore[call-overload]
@@ -172,11 +173,10 @@ def test_every_newsletter_has_its_next_run_and_last_edition(app: App, client: Te
     ]
     ingest(app)
     add_subscriber(app, "both@example.org", newsletters=["weekly", "security"])
-    for prefix in ("weekly", "security"):
-        scoped = app.for_newsletter(prefix)
-        result = compose_weekly(scoped)
+    for newsletter in app.settings.all_newsletters:
+        result = open_edition(app, newsletter)
         assert result.digest is not None
-        queue_digest(scoped, result.digest)
+        queue_edition(app, newsletter, result.digest)
     signed_in(app, client, "/desk")
     html = client.get("/desk").text
     next_run = card(html, "next-digest")

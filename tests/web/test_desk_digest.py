@@ -27,7 +27,10 @@ from distro import scheduler
 from distro.app import App
 from distro.db import session_scope
 from distro.models import Article, Delivery, Digest, DigestEdit, DigestStatus, utcnow
-from distro.services.digest import compose_weekly, digest_slug, preview, queue_digest, upcoming_at
+from distro.services.digest_calendar import digest_slug, upcoming_at
+from distro.services.digest_compose import open_edition
+from distro.services.digest_preview import preview
+from distro.services.digest_send import queue_edition
 from distro.services.ingest import ingest
 from distro.services.subscribers import add_subscriber
 from distro.web.app import create_web_app
@@ -109,9 +112,13 @@ def test_the_page_shows_the_edition_and_both_frames_with_the_bytes_digest_previe
     page = client.get("/desk/digest", params=params)
     raw_html = client.get("/desk/digest/preview.html", params=params)
     raw_text = client.get("/desk/digest/preview.txt", params=params)
-    digest = compose_weekly(week, slug_at=upcoming_at(week)).digest  # the edition the page shows
+    digest = open_edition(
+        week, week.settings.digest, at=upcoming_at(week, week.settings.digest)
+    ).digest  # the edition the page shows
     assert digest is not None
-    html_path, text_path, _ = preview(week, digest, email=subscriber)  # what `distro digest preview` writes
+    html_path, text_path, _ = preview(
+        week, week.settings.digest, digest, email=subscriber
+    )  # what `distro digest preview` writes
     assert digest.slug in page.text and unescape(digest.subject) in unescape(page.text)
     assert "composed" in page.text and "4 readers" in page.text
     assert raw_html.content == html_path.read_bytes() and raw_text.content == text_path.read_bytes()
@@ -195,7 +202,9 @@ def test_a_test_copy_reaches_the_file_sink_marked_and_logged_apart(
 def test_send_now_queues_one_row_per_reader_and_the_page_moves_to_the_next_edition(
     week: App, client: TestClient, csrf: str
 ) -> None:
-    sent = compose_weekly(week, slug_at=upcoming_at(week)).digest  # the edition the page shows
+    sent = open_edition(
+        week, week.settings.digest, at=upcoming_at(week, week.settings.digest)
+    ).digest  # the edition the page shows
     assert sent is not None
     page = post(client, "send", csrf)
     assert f"{sent.slug} is queued for 4 readers" in page.text  # type: ignore[attr-defined]
@@ -203,7 +212,9 @@ def test_send_now_queues_one_row_per_reader_and_the_page_moves_to_the_next_editi
         rows = session.exec(select(Delivery.recipient).where(Delivery.digest_id == sent.id)).all()
     assert sorted(rows) == sorted([*READERS, "sec@example.org"])
     nxt = edition_of(page.text)  # type: ignore[attr-defined]
-    assert nxt != sent.slug and nxt == digest_slug(week, upcoming_at(week))
+    assert nxt != sent.slug and nxt == digest_slug(
+        week.settings.digest, upcoming_at(week, week.settings.digest)
+    )
     # a second click on the old page's form does not send the next edition
     stale = client.post(
         "/desk/digest/send", data={"csrf_token": csrf, "newsletter": "", "edition": sent.slug}
@@ -216,20 +227,24 @@ def test_send_now_queues_one_row_per_reader_and_the_page_moves_to_the_next_editi
 def test_upcoming_at_moves_to_the_next_edition_once_this_one_is_queued(week: App) -> None:
     now = FRIDAY  # the pinned clock: the week's articles arrived at this instant
     monday = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # 07:00 London: what the scheduler sends next
-    assert upcoming_at(week) == upcoming_at(week, now) == monday
-    digest = compose_weekly(week, now).digest  # this week's, composed by hand and not sent yet
+    assert upcoming_at(week, week.settings.digest) == upcoming_at(week, week.settings.digest, now) == monday
+    digest = open_edition(
+        week, week.settings.digest, now
+    ).digest  # this week's, composed by hand and not sent yet
     assert digest is not None and digest.slug == "weekly-2026-W48" and len(digest.article_ids) == 12
-    assert upcoming_at(week, now) == now  # ...is the one to finish first
-    queue_digest(week, digest)
-    nxt = upcoming_at(week, now)
+    assert upcoming_at(week, week.settings.digest, now) == now  # ...is the one to finish first
+    queue_edition(week, week.settings.digest, digest)
+    nxt = upcoming_at(week, week.settings.digest, now)
     assert nxt == monday
-    assert digest_slug(week, nxt) == "weekly-2026-W49"
+    assert digest_slug(week.settings.digest, nxt) == "weekly-2026-W49"
 
 
 def test_schedule_is_stored_sent_once_due_and_the_cron_job_stands_aside(
     week: App, client: TestClient, csrf: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    digest = compose_weekly(week, slug_at=upcoming_at(week)).digest  # the edition the page shows
+    digest = open_edition(
+        week, week.settings.digest, at=upcoming_at(week, week.settings.digest)
+    ).digest  # the edition the page shows
     assert digest is not None
     past = (utcnow() - timedelta(hours=1)).astimezone(LONDON).strftime("%Y-%m-%dT%H:%M")  # the form is London
     refused = post(client, "schedule", csrf, send_at=past)

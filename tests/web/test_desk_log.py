@@ -24,7 +24,7 @@ from distro.db import session_scope
 from distro.models import Delivery, Digest, utcnow
 from distro.outbox import enqueue_many
 from distro.services.delivery import dispatch
-from distro.services.digest import queue_digest
+from distro.services.digest_send import queue_edition
 from distro.services.ingest import ingest
 from distro.services.social import plan_social
 from distro.services.subscribers import add_subscriber
@@ -63,7 +63,7 @@ def small_digest(app: App, slug: str) -> None:
     )
     with session_scope(app.engine) as session:
         session.add(digest)
-    assert queue_digest(app, digest) == READERS + 1
+    assert queue_edition(app, app.settings.digest, digest).queued == READERS + 1
 
 
 def seed(app: App) -> str:

@@ -19,7 +19,8 @@ from sqlmodel import select
 from distro.app import App
 from distro.db import session_scope
 from distro.models import Article
-from distro.services.digest import compose_weekly, upcoming_at
+from distro.services.digest_calendar import upcoming_at
+from distro.services.digest_compose import open_edition
 from distro.services.editors import add_editor
 from distro.services.ingest import ingest
 from distro.services.subscribers import add_subscriber
@@ -58,7 +59,9 @@ def test_an_editor_previews_the_digest_and_sends_a_test_copy(
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("heading", name="Digest", exact=True)).to_be_visible()
 
-        digest = compose_weekly(app, slug_at=upcoming_at(app)).digest  # the edition the page shows
+        digest = open_edition(
+            app, app.settings.digest, at=upcoming_at(app, app.settings.digest)
+        ).digest  # the edition the page shows
         assert digest is not None and digest.slug == "weekly-2026-W49"  # Monday's, seen on Friday
         desktop, phone = (
             page.frame_locator('iframe[title="Desktop preview"]'),

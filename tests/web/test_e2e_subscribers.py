@@ -27,7 +27,8 @@ from distro.app import App
 from distro.db import session_scope
 from distro.models import Delivery, DeliveryStatus, Digest, Subscriber, SubscriberStatus, utcnow
 from distro.services.delivery import dispatch
-from distro.services.digest import compose_weekly, queue_digest
+from distro.services.digest_compose import open_edition
+from distro.services.digest_send import queue_edition
 from distro.services.ingest import ingest
 from distro.services.subscribers import add_subscriber
 from tests.fakes.smtp_server import FakeSmtpServer, running_smtp_server
@@ -146,8 +147,8 @@ def test_a_reader_signs_up_chooses_sections_unsubscribes_and_gets_nothing_more(
     rosa = row_of(app, READER)
     assert rosa is not None and rosa.paused_until is None and rosa.sections == ["Economy", "Commentary"]
 
-    first = compose_weekly(app).digest
-    assert first is not None and queue_digest(app, first) == 2
+    first = open_edition(app, app.settings.digest).digest
+    assert first is not None and queue_edition(app, app.settings.digest, first).queued == 2
     arrived = {to_of(m): text_of(m) for m in inbox.deliver()}
     assert sorted(arrived) == [OTHER, READER]
     assert "SECURITY" in arrived[OTHER] and "SECURITY" not in arrived[READER]  # her sections only
@@ -165,9 +166,9 @@ def test_a_reader_signs_up_chooses_sections_unsubscribes_and_gets_nothing_more(
     assert row_of(app, READER).status == SubscriberStatus.UNSUBSCRIBED  # type: ignore[union-attr]
 
     app.settings.digest.empty_week = "note"  # no new articles next week: the short note still goes out
-    second = compose_weekly(app, utcnow() + timedelta(days=7)).digest
+    second = open_edition(app, app.settings.digest, utcnow() + timedelta(days=7)).digest
     assert second is not None and second.id != first.id
-    assert queue_digest(app, second) == 1
+    assert queue_edition(app, app.settings.digest, second).queued == 1
     assert [to_of(m) for m in inbox.deliver()] == [OTHER]
 
 
@@ -188,14 +189,16 @@ def test_one_click_from_a_received_digest_stops_what_is_already_queued(
     for address in [*readers.values(), OTHER]:
         add_subscriber(app, address)
     server, inbox = serve(app), Inbox(app, smtp)
-    first = compose_weekly(app).digest
-    assert first is not None and queue_digest(app, first) == 3
+    first = open_edition(app, app.settings.digest).digest
+    assert first is not None and queue_edition(app, app.settings.digest, first).queued == 3
     received = {to_of(m): m for m in inbox.deliver()}
     assert sorted(received) == sorted([*readers.values(), OTHER])
 
     app.settings.digest.empty_week = "note"
-    second = compose_weekly(app, utcnow() + timedelta(days=7)).digest
-    assert second is not None and queue_digest(app, second) == 3  # queued, not yet sent
+    second = open_edition(app, app.settings.digest, utcnow() + timedelta(days=7)).digest
+    assert (
+        second is not None and queue_edition(app, app.settings.digest, second).queued == 3
+    )  # queued, not yet sent
     for encoding, address in readers.items():
         headers = received[address]
         assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import webbrowser
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +13,12 @@ from distro.cli.context import NewsletterOption, app, console
 from distro.cli.reports import print_dispatch
 from distro.errors import DistroError
 from distro.progress import ticker
+
+if TYPE_CHECKING:
+    from distro.app import App
+    from distro.services.digest_compose import DigestResult
+    from distro.services.digest_send import Ready
+    from distro.settings import DigestSettings
 
 group = typer.Typer(help="Compose, preview and send the weekly digest.", no_args_is_help=True)
 
@@ -25,14 +32,14 @@ def digest_preview(
     newsletter: NewsletterOption = None,
 ) -> None:
     """Compose the upcoming edition (if needed) and write the exact HTML and text that would be sent."""
-    from distro.services.digest import compose_weekly, preview, upcoming_at
+    from distro.services.digest_preview import preview
 
-    application = app().for_newsletter(newsletter)
-    result = compose_weekly(application, slug_at=upcoming_at(application))
+    application, chosen = _newsletter(newsletter)
+    result = _upcoming(application, chosen)
     if result.digest is None:
         raise DistroError(f"nothing to preview: {result.reason}")
     try:
-        html_path, text_path, _ = preview(application, result.digest, email=subscriber)
+        html_path, text_path, _ = preview(application, chosen, result.digest, email=subscriber)
     except LookupError as exc:
         raise DistroError(str(exc)) from None
     console.print(str(html_path.resolve()))
@@ -58,7 +65,7 @@ def digest_edit(
     newsletter: NewsletterOption = None,
 ) -> None:
     """Change the upcoming edition before it is queued, then preview again; recomposes it at once."""
-    from distro.services.digest import upcoming_at
+    from distro.services.digest_calendar import upcoming_at
     from distro.services.digest_edit import EditChanges, save_edit
 
     changes = EditChanges(
@@ -71,8 +78,8 @@ def digest_edit(
         window_days=days,
         sections=tuple(section) if section else None,
     )
-    application = app().for_newsletter(newsletter)
-    result = save_edit(application, changes, slug_at=upcoming_at(application))
+    application, chosen = _newsletter(newsletter)
+    result = save_edit(application, chosen, changes, at=upcoming_at(application, chosen))
     if result.digest is None:
         console.print(f"edit saved; nothing to compose: {result.reason}")
         return
@@ -98,11 +105,10 @@ def digest_test(
     newsletter: NewsletterOption = None,
 ) -> None:
     """Send one copy of this week's digest to --to now, subject "[TEST] ...", logged apart."""
-    from distro.services.digest import compose_weekly, upcoming_at
     from distro.services.digest_edit import send_test
 
-    application = app().for_newsletter(newsletter)
-    result = compose_weekly(application, slug_at=upcoming_at(application))
+    application, chosen = _newsletter(newsletter)
+    result = _upcoming(application, chosen)
     if result.digest is None:
         raise DistroError(f"nothing to test: {result.reason}")
     row = send_test(application, result.digest, to)
@@ -122,22 +128,47 @@ def digest_send(
 ) -> None:
     """Compose and queue this week's digest for every active subscriber, then send it."""
     from distro.services.delivery import dispatch
-    from distro.services.digest import compose_weekly, count_recipients, queue_digest, upcoming_at
+    from distro.services.digest_calendar import upcoming_at
+    from distro.services.digest_send import send_edition
 
-    application = app().for_newsletter(newsletter)
-    result = compose_weekly(application, slug_at=upcoming_at(application))
-    if result.digest is None:
-        console.print(f"nothing sent: {result.reason}")
+    application, chosen = _newsletter(newsletter)
+    sent = send_edition(
+        application,
+        chosen,
+        at=upcoming_at(application, chosen),
+        confirm=partial(_confirm, yes),
+        progress=partial(ticker, console, "queueing"),
+    )
+    if sent.digest is None:
+        console.print(f"nothing sent: {sent.reason}")
         return
-    recipients = count_recipients(application)
-    if result.warning:
-        console.print(f"warning: {result.warning}")
-    if not yes and not typer.confirm(f"Send '{result.digest.subject}' to {recipients} subscribers?"):
+    if not sent.confirmed:
         raise typer.Exit(1)
-    with ticker(console, "queueing", recipients) as tick:
-        created = queue_digest(application, result.digest, progress=tick)
-    console.print(f"digest {result.digest.slug}: {created} new deliveries queued ({recipients} recipients)")
+    console.print(
+        f"digest {sent.digest.slug}: {sent.queued} new deliveries queued ({sent.recipients} recipients)"
+    )
     if not no_dispatch:
-        with ticker(console, "sending", created) as tick:
+        with ticker(console, "sending", sent.queued) as tick:
             reports = dispatch(application, ["email"], progress=tick)
         print_dispatch({"email": reports["email"]})
+
+
+def _confirm(yes: bool, ready: Ready) -> bool:
+    """Show the edition's warnings, then ask "Send ... to N subscribers?" (N: exactly who gets a row)."""
+    for warning in ready.warnings:
+        console.print(f"warning: {warning}")
+    return yes or typer.confirm(f"Send '{ready.digest.subject}' to {ready.recipients} subscribers?")
+
+
+def _newsletter(name: str | None) -> tuple[App, DigestSettings]:
+    """The application and the newsletter ``--newsletter`` names (None: the main digest)."""
+    application = app()
+    return application, application.settings.newsletter(name)
+
+
+def _upcoming(application: App, newsletter: DigestSettings) -> DigestResult:
+    """The edition the editor works on (see ``upcoming_at``), composed if it is not yet."""
+    from distro.services.digest_calendar import upcoming_at
+    from distro.services.digest_compose import open_edition
+
+    return open_edition(application, newsletter, at=upcoming_at(application, newsletter))

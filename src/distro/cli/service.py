@@ -54,11 +54,11 @@ def _run_once() -> None:
     summary = run_once(app())
     for report in summary.ingested:
         console.print(f"ingested {report.source}: {report.new} new, {report.updated} updated")
-    for prefix, (result, rows) in summary.digests.items():
-        if result.digest:
-            console.print(f"digest {result.digest.slug}: {rows} new deliveries queued")
+    for prefix, sent in summary.digests.items():
+        if sent.digest:
+            console.print(f"digest {sent.digest.slug}: {sent.queued} new deliveries queued")
         else:
-            console.print(f"digest {prefix}: {result.reason}")
+            console.print(f"digest {prefix}: {sent.reason}")
     console.print(f"social: {summary.social_rows} new deliveries queued")
     print_dispatch(summary.dispatched, prefix="dispatch ")
 

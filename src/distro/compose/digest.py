@@ -24,14 +24,14 @@ from distro.compose.message import build_message_template, check_markers, defuse
 from distro.compose.templating import render, render_string
 from distro.errors import RenderError
 from distro.models import Article
-from distro.settings import Settings
+from distro.settings import DigestSettings, Settings
 
 log = logging.getLogger(__name__)
 
 HTML_TEMPLATE = "email/digest.mjml.j2"  # the default; a newsletter's ``template`` names its own pair
 EMPTY_HTML_TEMPLATE = "email/empty.mjml.j2"
 EMPTY_TEXT_TEMPLATE = "email/empty.txt.j2"
-SUBJECT_SETTING = "settings.digest.subject"
+SUBJECT_SETTING = "settings.digest.subject"  # names the setting in errors (a newsletter's ``subject``)
 OTHER_SECTION = "More"
 GMAIL_CLIP_BYTES = 102 * 1024  # Gmail hides ("clips") anything after this much HTML
 
@@ -90,6 +90,7 @@ def size_warning(size: int, limit: int = GMAIL_CLIP_BYTES) -> str | None:
 def compose_digest(
     *,
     settings: Settings,
+    newsletter: DigestSettings,
     env: jinja2.Environment,
     slug: str,
     articles: Sequence[Article],
@@ -97,14 +98,15 @@ def compose_digest(
     edition: Edition | None = None,
     only_sections: Collection[str] | None = None,
 ) -> ComposedDigest:
-    """Render the digest of ``articles`` (at most ``max_stories``, pinned lead first, then newest first).
+    """Render ``newsletter``'s edition of ``articles`` (at most ``max_stories``, pinned lead first, then
+    newest first); ``settings`` gives the publication and email settings.
 
     ``only_sections`` keeps the stories of those sections (case-insensitive) for a subscriber's variant.
     Raises :class:`RenderError` for any template or MJML problem and ValueError when no article is left
     (there is no lead story to write about).
     """
-    edition = edition or Edition(intro=settings.digest.intro)
-    stories = _select(settings, slug, articles, edition)
+    edition = edition or Edition(intro=newsletter.intro)
+    stories = _select(newsletter, slug, articles, edition)
     if only_sections is not None:
         wanted = {name.casefold() for name in only_sections}
         stories = [s for s in stories if s.section and s.section.casefold() in wanted]
@@ -117,41 +119,45 @@ def compose_digest(
     intro = defuse(edition.intro)
     context: dict[str, Any] = {
         "publication": settings.publication,
-        "digest": settings.digest,
+        "digest": newsletter,
         "email": settings.email,
-        "home_url": _tag(settings, slug, settings.publication.url),
+        "home_url": _tag(newsletter, slug, settings.publication.url),
         "lead": lead,
-        "sections": _group(rest, edition.sections or settings.digest.sections),
+        "sections": _group(rest, edition.sections or newsletter.sections),
         "stories": stories,
         "intro_html": intro_html(intro),
         "intro_text": intro_text(intro),
         "slug": slug,
         "now": now,
-        "week": now.astimezone(ZoneInfo(settings.digest.timezone)).isocalendar()[1],
+        "week": now.astimezone(ZoneInfo(newsletter.timezone)).isocalendar()[1],
     }
-    subject = " ".join(render_string(env, settings.digest.subject, context, SUBJECT_SETTING).split())
-    templates = (f"email/{settings.digest.template}.mjml.j2", f"email/{settings.digest.template}.txt.j2")
-    composed = _finish(settings, env, slug, subject, context, templates)
+    subject = " ".join(render_string(env, newsletter.subject, context, SUBJECT_SETTING).split())
+    templates = (f"email/{newsletter.template}.mjml.j2", f"email/{newsletter.template}.txt.j2")
+    composed = _finish(settings, newsletter, env, slug, subject, context, templates)
     ids = tuple(s.article_id for s in [lead, *rest] if s.article_id is not None)
     return ComposedDigest(**{**composed.__dict__, "article_ids": ids})
 
 
-def compose_empty(*, settings: Settings, env: jinja2.Environment, slug: str, now: datetime) -> ComposedDigest:
-    """The short "nothing new this week" note (``digest.empty_week = "note"``)."""
+def compose_empty(
+    *, settings: Settings, newsletter: DigestSettings, env: jinja2.Environment, slug: str, now: datetime
+) -> ComposedDigest:
+    """The short "nothing new this week" note (``empty_week = "note"``)."""
     context: dict[str, Any] = {
         "publication": settings.publication,
-        "digest": settings.digest,
+        "digest": newsletter,
         "email": settings.email,
-        "home_url": _tag(settings, slug, settings.publication.url),
+        "home_url": _tag(newsletter, slug, settings.publication.url),
         "slug": slug,
         "now": now,
     }
     subject = f"{settings.publication.name}: no new stories this week"
-    return _finish(settings, env, slug, subject, context, (EMPTY_HTML_TEMPLATE, EMPTY_TEXT_TEMPLATE))
+    templates = (EMPTY_HTML_TEMPLATE, EMPTY_TEXT_TEMPLATE)
+    return _finish(settings, newsletter, env, slug, subject, context, templates)
 
 
 def _finish(
     settings: Settings,
+    newsletter: DigestSettings,
     env: jinja2.Environment,
     slug: str,
     subject: str,
@@ -160,7 +166,7 @@ def _finish(
 ) -> ComposedDigest:
     """Render both parts with slot markers, compile and inline the HTML, check it, build the message."""
     html_template, text_template = templates
-    fallback = settings.digest.greeting_fallback
+    fallback = newsletter.greeting_fallback
     text = render(
         env, text_template, {**context, "subscriber": subscriber_slots("text", greeting_fallback=fallback)}
     )
@@ -171,10 +177,17 @@ def _finish(
     _check_slots(html, "html", html_template)
     _check_slots(text, "text", text_template)
     size = len(html.encode("utf-8"))
-    warning = size_warning(size, settings.digest.max_html_bytes)
+    warning = size_warning(size, newsletter.max_html_bytes)
     if warning:
         log.warning("digest %s: %s", slug, warning)
-    template = build_message_template(settings=settings, slug=slug, subject=subject, html=html, text=text)
+    template = build_message_template(
+        settings=settings,
+        slug=slug,
+        subject=subject,
+        html=html,
+        text=text,
+        list_id=settings.list_id_of(newsletter),
+    )
     return ComposedDigest(subject=subject, html=html, text=text, message_template=template, size_bytes=size)
 
 
@@ -186,8 +199,8 @@ def _check_slots(content: str, context: str, template: str) -> None:
         raise RenderError(template, None, f"{exc}; use subscriber.* values unchanged") from exc
 
 
-def _tag(settings: Settings, slug: str, url: str) -> str:
-    return add_utm(url, source=settings.digest.utm_source, medium="email", campaign=slug)
+def _tag(newsletter: DigestSettings, slug: str, url: str) -> str:
+    return add_utm(url, source=newsletter.utm_source, medium="email", campaign=slug)
 
 
 def _published(article: Article) -> datetime:
@@ -195,17 +208,19 @@ def _published(article: Article) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-def _select(settings: Settings, slug: str, articles: Sequence[Article], edition: Edition) -> list[Story]:
+def _select(
+    newsletter: DigestSettings, slug: str, articles: Sequence[Article], edition: Edition
+) -> list[Story]:
     """The pinned article, then the newest, without excluded ones, as stories; text from feeds is defused
     so it cannot pose as a slot marker."""
     kept = [a for a in articles if a.id not in edition.excluded_article_ids]
     pin = edition.pinned_article_id
     newest = sorted(kept, key=lambda a: (pin is None or a.id != pin, -_published(a).timestamp()))
-    newest = newest[: edition.max_stories or settings.digest.max_stories]
+    newest = newest[: edition.max_stories or newsletter.max_stories]
     return [
         Story(
             title=defuse(" ".join(a.title.split())),
-            url=_tag(settings, slug, defuse(a.url, url=True)),
+            url=_tag(newsletter, slug, defuse(a.url, url=True)),
             summary=defuse(a.summary.strip()),
             author=defuse(a.author or "") or None,
             section=defuse((a.section or "").strip()) or None,

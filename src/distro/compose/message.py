@@ -121,16 +121,21 @@ def check_markers(content: str, context: str) -> None:
         raise ValueError(f"a damaged slot marker ({_PREFIX}...) is in the {context} part")
 
 
-def build_message_template(*, settings: Settings, slug: str, subject: str, html: str, text: str) -> str:
+def build_message_template(
+    *, settings: Settings, slug: str, subject: str, html: str, text: str, list_id: str | None = None
+) -> str:
     """The digest as one multipart/alternative message (ASCII, CRLF, text then html) with slot markers.
 
-    Static headers are encoded and folded by ``email.policy.SMTP``. ValueError for a damaged marker.
+    ``list_id`` is the newsletter's (:meth:`~distro.settings.Settings.list_id_of`; None: the main
+    digest's ``email.list_id``). Static headers are encoded and folded by ``email.policy.SMTP``.
+    ValueError for a damaged marker.
     """
     check_markers(html, "html")
     check_markers(text, "text")
     email, publication = settings.email, settings.publication
+    list_id = list_id or email.list_id
     mailto = _marker("header", "unsubscribe_mailto") if email.unsubscribe_mailto else ""
-    feedback = ":".join(part.replace(":", "-") for part in (slug, "digest", email.list_id, "distro"))
+    feedback = ":".join(part.replace(":", "-") for part in (slug, "digest", list_id, "distro"))
     boundary = f"=_distro_{secrets.token_hex(12)}"  # "=_" never occurs in quoted-printable text
     lines = [
         _fold("From", Address(display_name=_one_line(email.from_name), addr_spec=email.from_address)),
@@ -141,7 +146,7 @@ def build_message_template(*, settings: Settings, slug: str, subject: str, html:
         f"Message-ID: {_marker('header', 'message_id')}\r\n",
         "MIME-Version: 1.0\r\n",
         _fold("Content-Language", publication.language),
-        _fold("List-Id", f"{_phrase(publication.name)} <{email.list_id}>"),
+        _fold("List-Id", f"{_phrase(publication.name)} <{list_id}>"),
         f"List-Unsubscribe: <{_marker('header', 'unsubscribe_url')}>{mailto}\r\n",
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
         _fold("Feedback-ID", feedback),

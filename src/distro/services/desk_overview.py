@@ -18,9 +18,10 @@ import sqlalchemy as sa
 from distro.app import App
 from distro.errors import ConfigError
 from distro.models import Article, AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus, Digest, utcnow
-from distro.services.digest import TEST_KEY_PREFIX, digest_job_id, digest_trigger
+from distro.services.digest_calendar import digest_job_id, digest_trigger
 from distro.services.ingest import SourceStatus, list_sources
 from distro.services.status import _jobs
+from distro.store.editions import TEST_KEY_PREFIX
 
 D = Delivery.__table__  # type: ignore[attr-defined]
 A = DeliveryAttempt.__table__  # type: ignore[attr-defined]

@@ -1,7 +1,7 @@
 """What the desk's digest page shows of a newsletter's upcoming edition, and how its edit form maps to
 :class:`~distro.services.digest_edit.EditChanges`.
 
-The upcoming edition is :func:`~distro.services.digest.upcoming_at`'s: the one the newsletter's next
+The upcoming edition is :func:`~distro.services.digest_calendar.upcoming_at`'s: the one the newsletter's next
 scheduled run sends (or this period's, while it is composed and not queued). Opening it composes it (as
 ``distro digest preview`` does); at its time the scheduler composes it again with the stories that arrived
 since, the editor's choices kept. Sent now or scheduled by hand, it goes out exactly as previewed.
@@ -16,24 +16,19 @@ from distro.app import App
 from distro.compose.digest import Edition
 from distro.errors import DistroError
 from distro.models import Article, Digest, DigestEdit, DigestStatus, utcnow
-from distro.services.digest import (
-    compose_weekly,
-    count_recipients,
-    digest_slug,
-    digest_trigger,
-    edition_of,
-    load_edit,
-    upcoming_at,
-    window_articles,
-)
+from distro.services.digest_calendar import digest_slug, digest_trigger, upcoming_at
+from distro.services.digest_compose import edition_of, open_edition, window_articles
 from distro.services.digest_edit import EditChanges
+from distro.services.digest_send import count_recipients
+from distro.settings import DigestSettings
+from distro.store import editions
 
 
 @dataclass(frozen=True, slots=True)
 class UpcomingEdition:
     """A newsletter's upcoming edition as composed now (``digest`` None when there is nothing to send)."""
 
-    app: App  # scoped to the newsletter (App.for_newsletter)
+    newsletter: DigestSettings
     at: datetime  # a time inside the edition's period (its slug and date come from it)
     slug: str
     digest: Digest | None
@@ -65,33 +60,34 @@ class UpcomingEdition:
 
     @property
     def max_stories(self) -> int:
-        return self.edition.max_stories or self.app.settings.digest.max_stories
+        return self.edition.max_stories or self.newsletter.max_stories
 
 
-def upcoming_edition(app: App, now: datetime | None = None) -> UpcomingEdition:
-    """Compose (or load) the upcoming edition of ``app``'s newsletter and gather what the page shows."""
+def upcoming_edition(app: App, newsletter: DigestSettings, now: datetime | None = None) -> UpcomingEdition:
+    """Compose (or load) the upcoming edition of ``newsletter`` and gather what the page shows."""
     now = now or utcnow()
-    at = upcoming_at(app, now)
-    slug = digest_slug(app, at)
-    result = compose_weekly(app, now, slug_at=at)
-    edit = load_edit(app, slug)
+    at = upcoming_at(app, newsletter, now)
+    slug = digest_slug(newsletter, at)
+    result = open_edition(app, newsletter, now, at=at)
+    edit = editions.load_edit(app.engine, slug)
     end = result.digest.window_end if result.digest is not None else now
-    _, articles = window_articles(app, end, window_days=edit.window_days if edit else None, before_slug=slug)
-    fire = digest_trigger(app, app.settings.digest.slug_prefix).get_next_fire_time(None, now)
+    window_days = edit.window_days if edit else None
+    _, articles = window_articles(app, newsletter, end, window_days=window_days, before_slug=slug)
+    fire = digest_trigger(app, newsletter.slug_prefix).get_next_fire_time(None, now)
     cron_at = fire.astimezone(UTC) if fire is not None else None
     return UpcomingEdition(
-        app=app,
+        newsletter=newsletter,
         at=at,
         slug=slug,
         digest=result.digest,
         reason=result.reason,
         warning=result.warning,
         edit=edit,
-        edition=edition_of(app, edit),
+        edition=edition_of(newsletter, edit),
         articles=articles,
-        recipients=count_recipients(app),
+        recipients=count_recipients(app, newsletter),
         cron_at=cron_at,
-        cron_slug=digest_slug(app, cron_at) if cron_at is not None else None,
+        cron_slug=digest_slug(newsletter, cron_at) if cron_at is not None else None,
     )
 
 

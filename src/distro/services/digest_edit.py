@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-import sqlalchemy as sa
-from sqlmodel import select
+from functools import partial
 
 from distro import outbox
 from distro.app import App
-from distro.db import session_scope
 from distro.dispatch import _attempt
 from distro.errors import DistroError
-from distro.models import Delivery, DeliveryStatus, Digest, DigestEdit, DigestStatus, utcnow
+from distro.models import Delivery, Digest, DigestEdit, DigestStatus, utcnow
 from distro.outbox import Claimed
-from distro.services.digest import TEST_KEY_PREFIX, DigestResult, compose_weekly, digest_slug
+from distro.services.digest_calendar import digest_slug
+from distro.services.digest_compose import DigestResult, recompose_edition
 from distro.services.messages import MessageBuilder
+from distro.settings import DigestSettings
+from distro.store import editions
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,39 +38,43 @@ class EditChanges:
 
 
 def save_edit(
-    app: App, changes: EditChanges, now: datetime | None = None, *, slug_at: datetime | None = None
+    app: App,
+    newsletter: DigestSettings,
+    changes: EditChanges,
+    now: datetime | None = None,
+    *,
+    at: datetime | None = None,
 ) -> DigestResult:
-    """Store the week's edit and (re)compose the digest with it; DistroError once it is queued.
+    """Store the edit of ``newsletter``'s edition holding ``at`` (default ``now``) and recompose it;
+    DistroError once it is queued.
 
-    ``slug_at`` picks another edition than this period's: the desk passes
-    :func:`~distro.services.digest.upcoming_at`, so after Monday's digest is queued it edits next Monday's.
+    The desk and the CLI pass :func:`~distro.services.digest_calendar.upcoming_at`, so after Monday's
+    edition is queued they edit next Monday's.
     """
     now = now or utcnow()
-    slug = digest_slug(app, slug_at or now)
     if changes.max_stories is not None and changes.max_stories < 1:
         raise DistroError("--max-stories must be at least 1")
-    with session_scope(app.engine) as session:
-        digest = session.exec(select(Digest).where(Digest.slug == slug)).first()
-        if digest is not None and digest.status != DigestStatus.COMPOSED:
-            raise DistroError(f"digest {slug} is already {digest.status}; a queued digest cannot be edited")
-        edit = session.exec(select(DigestEdit).where(DigestEdit.slug == slug)).first() or DigestEdit(
-            slug=slug
+    editions.update_edit(app.engine, digest_slug(newsletter, at or now), partial(_apply, changes))
+    return recompose_edition(app, newsletter, now, at=at)
+
+
+def _apply(changes: EditChanges, edit: DigestEdit, digest: Digest | None) -> None:
+    if digest is not None and digest.status != DigestStatus.COMPOSED:
+        raise DistroError(
+            f"digest {digest.slug} is already {digest.status}; a queued digest cannot be edited"
         )
-        if changes.intro is not None:
-            edit.intro = changes.intro
-        if changes.pin is not None or changes.unpin:
-            edit.pinned_article_id = None if changes.unpin else changes.pin
-        excluded = (set(edit.excluded_article_ids or ()) | set(changes.exclude)) - set(changes.include)
-        edit.excluded_article_ids = sorted(excluded)
-        if changes.max_stories is not None:
-            edit.max_stories = changes.max_stories
-        if changes.window_days is not None:
-            edit.window_days = changes.window_days or None
-        if changes.sections is not None:
-            edit.sections = list(changes.sections) or None
-        edit.updated_at = utcnow()
-        session.add(edit)
-    return compose_weekly(app, now, recompose=True, slug_at=slug_at)
+    if changes.intro is not None:
+        edit.intro = changes.intro
+    if changes.pin is not None or changes.unpin:
+        edit.pinned_article_id = None if changes.unpin else changes.pin
+    excluded = (set(edit.excluded_article_ids or ()) | set(changes.exclude)) - set(changes.include)
+    edit.excluded_article_ids = sorted(excluded)
+    if changes.max_stories is not None:
+        edit.max_stories = changes.max_stories
+    if changes.window_days is not None:
+        edit.window_days = changes.window_days or None
+    if changes.sections is not None:
+        edit.sections = list(changes.sections) or None
 
 
 def send_test(app: App, digest: Digest, to: str) -> Delivery:
@@ -80,26 +84,9 @@ def send_test(app: App, digest: Digest, to: str) -> Delivery:
     it never counts as a recipient; a temporary failure stays queued for ``distro dispatch``.
     """
     now = utcnow()
-    lease = app.settings.dispatch.lease_seconds
-    with session_scope(app.engine) as session:
-        number = session.exec(
-            select(sa.func.count())
-            .select_from(Delivery)
-            .where(Delivery.key.startswith(f"{TEST_KEY_PREFIX}{digest.slug}:"))  # type: ignore[attr-defined]
-        ).one()
-        row = Delivery(
-            key=f"{TEST_KEY_PREFIX}{digest.slug}:{int(number) + 1}",
-            channel="email",
-            recipient=to,
-            digest_id=digest.id,
-            status=DeliveryStatus.SENDING,
-            attempts=1,
-            lease_owner=app.worker_id,
-            lease_until=now + timedelta(seconds=lease),
-        )
-        session.add(row)
-        session.flush()
-        claimed = Claimed(row.id or 0, row.key, "email", to, digest.id, None, None, 1, now)
+    lease_until = now + timedelta(seconds=app.settings.dispatch.lease_seconds)
+    row = editions.add_test_copy(app.engine, digest, to, worker=app.worker_id, lease_until=lease_until)
+    claimed = Claimed(row.id or 0, row.key, "email", to, digest.id, None, None, 1, now)
     message = MessageBuilder(app)([claimed]).get(claimed.id)
     channel = app.channel_factory("email")
     try:
@@ -107,7 +94,4 @@ def send_test(app: App, digest: Digest, to: str) -> Delivery:
     finally:
         channel.close()
     outbox.record(app.engine, [outcome], worker=app.worker_id, settings=app.settings.dispatch)
-    with session_scope(app.engine) as session:
-        sent = session.get_one(Delivery, claimed.id)
-        session.expunge(sent)
-    return sent
+    return editions.delivery(app.engine, claimed.id)

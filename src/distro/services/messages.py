@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from distro.app import App
 from distro.channels.base import EmailOut, SocialOut
@@ -29,7 +29,9 @@ from distro.models import (
     SubscriberStatus,
 )
 from distro.outbox import Claimed
+from distro.services.digest_variants import sections_key
 from distro.services.personal import personal_for
+from distro.store import editions, recipients
 
 TEST_SUBJECT_PREFIX = "[TEST] "
 _TEST = "\x00test"  # variant key of the test copy; never a sections key
@@ -41,7 +43,8 @@ class _DigestMessages:
 
     def __init__(self, app: App, digest: Digest, variants: Sequence[DigestVariant]) -> None:
         self.slug, self.prefix = digest.slug, digest.newsletter
-        # Its newsletter's settings, looked up once per digest (None: since removed from the configuration).
+        # Its newsletter, named by the stored digest and looked up once (None: since removed from the
+        # configuration; its test copy then carries the main List-Id).
         self.newsletter = next(
             (n for n in app.settings.all_newsletters if n.slug_prefix == digest.newsletter), None
         )
@@ -54,14 +57,13 @@ class _DigestMessages:
     def get(self, key: str) -> PreparedMessage:
         if key == _TEST and _TEST not in self._prepared:
             d, settings = self._digest, self._app.settings
-            if self.newsletter is not None:
-                settings = settings.for_newsletter(self.prefix)  # its own List-Id
             template = build_message_template(
                 settings=settings,
                 slug=d.slug,
                 subject=TEST_SUBJECT_PREFIX + d.subject,
                 html=d.html,
                 text=d.text,
+                list_id=settings.list_id_of(self.newsletter) if self.newsletter is not None else None,
             )
             self._prepared[_TEST] = PreparedMessage.from_template(template)
         return self._prepared.get(key) or self._prepared[""]
@@ -77,22 +79,18 @@ class MessageBuilder:
 
     def _digest(self, digest_id: int) -> _DigestMessages:
         if digest_id not in self._digests:
-            with session_scope(self.app.engine) as session:
-                digest = session.get_one(Digest, digest_id)
-                variants = session.exec(
-                    select(DigestVariant).where(DigestVariant.digest_id == digest_id)
-                ).all()
-                self._digests[digest_id] = _DigestMessages(self.app, digest, list(variants))
+            digest, variants = editions.with_variants(self.app.engine, digest_id)
+            self._digests[digest_id] = _DigestMessages(self.app, digest, variants)
         return self._digests[digest_id]
 
     def __call__(self, batch: Sequence[Claimed]) -> Mapping[int, Any]:
         subscriber_ids = [c.subscriber_id for c in batch if c.subscriber_id is not None]
         post_ids = [c.social_post_id for c in batch if c.social_post_id is not None]
+        subscribers = {s.id: s for s in recipients.by_ids(self.app.engine, subscriber_ids)}
         with session_scope(self.app.engine) as session:
-            subscribers = {
-                s.id: s for s in session.exec(select(Subscriber).where(Subscriber.id.in_(subscriber_ids)))
-            }  # type: ignore[union-attr]
-            posts = {p.id: p for p in session.exec(select(SocialPost).where(SocialPost.id.in_(post_ids)))}  # type: ignore[union-attr]
+            posts = {
+                p.id: p for p in session.exec(select(SocialPost).where(col(SocialPost.id).in_(post_ids)))
+            }
             articles = self._x_articles(session, list(posts.values()))
         built: dict[int, Any] = self._one_off([c for c in batch if c.key.startswith(ONE_OFF_PREFIX)])
         for claimed in batch:
@@ -120,7 +118,7 @@ class MessageBuilder:
         ids = [p.article_id for p in posts if p.platform == "x"]
         if not ids or not (x.media or x.thread):
             return {}
-        return {a.id: a for a in session.exec(select(Article).where(Article.id.in_(ids)))}  # type: ignore[union-attr,misc]
+        return {a.id or 0: a for a in session.exec(select(Article).where(col(Article.id).in_(ids)))}
 
     def _x_extras(self, post: SocialPost, articles: Mapping[int, Article]) -> dict[str, Any]:
         """The image and thread an X post carries beside its stored body (see distro.channels.x)."""
@@ -142,7 +140,7 @@ class MessageBuilder:
             return {}
         ids = {c.id: int(c.key.removeprefix(ONE_OFF_PREFIX)) for c in rows}
         with session_scope(self.app.engine) as session:
-            query = select(OneOffMessage).where(OneOffMessage.id.in_(list(ids.values())))  # type: ignore[union-attr]
+            query = select(OneOffMessage).where(col(OneOffMessage.id).in_(list(ids.values())))
             stored = {m.id: m.data.encode("ascii") for m in session.exec(query)}
         built: dict[int, Any] = {}
         for claimed in rows:
@@ -180,13 +178,9 @@ class MessageBuilder:
             return Suppressed("subscriber was deleted")
         if subscriber.status != SubscriberStatus.ACTIVE:
             return Suppressed(f"subscriber is {subscriber.status}")
-        from distro.services.digest import sections_key
-        from distro.services.subscribers import wants
-
         newsletter = self._digest(claimed.digest_id or 0).newsletter
-        if newsletter is not None and not wants(subscriber, newsletter):
+        if newsletter is not None and not newsletter.chosen_by(subscriber.newsletters):
             return Suppressed(f"subscriber left the {newsletter.name}")  # after it was queued
-
         return self._render(claimed, sections_key(subscriber.sections), subscriber.id or 0, subscriber.name)
 
     def _test(self, claimed: Claimed) -> Any:

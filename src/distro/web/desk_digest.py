@@ -1,10 +1,10 @@
 """The desk's digest page: the upcoming edition of each newsletter, previewed, edited, tested and sent.
 
-The preview iframes hold exactly :func:`distro.services.digest.render_preview`'s bytes (the same bytes
-``distro digest preview`` writes); ``/desk/digest/preview.html`` and ``.txt`` serve them raw. Every action
-goes through the services the CLI and the scheduler use (``save_edit``, ``send_test``, ``queue_digest``,
-:mod:`distro.services.digest_schedule`). Each form names the edition it was shown for, so a second click
-after an edition was queued never acts on the next one.
+The preview iframes hold exactly :func:`distro.services.digest_preview.render_preview`'s bytes (the same
+bytes ``distro digest preview`` writes); ``/desk/digest/preview.html`` and ``.txt`` serve them raw. Every
+action goes through the services the CLI and the scheduler use (``save_edit``, ``send_test``,
+``send_edition``, :mod:`distro.services.digest_schedule`). Each form names the edition it was shown
+for, so a second click after an edition was queued never acts on the next one.
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ from zoneinfo import ZoneInfo
 import fastapi
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
-from sqlmodel import select
 
 from distro.app import App
-from distro.db import session_scope
 from distro.errors import DistroError
-from distro.models import Digest, utcnow
+from distro.models import utcnow
 from distro.services import digest_schedule
-from distro.services.digest import PreviewPage, queue_digest, render_preview
 from distro.services.digest_desk import UpcomingEdition, changes_from_form, upcoming_edition
 from distro.services.digest_edit import save_edit, send_test
+from distro.services.digest_preview import PreviewPage, render_preview
+from distro.services.digest_send import send_edition
 from distro.services.subscribers import normalise_email
+from distro.settings import DigestSettings
 from distro.web.desk_auth import Desk, DeskDep, DeskForm, DeskPost, render_desk
 from distro.web.desk_flash import back, read_flash
 
@@ -45,12 +45,14 @@ Newsletter = Annotated[str | None, fastapi.Query(description="The newsletter's s
 Subscriber = Annotated[str | None, fastapi.Query(description="Preview as this subscriber gets it.")]
 
 
-def _scoped(app: App, newsletter: str | None) -> App:
-    return app.for_newsletter(newsletter or None)  # ConfigError (a DistroError) when unknown
+def _upcoming(app: App, newsletter: str | None) -> UpcomingEdition:
+    """The upcoming edition of the newsletter the query or form names ("" or None: the main digest);
+    ConfigError (a DistroError) when it names none."""
+    return upcoming_edition(app, app.settings.newsletter(newsletter or None))
 
 
-def _local(app: App) -> Callable[[datetime | None], str]:
-    zone = ZoneInfo(app.settings.digest.timezone)
+def _local(newsletter: DigestSettings) -> Callable[[datetime | None], str]:
+    zone = ZoneInfo(newsletter.timezone)
 
     def local(value: datetime | None) -> str:
         return "" if value is None else value.astimezone(zone).strftime("%a %d %b %Y, %H:%M %Z")
@@ -58,22 +60,22 @@ def _local(app: App) -> Callable[[datetime | None], str]:
     return local
 
 
-def _input_value(app: App, value: datetime | None) -> str:
+def _input_value(newsletter: DigestSettings, value: datetime | None) -> str:
     """A time as a datetime-local input wants it, in the newsletter's timezone."""
-    return (
-        ""
-        if value is None
-        else value.astimezone(ZoneInfo(app.settings.digest.timezone)).strftime("%Y-%m-%dT%H:%M")
-    )
+    zone = ZoneInfo(newsletter.timezone)
+    return "" if value is None else value.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
 
 
-def _preview(view: UpcomingEdition, subscriber: str | None) -> tuple[PreviewPage | None, str | None]:
+def _preview(
+    app: App, view: UpcomingEdition, subscriber: str | None
+) -> tuple[PreviewPage | None, str | None]:
     if view.digest is None:
         return None, None
     try:
-        return render_preview(view.app, view.digest, email=subscriber or None), None
+        return render_preview(app, view.newsletter, view.digest, email=subscriber or None), None
     except LookupError as exc:
-        return render_preview(view.app, view.digest), f"{exc}; showing the example reader's copy."
+        page = render_preview(app, view.newsletter, view.digest)
+        return page, f"{exc}; showing the example reader's copy."
 
 
 def _page(
@@ -88,15 +90,13 @@ def _page(
 ) -> HTMLResponse:
     app = desk.app
     try:
-        scoped = _scoped(app, newsletter)
-        view = upcoming_edition(scoped)
+        view = _upcoming(app, newsletter)
     except DistroError as exc:
         return render_desk(desk, app, "digest", "Digest", status=404 if status == 200 else status,
                            error=f"{error + ' ' if error else ''}{exc}", notice=notice, view=None,
                            newsletters=app.settings.all_newsletters, prefix=newsletter or "")  # fmt: skip
-    page, lookup_error = _preview(view, subscriber)
+    page, lookup_error = _preview(app, view, subscriber)
     source = Markup(html.escape(page.html.decode("utf-8"), quote=True)) if page is not None else None
-    prefix = scoped.settings.digest.slug_prefix
     return render_desk(
         desk,
         app,
@@ -107,15 +107,15 @@ def _page(
         error=" ".join(e for e in (error, lookup_error) if e) or None,
         view=view,
         newsletters=app.settings.all_newsletters,
-        prefix=prefix,
-        newsletter=scoped.settings.digest,
+        prefix=view.newsletter.slug_prefix,
+        newsletter=view.newsletter,
         subscriber=subscriber or "",
         source=source,
         widths=WIDTHS,
         intro=view.edition.intro if draft_intro is None else draft_intro,
-        local=_local(scoped),
-        send_at_value=_input_value(scoped, view.goes_out_at),
-        min_value=_input_value(scoped, utcnow()),
+        local=_local(view.newsletter),
+        send_at_value=_input_value(view.newsletter, view.goes_out_at),
+        min_value=_input_value(view.newsletter, utcnow()),
         raw_query=urlencode({k: v for k, v in (("newsletter", newsletter), ("subscriber", subscriber)) if v}),
         test_to=desk.session.email,
     )
@@ -132,13 +132,13 @@ def digest_page(
 
 def _raw(desk: Desk, newsletter: str | None, subscriber: str | None) -> PreviewPage:
     try:
-        view = upcoming_edition(_scoped(desk.app, newsletter))
+        view = _upcoming(desk.app, newsletter)
     except DistroError as exc:
         raise fastapi.HTTPException(404, str(exc)) from None
     if view.digest is None:
         raise fastapi.HTTPException(404, f"nothing to preview: {view.reason}")
     try:
-        return render_preview(view.app, view.digest, email=subscriber or None)
+        return render_preview(desk.app, view.newsletter, view.digest, email=subscriber or None)
     except LookupError as exc:
         raise fastapi.HTTPException(404, str(exc)) from None
 
@@ -164,7 +164,7 @@ def _back(desk: Desk, newsletter: str, *, notice: str | None = None, error: str 
 
 def _target(form: DeskForm) -> UpcomingEdition:
     """The upcoming edition the form was shown for; DistroError when it has moved on since."""
-    view = upcoming_edition(_scoped(form.desk.app, form.get("newsletter")))
+    view = _upcoming(form.desk.app, form.get("newsletter"))
     shown = form.get("edition")
     if shown != view.slug:
         raise DistroError(f"{shown or 'that edition'} is no longer the upcoming edition (now {view.slug}); "
@@ -188,13 +188,12 @@ def digest_edit(form: DeskPost) -> Response:
             excluded=form.getlist("exclude"),
             max_stories=form.get("max_stories"),
         )
-        result = save_edit(view.app, changes, slug_at=view.at)
+        result = save_edit(form.desk.app, view.newsletter, changes, at=view.at)
     except DistroError as exc:
         return _page(form.desk, newsletter, error=f"Not saved: {exc}.", draft_intro=draft, status=422)
     what = f"{len(result.digest.article_ids)} stories" if result.digest else result.reason
-    return _back(
-        form.desk, view.app.settings.digest.slug_prefix, notice=f"Saved the edit of {view.slug} ({what})."
-    )
+    notice = f"Saved the edit of {view.slug} ({what})."
+    return _back(form.desk, view.newsletter.slug_prefix, notice=notice)
 
 
 @router.post("/digest/test", response_model=None)
@@ -205,7 +204,7 @@ def digest_test(form: DeskPost) -> Response:
         if view.digest is None:
             raise DistroError(f"nothing to send: {view.reason}")
         to = normalise_email(form.get("to") or form.desk.session.email)
-        row = send_test(view.app, view.digest, to)
+        row = send_test(form.desk.app, view.digest, to)
     except DistroError as exc:
         return _back(form.desk, newsletter, error=f"No test copy sent: {exc}.")
     if row.status != "sent":
@@ -224,19 +223,14 @@ def digest_send(form: DeskPost) -> Response:
         view = _target(form)
         if view.digest is None:
             raise DistroError(f"nothing to send: {view.reason}")
-        queue_digest(view.app, view.digest)
+        sent = send_edition(form.desk.app, view.newsletter, at=view.at)
     except DistroError as exc:
         return _back(form.desk, newsletter, error=f"Not sent: {exc}.")
-    with session_scope(view.app.engine) as session:
-        readers = session.exec(select(Digest.recipients).where(Digest.id == view.digest.id)).one()
-    return _back(
-        form.desk,
-        newsletter,
-        notice=f"{view.slug} is queued for {readers} readers; it goes out now. Below: the next edition.",
-    )
+    notice = f"{view.slug} is queued for {sent.recipients} readers; it goes out now. Below: the next edition."
+    return _back(form.desk, newsletter, notice=notice)
 
 
-def _parse_local(app: App, raw: str) -> datetime:
+def _parse_local(newsletter: DigestSettings, raw: str) -> datetime:
     """A datetime-local value in the newsletter's timezone, as an aware time; refuses one the clocks skip."""
     try:
         naive = datetime.fromisoformat(raw)
@@ -244,7 +238,7 @@ def _parse_local(app: App, raw: str) -> datetime:
         raise DistroError(f"{raw!r} is not a date and time") from None
     if naive.tzinfo is not None:
         raise DistroError("give the time without a timezone: it is read in the newsletter's timezone")
-    zone = ZoneInfo(app.settings.digest.timezone)
+    zone = ZoneInfo(newsletter.timezone)
     local = naive.replace(tzinfo=zone)
     if local.astimezone(zone).replace(tzinfo=None) != naive:
         raise DistroError(f"{naive:%Y-%m-%d %H:%M} does not exist in {zone.key} (the clocks change then)")
@@ -256,11 +250,11 @@ def digest_schedule_post(form: DeskPost) -> Response:
     newsletter = form.get("newsletter")
     try:
         view = _target(form)
-        send_at = _parse_local(view.app, form.get("send_at"))
-        digest_schedule.schedule(view.app, view.slug, send_at)
+        send_at = _parse_local(view.newsletter, form.get("send_at"))
+        digest_schedule.schedule(form.desk.app, view.slug, send_at)
     except DistroError as exc:
         return _back(form.desk, newsletter, error=f"Not scheduled: {exc}.")
-    when = _local(view.app)(send_at)
+    when = _local(view.newsletter)(send_at)
     return _back(
         form.desk, newsletter, notice=f"{view.slug} goes out at {when} instead of at the usual time."
     )
@@ -271,7 +265,7 @@ def digest_unschedule(form: DeskPost) -> Response:
     newsletter = form.get("newsletter")
     try:
         view = _target(form)
-        changed = digest_schedule.unschedule(view.app, view.slug)
+        changed = digest_schedule.unschedule(form.desk.app, view.slug)
     except DistroError as exc:
         return _back(form.desk, newsletter, error=f"Not unscheduled: {exc}.")
     if not changed:
