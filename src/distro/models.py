@@ -138,7 +138,7 @@ class Article(SQLModel, table=True):
     # time): an older version arriving later (a replay, a retry overtaken) never overwrites a newer one.
     source_modified_at: datetime | None = _when()
     # True for the back catalogue found on a source's first poll: recorded as seen, never sent.
-    # Digest and social selection must add ``Article.backlog.is_(False)`` (distro.services.ingest.FRESH).
+    # Digest and social selection must add ``Article.backlog.is_(False)`` (distro.store.articles.FRESH).
     backlog: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 

@@ -14,9 +14,11 @@ from sqlalchemy import event
 from distro.app import App, build_app
 from distro.db import upgrade
 from distro.models import Article, Source
-from distro.services.ingest import FRESH, ingest, list_sources, store_pushed
+from distro.services.articles import store_pushed
+from distro.services.ingest import ingest, list_sources
 from distro.settings import Settings, SourceSettings
 from distro.sources.webhook import payload_to_draft
+from distro.store.articles import FRESH
 from tests.fakes.http_server import FakeHTTPServer, RecordedRequest, Reply, http_server
 
 

@@ -20,9 +20,9 @@ from pydantic import SecretStr
 from distro.app import App, build_app
 from distro.db import upgrade
 from distro.models import Article, SeenWebhookSignature
-from distro.services.ingest import FRESH
 from distro.settings import Settings
 from distro.sources.webhook import sign
+from distro.store.articles import FRESH
 from distro.web.app import create_web_app
 
 SECRET = "s3cret-webhook-key"

@@ -23,10 +23,11 @@ import uvicorn
 from distro.app import App, build_app
 from distro.db import session_scope, upgrade
 from distro.models import Article, WebSubSubscription, utcnow
-from distro.services.ingest import FRESH, ingest
+from distro.services.ingest import ingest
 from distro.services.websub import renew_websub_leases
 from distro.settings import Settings, SourceSettings
 from distro.sources.websub import hub_secret
+from distro.store.articles import FRESH
 from distro.web.app import create_web_app
 from tests.fakes.http_server import FakeHTTPServer, RecordedRequest, Reply, http_server
 from tests.services.test_sources_ingest import rss

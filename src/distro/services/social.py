@@ -16,8 +16,8 @@ from distro.app import App
 from distro.compose.social import PlannedPost, plan_posts
 from distro.db import is_postgres, session_scope
 from distro.models import Article, SocialPost, utcnow
-from distro.services.ingest import FRESH
 from distro.services.plan import schedule_rows
+from distro.store import articles
 
 
 def post_key(article_id: int, platform: str, account: str) -> str:
@@ -33,10 +33,7 @@ def articles_without_posts(app: App, now: datetime) -> list[Article]:
     since = now - timedelta(days=app.settings.digest.window_days)
     if not [c for c in app.enabled_channels() if c != "email"]:
         return []
-    # Back catalogue recorded on a source's first poll is never posted (see services.ingest).
-    query = select(Article).where(Article.first_seen_at > since, FRESH)
-    with session_scope(app.engine) as session:
-        return list(session.exec(query.order_by(Article.published_at, Article.id)))  # type: ignore[arg-type]
+    return articles.fresh_since(app.engine, since)  # never the back catalogue of a first poll
 
 
 def plan_social(app: App, now: datetime | None = None) -> int:

@@ -15,18 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
-
 from distro.app import App
-from distro.db import session_scope
-from distro.models import SeenWebhookSignature
-from distro.services.ingest import store_pushed
+from distro.services.articles import store_pushed
 from distro.sources.webhook import WebhookRejected, parse_payload, signature_digest, verify
+from distro.store import webhook_signatures
 
 WEBHOOK_SOURCE = "webhook"  # the Source row that pushed articles belong to
-PURGE_BATCH = 500
-T = SeenWebhookSignature.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,21 +31,14 @@ class WebhookAnswer:
 
 def remember_signature(app: App, signature: str, *, expires_at: datetime, now: datetime) -> bool:
     """Record an accepted signature until ``expires_at``; False when it was already recorded (a replay)."""
-    digest = signature_digest(signature)
-    try:
-        with session_scope(app.engine) as session:
-            expired = sa.select(T.c.digest).where(T.c.expires_at < now).limit(PURGE_BATCH)
-            session.execute(sa.delete(T).where(T.c.digest.in_(expired.scalar_subquery())))
-            session.add(SeenWebhookSignature(digest=digest, expires_at=expires_at))
-    except IntegrityError:
-        return False
-    return True
+    return webhook_signatures.remember(
+        app.engine, signature_digest(signature), expires_at=expires_at, now=now
+    )
 
 
 def forget_signature(app: App, signature: str) -> None:
     """Drop a recorded signature (its request was not stored after all, so a retry must be let in)."""
-    with session_scope(app.engine) as session:
-        session.execute(sa.delete(T).where(T.c.digest == signature_digest(signature)))
+    webhook_signatures.forget(app.engine, signature_digest(signature))
 
 
 def receive_webhook(

@@ -20,12 +20,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import select
-
 from distro.app import App
 from distro.db import session_scope
 from distro.errors import SourceError
 from distro.models import WebSubSubscription, utcnow
+from distro.services.articles import store_pushed
 from distro.settings import SourceSettings
 from distro.sources.feed import parse_feed
 from distro.sources.websub import (
@@ -36,6 +35,7 @@ from distro.sources.websub import (
     request_subscription,
     signature_ok,
 )
+from distro.store import websub_subscriptions as subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def ensure_subscription(
     now = utcnow()
     lease = app.settings.web.websub_lease_seconds
     with session_scope(app.engine) as session:
-        sub = session.exec(select(WebSubSubscription).where(WebSubSubscription.topic == topic)).first()
+        sub = subscriptions.by_topic(session, topic)
         if sub is not None and sub.hub == hub and not force and not _due(sub, lease, now):
             return sub
         if sub is None:
@@ -125,8 +125,7 @@ def ensure_subscription(
             if old_callback:  # the hub still pushes to the old URL: keep it until a request gets through
                 row.callback_nonce = None
             return row
-    with session_scope(app.engine) as session:
-        return session.get_one(WebSubSubscription, sub_id)
+    return subscriptions.one(app.engine, sub_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,13 +189,10 @@ def receive_content(
     410 (the hub stops pushing there) for an unknown callback, including an old secret-less URL of a
     subscription that has moved to its secret URL.
     """
-    from distro.services.ingest import store_pushed
-
-    with session_scope(app.engine) as session:
-        sub = session.get(WebSubSubscription, subscription_id)
-        if sub is None or not _reaches(app, sub, secret) or sub.state not in ("active", "pending"):
-            return Distribution(410, reason="no such subscription")  # tells the hub to stop
-        topic, name = sub.topic, sub.source_name
+    sub = subscriptions.get(app.engine, subscription_id)
+    if sub is None or not _reaches(app, sub, secret) or sub.state not in ("active", "pending"):
+        return Distribution(410, reason="no such subscription")  # tells the hub to stop
+    topic, name = sub.topic, sub.source_name
     if not any(signature_ok(hub_secret(key, topic), body, signature) for key in _keys(app)):
         # The spec says: acknowledge (2xx) but ignore, so a forger learns nothing.
         log.warning("WebSub push for %s ignored: missing or bad X-Hub-Signature", topic)
@@ -217,10 +213,7 @@ def renew_websub_leases(app: App, now: datetime | None = None) -> list[WebSubSub
     """Re-subscribe each subscription whose lease ends soon (or that failed a while ago); scheduler job."""
     now = now or utcnow()
     lease = app.settings.web.websub_lease_seconds
-    with session_scope(app.engine) as session:
-        due = [
-            s for s in session.exec(select(WebSubSubscription)) if s.state != "denied" and _due(s, lease, now)
-        ]
+    due = [s for s in subscriptions.every(app.engine) if s.state != "denied" and _due(s, lease, now)]
     renewed = []
     for sub in due:
         config = _config(app, sub.source_name) or SourceSettings(name=sub.source_name, url=sub.topic)

@@ -6,13 +6,52 @@ first poll is seen, never sent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from distro.db import session_scope
 from distro.models import Article, Digest
 
 FRESH = col(Article.backlog).is_(False)
+_PAGE = 500  # values per IN (...) list
+
+
+def matching(session: Session, guids: Sequence[str], urls: Sequence[str]) -> list[Article]:
+    """The stored articles whose GUID or URL is among these, a page of each at a time."""
+    found: list[Article] = []
+    for start in range(0, max(len(urls), len(guids)), _PAGE):
+        condition = sa.or_(
+            col(Article.guid).in_(guids[start : start + _PAGE]),
+            col(Article.url).in_(urls[start : start + _PAGE]),
+        )
+        found += session.exec(select(Article).where(condition))
+    return found
+
+
+def fresh_since(engine: Engine, since: datetime) -> list[Article]:
+    """Articles first seen after ``since`` that may be sent, by publication time (social planning)."""
+    query = select(Article).where(col(Article.first_seen_at) > since, FRESH)
+    with session_scope(engine) as session:
+        return list(session.exec(query.order_by(col(Article.published_at), col(Article.id))))
+
+
+def counts_by_source(engine: Engine) -> dict[int | None, int]:
+    """How many articles each source id has stored."""
+    query = sa.select(col(Article.source_id), sa.func.count()).group_by(col(Article.source_id))
+    with engine.connect() as connection:
+        return {source_id: int(count) for source_id, count in connection.execute(query)}
+
+
+def newest(engine: Engine, most: int) -> list[tuple[Article, datetime]]:
+    """The ``most`` newest articles with when they were published (or else first seen), newest first."""
+    published = sa.func.coalesce(col(Article.published_at), col(Article.first_seen_at)).label("published")
+    query = select(Article, published).order_by(published.desc(), col(Article.id).desc()).limit(most)
+    with session_scope(engine) as session:
+        return [(article, when) for article, when in session.exec(query)]
 
 
 def latest_edition(engine: Engine, most: int) -> list[Article]:
