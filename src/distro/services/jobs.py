@@ -11,9 +11,10 @@ from distro.db import upgrade
 from distro.dispatch import DispatchReport
 from distro.errors import DistroError
 from distro.models import utcnow
+from distro.services.articles import IngestReport
 from distro.services.delivery import dispatch
 from distro.services.digest_send import SentEdition, send_edition
-from distro.services.ingest import IngestReport, ingest
+from distro.services.ingest import ingest
 from distro.services.social import plan_social
 
 log = logging.getLogger(__name__)

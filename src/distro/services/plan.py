@@ -16,14 +16,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from distro.models import Delivery, DeliveryStatus, SocialPost, utcnow
+from distro.models import DeliveryStatus, utcnow
 from distro.settings import PostingPlan, Settings
+from distro.store import deliveries, social_posts
 
-D = Delivery.__table__  # type: ignore[attr-defined]
-P = SocialPost.__table__  # type: ignore[attr-defined]
 HOUR = timedelta(hours=1)
 _MAX_STEPS = 10_000  # each step moves the candidate forward; this only guards against a bad plan
 
@@ -96,17 +94,8 @@ def _rate_blocked(limit: int, t: datetime, taken: Sequence[datetime]) -> datetim
 
 
 def _taken(connection: Connection, channel: str, now: datetime) -> list[datetime]:
-    """The account's posts sent in the last hour or still to send (an overdue one counts as ``now``).
-
-    Held posts are not scheduled, so they take no slot until released.
-    """
-    scheduled = sa.select(D.c.next_attempt_at).where(
-        D.c.channel == channel, D.c.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING])
-    )
-    sent = sa.select(D.c.sent_at).where(D.c.channel == channel, D.c.sent_at >= now - HOUR)
-    return [max(row[0], now) for row in connection.execute(scheduled)] + [
-        row[0] for row in connection.execute(sent)
-    ]
+    """The account's posts sent in the last hour or still to send (an overdue one counts as ``now``)."""
+    return deliveries.taken_times(connection, channel, now=now, sent_since=now - HOUR)
 
 
 def schedule_rows(
@@ -119,8 +108,7 @@ def schedule_rows(
     now = now or utcnow()
     rows = list(rows)
     with engine.connect() as connection:
-        keys = [r["key"] for r in rows]
-        existing = set(connection.execute(sa.select(D.c.key).where(D.c.key.in_(keys))).scalars())
+        existing = deliveries.existing_keys(connection, [r["key"] for r in rows])
         fresh = [r for r in rows if r["key"] not in existing]
         by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in fresh:
@@ -139,26 +127,13 @@ def find_deliveries(
     engine: Engine, *, article_id: int, platform: str, account: str | None = None
 ) -> list[int]:
     """Delivery ids of an article's posts on ``platform`` (optionally one account)."""
-    query = (
-        sa.select(D.c.id)
-        .select_from(D.join(P, P.c.id == D.c.social_post_id))
-        .where(P.c.article_id == article_id, P.c.platform == platform)
-    )
-    if account:
-        query = query.where(P.c.account == account)
-    with engine.connect() as connection:
-        return list(connection.execute(query.order_by(D.c.id)).scalars())
+    return social_posts.delivery_ids(engine, article_id=article_id, platform=platform, account=account)
 
 
 def hold(engine: Engine, delivery_ids: Sequence[int]) -> int:
     """Hold pending social posts back: they stay queued but are never claimed. Returns how many changed."""
     _check(engine, delivery_ids, allowed={DeliveryStatus.PENDING, DeliveryStatus.HELD}, verb="hold")
-    with engine.begin() as connection:
-        return connection.execute(
-            sa.update(D)
-            .where(D.c.id.in_(delivery_ids), D.c.status == DeliveryStatus.PENDING)
-            .values(status=DeliveryStatus.HELD, updated_at=utcnow())
-        ).rowcount
+    return deliveries.hold(engine, delivery_ids, utcnow())
 
 
 def release(
@@ -169,19 +144,10 @@ def release(
     _check(engine, delivery_ids, allowed={DeliveryStatus.HELD, DeliveryStatus.PENDING}, verb="release")
     changed = 0
     with engine.begin() as connection:
-        held = connection.execute(
-            sa.select(D.c.id, D.c.channel, D.c.next_attempt_at)
-            .where(D.c.id.in_(delivery_ids), D.c.status == DeliveryStatus.HELD)
-            .order_by(D.c.next_attempt_at, D.c.id)
-        ).all()
-        for row in held:
+        for row in deliveries.held(connection, delivery_ids):
             plan = plan_for(settings, row.channel)
             when = next_slot(plan, max(now, row.next_attempt_at), _taken(connection, row.channel, now))
-            changed += connection.execute(
-                sa.update(D)
-                .where(D.c.id == row.id, D.c.status == DeliveryStatus.HELD)
-                .values(status=DeliveryStatus.PENDING, next_attempt_at=when, updated_at=now)
-            ).rowcount
+            changed += deliveries.release(connection, row.id, at=when, now=now)
     return changed
 
 
@@ -189,13 +155,7 @@ def _check(engine: Engine, delivery_ids: Sequence[int], *, allowed: set[str], ve
     """Refuse unknown ids, emails, and posts past the point where holding means anything."""
     if not delivery_ids:
         raise ValueError(f"nothing to {verb}: give a delivery id, or --article and --platform")
-    with engine.connect() as connection:
-        found = {
-            row.id: row
-            for row in connection.execute(
-                sa.select(D.c.id, D.c.status, D.c.social_post_id).where(D.c.id.in_(delivery_ids))
-            )
-        }
+    found = deliveries.states(engine, delivery_ids)
     for delivery_id in delivery_ids:
         row = found.get(delivery_id)
         if row is None:

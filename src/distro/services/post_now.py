@@ -13,16 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-
 from distro.app import App
 from distro.dispatch import DispatchReport, dispatch_channel
-from distro.models import Delivery, DeliveryStatus, utcnow
+from distro.models import DeliveryStatus, utcnow
 from distro.services.messages import MessageBuilder
 from distro.services.social_queue import QueuedPost, queued_post
-
-D = Delivery.__table__  # type: ignore[attr-defined]
+from distro.store import deliveries
 
 
 class PostNowOutcome(StrEnum):
@@ -41,16 +37,6 @@ class PostNowResult:
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "later"
-
-
-def _make_due(engine: Engine, delivery_id: int, now: datetime) -> None:
-    """Due now, hold lifted; a row that left pending/held meanwhile (a worker took it) is not touched."""
-    with engine.begin() as connection:
-        connection.execute(
-            sa.update(D)
-            .where(D.c.id == delivery_id, D.c.status.in_([DeliveryStatus.PENDING, DeliveryStatus.HELD]))
-            .values(status=DeliveryStatus.PENDING, next_attempt_at=now, updated_at=now)
-        )
 
 
 def _busy(post: QueuedPost) -> PostNowResult:
@@ -98,7 +84,7 @@ def post_now(app: App, delivery_id: int) -> PostNowResult:
         raise ValueError(f"delivery {delivery_id} is already {post.status}; only queued posts can go now")
     channel = app.channel_factory(post.channel)  # a ConfigError here changes nothing
     try:
-        _make_due(app.engine, delivery_id, now)
+        deliveries.make_due(app.engine, delivery_id, now)  # a row a worker took meanwhile is untouched
         report = dispatch_channel(
             engine=app.engine,
             channel=channel,

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import select
-
 from distro import outbox
 from distro.app import App
-from distro.compose.social import PlannedPost, plan_posts
-from distro.db import is_postgres, session_scope
-from distro.models import Article, SocialPost, utcnow
+from distro.compose.social import RULES, PlannedPost, build_body, check_fits, plan_posts
+from distro.db import session_scope
+from distro.models import Article, DeliveryStatus, utcnow
 from distro.services.plan import schedule_rows
-from distro.store import articles
+from distro.store import articles, social_posts
 
 
 def post_key(article_id: int, platform: str, account: str) -> str:
@@ -46,39 +43,25 @@ def plan_social(app: App, now: datetime | None = None) -> int:
     ]
     if not planned:
         return 0
-    insert = postgresql.insert if is_postgres(app.engine) else sqlite.insert
-    table = SocialPost.__table__  # type: ignore[attr-defined]
-    with session_scope(app.engine) as session:
-        session.execute(
-            insert(table)
-            .values(
-                [
-                    {
-                        "article_id": a.id,
-                        "platform": p.platform,
-                        "account": p.account,
-                        "text": p.text,
-                        "body": p.body,
-                        "created_at": now,
-                    }
-                    for a, p in planned
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["article_id", "platform", "account"])
-        )
-    with session_scope(app.engine) as session:
-        ids = {
-            (row.article_id, row.platform, row.account): row.id
-            for row in session.exec(
-                select(SocialPost).where(SocialPost.article_id.in_([a.id for a, _ in planned]))  # type: ignore[attr-defined]
-            )
+    posts = [
+        {
+            "article_id": a.id,
+            "platform": p.platform,
+            "account": p.account,
+            "text": p.text,
+            "body": p.body,
+            "created_at": now,
         }
+        for a, p in planned
+    ]
+    social_posts.add_planned(app.engine, posts)
+    ids = social_posts.ids_by_key(app.engine, {a.id or 0 for a, _ in planned})
     rows = [
         {
             "key": post_key(a.id or 0, p.platform, p.account),
             "channel": p.channel or p.platform,
             "recipient": p.account,
-            "social_post_id": ids[(a.id, p.platform, p.account)],
+            "social_post_id": ids[(a.id or 0, p.platform, p.account)],
         }
         for a, p in planned
     ]
@@ -94,9 +77,6 @@ def edit_post(app: App, article_id: int, platform: str, text: str, account: str 
     its old text while the new one is stored. Returns how many posts changed; ValueError naming what to
     fix otherwise.
     """
-    from distro.compose.social import RULES, build_body, check_fits
-    from distro.models import Delivery, DeliveryStatus
-
     if platform not in RULES:
         raise ValueError(f"unknown platform {platform!r}; use one of {', '.join(RULES)}")
     text = text.strip()
@@ -105,11 +85,7 @@ def edit_post(app: App, article_id: int, platform: str, text: str, account: str 
     check_fits(platform, text, app.settings)
     changed = 0
     with session_scope(app.engine) as session:
-        query = select(SocialPost, Delivery).join(Delivery, Delivery.social_post_id == SocialPost.id)  # type: ignore[arg-type]
-        query = query.where(SocialPost.article_id == article_id, SocialPost.platform == platform)
-        if account:
-            query = query.where(SocialPost.account == account)
-        rows = list(session.exec(query.with_for_update()))
+        rows = social_posts.for_edit(session, article_id, platform, account)
         if not rows:
             raise ValueError(
                 f"article {article_id} has no planned {platform} post; run `distro social send --no-dispatch`"

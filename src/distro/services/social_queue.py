@@ -12,17 +12,13 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-import sqlalchemy as sa
-
 from distro.accounts import configured_accounts
 from distro.app import App
 from distro.compose.social import RULES, x_thread
-from distro.models import Article, Delivery, DeliveryStatus, SocialPost, utcnow
+from distro.models import Article, DeliveryStatus, utcnow
 from distro.outbox import worker_of
+from distro.store import deliveries, social_posts
 
-D = Delivery.__table__  # type: ignore[attr-defined]
-P = SocialPost.__table__  # type: ignore[attr-defined]
-A = Article.__table__  # type: ignore[attr-defined]
 FAILED_DAYS = 7
 MAX_ROWS = 500
 SHOWN = (DeliveryStatus.PENDING, DeliveryStatus.HELD, DeliveryStatus.SENDING)
@@ -116,27 +112,6 @@ def _measure(platform: str, text: str) -> int:
     return rule.measure(text) if rule else len(text)
 
 
-def _query() -> sa.Select[Any]:
-    return sa.select(
-        D.c.id,
-        D.c.channel,
-        D.c.status,
-        D.c.next_attempt_at,
-        D.c.attempts,
-        D.c.last_error,
-        D.c.lease_owner,
-        D.c.lease_until,
-        P.c.platform,
-        P.c.account,
-        P.c.text,
-        P.c.body,
-        P.c.article_id,
-        A.c.title,
-        A.c.url,
-        A.c.summary,
-    ).select_from(D.join(P, P.c.id == D.c.social_post_id).join(A, A.c.id == P.c.article_id))
-
-
 def _post(app: App, row: Any) -> QueuedPost:
     rule = RULES.get(row.platform)
     text = sent_text(row.platform, dict(row.body or {}), row.text)
@@ -167,17 +142,8 @@ def _post(app: App, row: Any) -> QueuedPost:
 def social_queue(app: App, now: datetime | None = None) -> list[AccountQueue]:
     """Every configured account (in settings order, even when empty), then any other with queued posts."""
     now = now or utcnow()
-    recent_failure = sa.and_(
-        D.c.status == DeliveryStatus.FAILED, D.c.updated_at >= now - timedelta(days=FAILED_DAYS)
-    )
-    query = (
-        _query()
-        .where(sa.or_(D.c.status.in_(SHOWN), recent_failure))
-        .order_by(D.c.next_attempt_at, D.c.id)
-        .limit(MAX_ROWS)
-    )
-    with app.engine.connect() as connection:
-        rows = connection.execute(query).all()
+    since = now - timedelta(days=FAILED_DAYS)
+    rows = social_posts.queue(app.engine, waiting=SHOWN, failed_since=since, most=MAX_ROWS)
     groups = {
         (a.platform, a.name): AccountQueue(a.platform, a.name, a.channel)
         for a in configured_accounts(app.settings)
@@ -192,12 +158,10 @@ def social_queue(app: App, now: datetime | None = None) -> list[AccountQueue]:
 
 def queued_post(app: App, delivery_id: int) -> QueuedPost:
     """The social post behind delivery ``delivery_id``, whatever its state; ValueError naming the problem."""
-    with app.engine.connect() as connection:
-        row = connection.execute(_query().where(D.c.id == delivery_id)).first()
-        if row is None:
-            other = connection.execute(sa.select(D.c.channel).where(D.c.id == delivery_id)).first()
+    row = social_posts.queued(app.engine, delivery_id)
     if row is not None:
         return _post(app, row)
-    if other is not None:
-        raise ValueError(f"delivery {delivery_id} is not a social post (channel {other.channel})")
+    channel = deliveries.channel_of(app.engine, delivery_id)
+    if channel is not None:
+        raise ValueError(f"delivery {delivery_id} is not a social post (channel {channel})")
     raise ValueError(f"no delivery {delivery_id}; the queue may have changed, reload the page")

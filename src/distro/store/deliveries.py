@@ -1,15 +1,22 @@
-"""Reading the delivery log (the outbox writes it, :mod:`distro.outbox`): a reader's deliveries and their
-attempts, the rows behind the desk's log and chart, and counts by channel and status.
+"""Delivery rows outside the send path (claiming, recording and backoff are :mod:`distro.outbox`'s): a
+reader's deliveries and their attempts, the rows behind the desk's log and chart, counts by channel and
+status, and the social scheduling an editor drives (posting-plan slots, holds, "post now").
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlmodel import Session, col, select
 
-from distro.models import Delivery, DeliveryAttempt
+from distro.models import Delivery, DeliveryAttempt, DeliveryStatus
+from distro.store import table, transitions
+
+_D = table(Delivery)
 
 
 def of_reader(session: Session, address: str, subscriber_id: int | None) -> Sequence[Delivery]:
@@ -23,3 +30,70 @@ def of_reader(session: Session, address: str, subscriber_id: int | None) -> Sequ
 def attempts_of(session: Session, delivery_ids: Sequence[int]) -> Sequence[DeliveryAttempt]:
     query = select(DeliveryAttempt).where(col(DeliveryAttempt.delivery_id).in_(list(delivery_ids)))
     return session.exec(query.order_by(col(DeliveryAttempt.id))).all()
+
+
+def channel_of(engine: Engine, delivery_id: int) -> str | None:
+    """The channel of a delivery, or None when there is no such delivery."""
+    with engine.connect() as connection:
+        return connection.execute(sa.select(_D.c.channel).where(_D.c.id == delivery_id)).scalar()
+
+
+def states(engine: Engine, delivery_ids: Collection[int]) -> dict[int, Row[Any, Any, Any]]:
+    """Each delivery's ``id``, ``status`` and ``social_post_id``, by id (unknown ids are missing)."""
+    query = sa.select(_D.c.id, _D.c.status, _D.c.social_post_id).where(_D.c.id.in_(list(delivery_ids)))
+    with engine.connect() as connection:
+        return {row.id: row for row in connection.execute(query)}
+
+
+# -- social scheduling: posting plans and editors' holds -------------------------------------------------
+
+
+def existing_keys(connection: Connection, keys: Collection[str]) -> set[str]:
+    """Which of these idempotency keys already have a delivery row."""
+    return set(connection.execute(sa.select(_D.c.key).where(_D.c.key.in_(list(keys)))).scalars())
+
+
+def taken_times(
+    connection: Connection, channel: str, *, now: datetime, sent_since: datetime
+) -> list[datetime]:
+    """The channel's send times still to come (an overdue one counts as ``now``) and those of its posts sent
+    since ``sent_since``. Held posts are not scheduled, so they take no slot until released."""
+    waiting = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+    scheduled = sa.select(_D.c.next_attempt_at).where(_D.c.channel == channel, _D.c.status.in_(waiting))
+    sent = sa.select(_D.c.sent_at).where(_D.c.channel == channel, _D.c.sent_at >= sent_since)
+    return [max(when, now) for when in connection.execute(scheduled).scalars()] + list(
+        connection.execute(sent).scalars()
+    )
+
+
+def hold(engine: Engine, delivery_ids: Collection[int], now: datetime) -> int:
+    """Hold pending rows back (never claimed until released); how many changed."""
+    held = _D.c.status.in_(transitions.legal_from(DeliveryStatus.HELD, DeliveryStatus.PENDING))
+    with engine.begin() as connection:
+        changed = sa.update(_D).where(_D.c.id.in_(list(delivery_ids)), held)
+        return connection.execute(changed.values(status=DeliveryStatus.HELD, updated_at=now)).rowcount
+
+
+def held(connection: Connection, delivery_ids: Collection[int]) -> Sequence[Row[Any, Any, Any]]:
+    """The held rows among these (``id``, ``channel``, ``next_attempt_at``), earliest first."""
+    query = sa.select(_D.c.id, _D.c.channel, _D.c.next_attempt_at).where(
+        _D.c.id.in_(list(delivery_ids)), _D.c.status == DeliveryStatus.HELD
+    )
+    return connection.execute(query.order_by(_D.c.next_attempt_at, _D.c.id)).all()
+
+
+def release(connection: Connection, delivery_id: int, *, at: datetime, now: datetime) -> int:
+    """Release a held row into the queue at ``at``; 1 if it was still held, else 0."""
+    was_held = _D.c.status.in_(transitions.legal_from(DeliveryStatus.PENDING, DeliveryStatus.HELD))
+    changed = sa.update(_D).where(_D.c.id == delivery_id, was_held)
+    return connection.execute(
+        changed.values(status=DeliveryStatus.PENDING, next_attempt_at=at, updated_at=now)
+    ).rowcount
+
+
+def make_due(engine: Engine, delivery_id: int, now: datetime) -> None:
+    """Due now, a hold lifted; a row that left pending or held meanwhile (a worker took it) is untouched."""
+    waiting = transitions.legal_from(DeliveryStatus.PENDING, DeliveryStatus.PENDING, DeliveryStatus.HELD)
+    changed = sa.update(_D).where(_D.c.id == delivery_id, _D.c.status.in_(waiting))
+    with engine.begin() as connection:
+        connection.execute(changed.values(status=DeliveryStatus.PENDING, next_attempt_at=now, updated_at=now))
