@@ -1,10 +1,8 @@
 """The delivery log as editors read it: the rows behind ``distro log`` and the desk's /desk/log, with one set
 of filters, and the sends and failures over time behind the desk's chart.
 
-The table and the chart take the same :class:`LogFilter`, so they always describe the same rows. Time
-buckets are computed in SQL (``strftime`` on SQLite, ``to_char`` on PostgreSQL) on the stored naive UTC
-times, so the chart reads at most one row per bucket and status however many deliveries there are. A
-delivery's time is when it was sent, or else when it last changed (its last attempt, or its queueing).
+The table and the chart take the same :class:`~distro.store.delivery_log.LogFilter`, so they always
+describe the same rows (the queries, and how time buckets are counted: :mod:`distro.store.delivery_log`).
 """
 
 from __future__ import annotations
@@ -12,40 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
-
-import sqlalchemy as sa
+from typing import Literal
 
 from distro.app import App
-from distro.db import is_postgres
-from distro.models import Article, Delivery, DeliveryStatus, Digest, SocialPost, utcnow
+from distro.models import DeliveryStatus, utcnow
+from distro.store import delivery_log as log
+from distro.store.delivery_log import LogFilter as LogFilter  # faces build it, the store reads it
 
-D = Delivery.__table__  # type: ignore[attr-defined]
-DG = Digest.__table__  # type: ignore[attr-defined]
-SP = SocialPost.__table__  # type: ignore[attr-defined]
-AR = Article.__table__  # type: ignore[attr-defined]
 PAGE_SIZE = 50
 CHART_DAYS = 30
 HOURLY_BELOW = timedelta(days=2)  # rows spanning less than this are charted per hour
 MAX_PAGE = 100_000
 MAX_ADDRESS = 320
 STATUSES = tuple(s.value for s in DeliveryStatus)
-# When the delivery went out, or else when it last changed (a failure is final when recorded).
-delivery_time = sa.func.coalesce(D.c.sent_at, D.c.updated_at)
-
-
-@dataclass(frozen=True, slots=True)
-class LogFilter:
-    """Which deliveries to show; None means any. ``address`` matches part of the recipient, in any case."""
-
-    digest: str | None = None  # a digest slug
-    channel: str | None = None
-    status: str | None = None
-    address: str | None = None
-
-    def params(self) -> dict[str, str]:
-        """The filters that are set, as query parameters (for links that keep them)."""
-        return {name: value for name, value in asdict(self).items() if value}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,18 +44,6 @@ class LogEntry:
         return self.sent_at or self.updated_at
 
 
-def _where(query: sa.Select[Any], wanted: LogFilter) -> sa.Select[Any]:
-    if wanted.channel:
-        query = query.where(D.c.channel == wanted.channel)
-    if wanted.status:
-        query = query.where(D.c.status == wanted.status)
-    if wanted.digest:
-        query = query.where(D.c.digest_id.in_(sa.select(DG.c.id).where(DG.c.slug == wanted.digest)))
-    if wanted.address:
-        query = query.where(sa.func.lower(D.c.recipient).contains(wanted.address.lower(), autoescape=True))
-    return query
-
-
 def delivery_log(
     app: App,
     *,
@@ -91,35 +56,24 @@ def delivery_log(
     newest_first: bool = False,
 ) -> list[LogEntry]:
     """Deliveries matching the filters, oldest first (``newest_first``: most recently queued first)."""
-    query = _where(
-        sa.select(D, DG.c.slug, AR.c.title)
-        .select_from(
-            D.outerjoin(DG, DG.c.id == D.c.digest_id)
-            .outerjoin(SP, SP.c.id == D.c.social_post_id)
-            .outerjoin(AR, AR.c.id == SP.c.article_id)
+    wanted = LogFilter(digest, channel, status, address)
+    rows = log.entries(app.engine, wanted, limit=limit, offset=offset, newest_first=newest_first)
+    return [
+        LogEntry(
+            row.id,
+            row.channel,
+            row.recipient,
+            row.status,
+            row.attempts,
+            row.provider_id,
+            row.last_error,
+            row.slug,
+            row.updated_at,
+            row.sent_at,
+            row.title,
         )
-        .order_by(D.c.id.desc() if newest_first else D.c.id)
-        .limit(limit)
-        .offset(offset),
-        LogFilter(digest, channel, status, address),
-    )
-    with app.engine.connect() as connection:
-        return [
-            LogEntry(
-                row.id,
-                row.channel,
-                row.recipient,
-                row.status,
-                row.attempts,
-                row.provider_id,
-                row.last_error,
-                row.slug,
-                row.updated_at,
-                row.sent_at,
-                row.title,
-            )
-            for row in connection.execute(query)
-        ]
+        for row in rows
+    ]
 
 
 # -- the chart --------------------------------------------------------------------------------------------
@@ -149,19 +103,7 @@ class Activity:
         return sum(b.failed for b in self.buckets)
 
 
-_FORMATS = {
-    # (PostgreSQL to_char, SQLite strftime, Python strptime) of a bucket's label
-    "day": ("YYYY-MM-DD", "%Y-%m-%d", "%Y-%m-%d"),
-    "hour": ("YYYY-MM-DD HH24", "%Y-%m-%d %H", "%Y-%m-%d %H"),
-}
-
-
-def _bucket_of(app: App, unit: str) -> sa.ColumnElement[str]:
-    pg, lite, _ = _FORMATS[unit]
-    # Literal formats (not bind parameters), so GROUP BY repeats exactly the selected expression.
-    if is_postgres(app.engine):
-        return sa.func.to_char(delivery_time, sa.literal_column(f"'{pg}'"), type_=sa.String)
-    return sa.func.strftime(sa.literal_column(f"'{lite}'"), delivery_time, type_=sa.String)
+_LABELS = {"day": "%Y-%m-%d", "hour": "%Y-%m-%d %H"}  # how a bucket's label reads (strptime)
 
 
 def _starts(first: datetime, last: datetime, step: timedelta) -> list[datetime]:
@@ -177,21 +119,15 @@ def activity(app: App, wanted: LogFilter, now: datetime | None = None) -> Activi
     now = (now or utcnow()).astimezone(UTC)
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     since = today - timedelta(days=CHART_DAYS - 1)
-    recent = sa.and_(D.c.status.in_([DeliveryStatus.SENT, DeliveryStatus.FAILED]), delivery_time >= since)
-    span = _where(sa.select(sa.func.min(delivery_time), sa.func.max(delivery_time)).where(recent), wanted)
-    with app.engine.connect() as connection:
-        first, last = connection.execute(span).one()
-        hourly = first is not None and last - first < HOURLY_BELOW
-        unit: Literal["day", "hour"] = "hour" if hourly else "day"
-        bucket = _bucket_of(app, unit).label("bucket")
-        grouped = _where(
-            sa.select(bucket, D.c.status, sa.func.count()).where(recent).group_by(bucket, D.c.status), wanted
-        )
-        counts: dict[datetime, dict[str, int]] = {}
-        for label, status, count in connection.execute(grouped):
-            start = datetime.strptime(label, _FORMATS[unit][2]).replace(tzinfo=UTC)
-            counts.setdefault(start, {})[status] = count
-    if hourly:
+    span = log.outcome_span(app.engine, wanted, since)
+    hourly = span is not None and span[1] - span[0] < HOURLY_BELOW
+    unit: Literal["day", "hour"] = "hour" if hourly else "day"
+    counts: dict[datetime, dict[str, int]] = {}
+    for label, status, count in log.outcomes_per(app.engine, wanted, since, unit):
+        start = datetime.strptime(label, _LABELS[unit]).replace(tzinfo=UTC)
+        counts.setdefault(start, {})[status] = count
+    if span is not None and hourly:
+        first, last = span
         starts = _starts(first.replace(minute=0, second=0, microsecond=0), last, timedelta(hours=1))
     else:
         starts = _starts(since, today, timedelta(days=1))
@@ -265,14 +201,11 @@ def log_page(app: App, params: Mapping[str, str], now: datetime | None = None) -
         offset=(query.page - 1) * PAGE_SIZE,
         newest_first=True,
     )
-    with app.engine.connect() as connection:
-        digests = list(connection.execute(sa.select(DG.c.slug).order_by(DG.c.id.desc()).limit(500)).scalars())
-        channels = list(connection.execute(sa.select(D.c.channel).distinct().order_by(D.c.channel)).scalars())
-        if wanted.digest and wanted.digest not in digests:
-            known = connection.execute(sa.select(DG.c.slug).where(DG.c.slug == wanted.digest)).first()
-            if known is None:
-                problems.append(f"There is no digest “{_quoted(wanted.digest)}”.")
-            digests.append(wanted.digest)  # keep it selected in the form
+    digests, channels = log.digest_slugs(app.engine, 500), log.channels(app.engine)
+    if wanted.digest and wanted.digest not in digests:
+        if not log.digest_exists(app.engine, wanted.digest):
+            problems.append(f"There is no digest “{_quoted(wanted.digest)}”.")
+        digests.append(wanted.digest)  # keep it selected in the form
     if wanted.channel and wanted.channel not in channels:
         problems.append(f"Nothing was ever queued on the channel “{_quoted(wanted.channel)}”.")
         channels.append(wanted.channel)

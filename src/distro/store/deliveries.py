@@ -13,10 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlmodel import Session, col, select
 
-from distro.models import Delivery, DeliveryAttempt, DeliveryStatus
+from distro.db import is_postgres
+from distro.models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus
 from distro.store import table, transitions
 
-_D = table(Delivery)
+_D, _A = table(Delivery), table(DeliveryAttempt)
 
 
 def of_reader(session: Session, address: str, subscriber_id: int | None) -> Sequence[Delivery]:
@@ -43,6 +44,75 @@ def states(engine: Engine, delivery_ids: Collection[int]) -> dict[int, Row[Any, 
     query = sa.select(_D.c.id, _D.c.status, _D.c.social_post_id).where(_D.c.id.in_(list(delivery_ids)))
     with engine.connect() as connection:
         return {row.id: row for row in connection.execute(query)}
+
+
+# -- counts ---------------------------------------------------------------------------------------------
+
+
+def counts(engine: Engine, *, social: bool = False) -> dict[str, dict[str, int]]:
+    """Delivery rows by channel, then status (``social``: social posts only)."""
+    query = sa.select(_D.c.channel, _D.c.status, sa.func.count()).group_by(_D.c.channel, _D.c.status)
+    if social:
+        query = query.where(_D.c.social_post_id.is_not(None))
+    found: dict[str, dict[str, int]] = {}
+    with engine.connect() as connection:
+        for channel, status, number in connection.execute(query):
+            found.setdefault(channel, {})[status] = int(number)
+    return found
+
+
+def oldest_pending(engine: Engine) -> dict[str, datetime]:
+    """When each channel's oldest pending row was queued."""
+    query = (
+        sa.select(_D.c.channel, sa.func.min(_D.c.created_at))
+        .where(_D.c.status == DeliveryStatus.PENDING)
+        .group_by(_D.c.channel)
+    )
+    with engine.connect() as connection:
+        return {channel: created for channel, created in connection.execute(query)}
+
+
+def attempts_since(engine: Engine, since: datetime, outcomes: Collection[str]) -> dict[str, int]:
+    """How many attempts with one of ``outcomes`` started since ``since``, by channel."""
+    query = (
+        sa.select(_D.c.channel, sa.func.count())
+        .join(_A, _A.c.delivery_id == _D.c.id)
+        .where(_A.c.outcome.in_(list(outcomes)), _A.c.started_at >= since)
+        .group_by(_D.c.channel)
+    )
+    with engine.connect() as connection:
+        return {channel: int(number) for channel, number in connection.execute(query)}
+
+
+def _seconds(engine: Engine) -> Any:
+    """An attempt's finished_at - started_at in seconds, in the dialect's own arithmetic."""
+    if is_postgres(engine):
+        return sa.func.extract("epoch", _A.c.finished_at - _A.c.started_at)
+    return (sa.func.julianday(_A.c.finished_at) - sa.func.julianday(_A.c.started_at)) * 86400.0
+
+
+def latency(
+    engine: Engine, since: datetime, bounds: Sequence[float]
+) -> list[tuple[str, int, float, list[int]]]:
+    """Per channel, attempts finished since ``since`` (abandoned ones aside): how many, their total
+    seconds from claim to outcome, and how many took at most each of ``bounds`` seconds."""
+    seconds = _seconds(engine)
+    within = [sa.func.sum(sa.case((seconds <= bound, 1), else_=0)) for bound in bounds]
+    query = (
+        sa.select(_D.c.channel, sa.func.count(), sa.func.sum(seconds), *within)
+        .select_from(_A.join(_D, _D.c.id == _A.c.delivery_id))
+        .where(
+            _A.c.finished_at.is_not(None),
+            _A.c.finished_at >= since,
+            _A.c.outcome != AttemptOutcome.ABANDONED,
+        )
+        .group_by(_D.c.channel)
+    )
+    with engine.connect() as connection:
+        return [
+            (channel, int(count), float(total or 0.0), [int(c or 0) for c in cumulative])
+            for channel, count, total, *cumulative in connection.execute(query)
+        ]
 
 
 # -- social scheduling: posting plans and editors' holds -------------------------------------------------
