@@ -13,20 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import sqlalchemy as sa
-
 from distro.app import App
 from distro.errors import ConfigError
-from distro.models import Article, AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus, Digest, utcnow
+from distro.models import DeliveryStatus, utcnow
 from distro.services.digest_calendar import digest_job_id, digest_trigger
 from distro.services.ingest import SourceStatus, list_sources
-from distro.services.status import _jobs
+from distro.services.status import stored_jobs
+from distro.store import articles, deliveries, delivery_log
 from distro.store.editions import TEST_KEY_PREFIX
 
-D = Delivery.__table__  # type: ignore[attr-defined]
-A = DeliveryAttempt.__table__  # type: ignore[attr-defined]
-DG = Digest.__table__  # type: ignore[attr-defined]
-AR = Article.__table__  # type: ignore[attr-defined]
 NEWEST_ARTICLES = 10
 DIGEST_JOB = "digest"
 
@@ -95,7 +90,7 @@ class Overview:
 def next_digest_runs(app: App, now: datetime | None = None) -> list[NextRun]:
     """Each newsletter's next edition: from its stored job, or, before a scheduler stored one, the next
     fire time of its configuration."""
-    stored = {str(job["job"]): job for job in _jobs(app) if str(job["job"]).startswith(DIGEST_JOB)}
+    stored = {str(job["job"]): job for job in stored_jobs(app) if str(job["job"]).startswith(DIGEST_JOB)}
     runs: list[NextRun] = []
     for newsletter in app.settings.all_newsletters:
         job_id = digest_job_id(app, newsletter.slug_prefix)
@@ -115,34 +110,18 @@ def next_digest_runs(app: App, now: datetime | None = None) -> list[NextRun]:
     return runs
 
 
-def _newest_articles(connection: sa.Connection) -> list[NewArticle]:
-    published = sa.func.coalesce(AR.c.published_at, AR.c.first_seen_at).label("published")
-    query = (
-        sa.select(AR.c.id, AR.c.title, AR.c.url, AR.c.section, published)
-        .order_by(published.desc(), AR.c.id.desc())
-        .limit(NEWEST_ARTICLES)
-    )
-    return [NewArticle(r.id, r.title, r.url, r.section, r.published) for r in connection.execute(query)]
+def _newest_articles(app: App) -> list[NewArticle]:
+    return [
+        NewArticle(a.id or 0, a.title, a.url, a.section, published)
+        for a, published in articles.newest(app.engine, NEWEST_ARTICLES)
+    ]
 
 
-def _last_digest(connection: sa.Connection, prefix: str, name: str) -> DigestDeliveries | None:
-    latest = connection.execute(
-        sa.select(DG)
-        .where(DG.c.newsletter == prefix)
-        .order_by(sa.func.coalesce(DG.c.queued_at, DG.c.created_at).desc(), DG.c.id.desc())
-        .limit(1)
-    ).first()
+def _last_digest(app: App, prefix: str, name: str) -> DigestDeliveries | None:
+    latest = delivery_log.last_edition(app.engine, prefix)
     if latest is None:
         return None
-    bounce = sa.exists().where(A.c.delivery_id == D.c.id, A.c.outcome == AttemptOutcome.HARD_BOUNCE)
-    counts = (
-        sa.select(D.c.status, sa.func.count(), sa.func.sum(sa.case((bounce, 1), else_=0)))
-        .where(D.c.digest_id == latest.id, sa.not_(D.c.key.startswith(TEST_KEY_PREFIX)))  # not test sends
-        .group_by(D.c.status)
-    )
-    by_status = {
-        status: (int(count), int(bounced or 0)) for status, count, bounced in connection.execute(counts)
-    }
+    by_status = delivery_log.edition_outcomes(app.engine, latest.id, besides_prefix=TEST_KEY_PREFIX)
 
     def count(*states: DeliveryStatus) -> int:
         return sum(by_status.get(state, (0, 0))[0] for state in states)
@@ -164,16 +143,10 @@ def _last_digest(connection: sa.Connection, prefix: str, name: str) -> DigestDel
     )
 
 
-def social_queues(app: App, connection: sa.Connection) -> list[SocialChannelQueue]:
+def social_queues(app: App) -> list[SocialChannelQueue]:
     """Every enabled social channel, and any other with posts, with its posts waiting, held and failed."""
     counts: dict[str, dict[str, int]] = {name: {} for name in app.enabled_channels() if name != "email"}
-    query = (
-        sa.select(D.c.channel, D.c.status, sa.func.count())
-        .where(D.c.social_post_id.is_not(None))
-        .group_by(D.c.channel, D.c.status)
-    )
-    for channel, status, number in connection.execute(query):
-        counts.setdefault(channel, {})[status] = number
+    counts |= deliveries.counts(app.engine, social=True)
     return [
         SocialChannelQueue(
             channel,
@@ -186,13 +159,11 @@ def social_queues(app: App, connection: sa.Connection) -> list[SocialChannelQueu
 
 
 def overview(app: App, now: datetime | None = None) -> Overview:
-    sources = list_sources(app)
-    with app.engine.connect() as connection:
-        articles = _newest_articles(connection)
-        last_digests = [
-            found
-            for n in app.settings.all_newsletters
-            if (found := _last_digest(connection, n.slug_prefix, n.name)) is not None
-        ]
-        social = social_queues(app, connection)
-    return Overview(sources, articles, next_digest_runs(app, now), last_digests, social)
+    last_digests = [
+        found
+        for n in app.settings.all_newsletters
+        if (found := _last_digest(app, n.slug_prefix, n.name)) is not None
+    ]
+    return Overview(
+        list_sources(app), _newest_articles(app), next_digest_runs(app, now), last_digests, social_queues(app)
+    )

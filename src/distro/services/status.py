@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
 from distro.app import App
-from distro.models import Delivery, DeliveryAttempt, DeliveryStatus, Source, utcnow
+from distro.models import DeliveryStatus, utcnow
+from distro.store import deliveries, ping, scheduler_jobs
+from distro.store import sources as store_sources
 from distro.urls import strip_credentials, without_credentials
 
 FAILED_OUTCOMES = ("temporary", "rate_limited", "permanent", "hard_bounce", "channel_down", "abandoned")
@@ -35,65 +36,78 @@ class Status:
     channels: list[ChannelStatus] = field(default_factory=list)
 
 
-def _jobs(app: App) -> list[dict[str, Any]]:
+def stored_jobs(app: App) -> list[dict[str, Any]]:
     """Next runs from the scheduler's job store, read without starting a scheduler."""
-    if not sa.inspect(app.engine).has_table("apscheduler_jobs"):
-        return []
-    with app.engine.connect() as connection:
-        rows = connection.execute(
-            sa.text("SELECT id, next_run_time, job_state FROM apscheduler_jobs ORDER BY id")
-        )
-        jobs = []
-        for job_id, next_run, state in rows:
-            trigger = ""
-            try:
-                trigger = str(pickle.loads(state)["trigger"])  # written by our own scheduler only
-            except Exception:  # an unreadable job must not hide the rest of the status
-                trigger = "?"
-            when = datetime.fromtimestamp(next_run, UTC) if next_run is not None else None
-            jobs.append({"job": job_id, "trigger": trigger, "next_run": when})
+    jobs = []
+    for job_id, next_run, state in scheduler_jobs.stored(app.engine):
+        try:
+            trigger = str(pickle.loads(state)["trigger"])  # written by our own scheduler only
+        except Exception:  # an unreadable job must not hide the rest of the status
+            trigger = "?"
+        when = datetime.fromtimestamp(next_run, UTC) if next_run is not None else None
+        jobs.append({"job": job_id, "trigger": trigger, "next_run": when})
     return jobs
+
+
+def database_down(app: App) -> str | None:
+    """None when the database answers, else the kind of failure (never the URL or its password)."""
+    try:
+        ping(app.engine)
+    except Exception as exc:  # any failure means "not healthy"
+        return type(exc).__name__
+    return None
 
 
 def collect(app: App, now: datetime | None = None) -> Status:
     now = now or utcnow()
-    status = Status(jobs=_jobs(app))
-    with app.engine.connect() as connection:
-        for source in connection.execute(sa.select(Source).order_by(Source.name)):
-            status.sources.append(
-                {
-                    "source": source.name,
-                    "url": without_credentials(source.url),
-                    "last_poll": source.last_polled_at,
-                    "next_poll": source.next_poll_at,
-                    "last_error": strip_credentials(source.last_error) if source.last_error else None,
-                }
-            )
-        channels: dict[str, ChannelStatus] = {}
-        counts = sa.select(Delivery.channel, Delivery.status, sa.func.count()).group_by(
-            Delivery.channel, Delivery.status
+    status = Status(jobs=stored_jobs(app))
+    for source in store_sources.every(app.engine):
+        status.sources.append(
+            {
+                "source": source.name,
+                "url": without_credentials(source.url),
+                "last_poll": source.last_polled_at,
+                "next_poll": source.next_poll_at,
+                "last_error": strip_credentials(source.last_error) if source.last_error else None,
+            }
         )
-        for channel, state, count in connection.execute(counts):
-            entry = channels.setdefault(channel, ChannelStatus(channel))
-            if state in {s.value for s in DeliveryStatus}:
-                setattr(entry, state, count)
-        oldest = (
-            sa.select(Delivery.channel, sa.func.min(Delivery.created_at))
-            .where(Delivery.status == DeliveryStatus.PENDING)
-            .group_by(Delivery.channel)
-        )
-        for channel, created in connection.execute(oldest):
-            channels.setdefault(channel, ChannelStatus(channel)).oldest_pending = created
-        recent = (
-            sa.select(Delivery.channel, sa.func.count())
-            .join(DeliveryAttempt, DeliveryAttempt.delivery_id == Delivery.id)
-            .where(
-                DeliveryAttempt.outcome.in_(FAILED_OUTCOMES),
-                DeliveryAttempt.started_at >= now - timedelta(hours=24),
-            )
-            .group_by(Delivery.channel)
-        )
-        for channel, count in connection.execute(recent):
-            channels.setdefault(channel, ChannelStatus(channel)).failed_attempts_24h = count
+    channels: dict[str, ChannelStatus] = {}
+    known = {s.value for s in DeliveryStatus}
+    for channel, by_state in deliveries.counts(app.engine).items():
+        entry = channels.setdefault(channel, ChannelStatus(channel))
+        for state, count in by_state.items():
+            if state in known:
+                setattr(entry, str(state), count)
+    for channel, created in deliveries.oldest_pending(app.engine).items():
+        channels.setdefault(channel, ChannelStatus(channel)).oldest_pending = created
+    day_ago = now - timedelta(hours=24)
+    for channel, count in deliveries.attempts_since(app.engine, day_ago, FAILED_OUTCOMES).items():
+        channels.setdefault(channel, ChannelStatus(channel)).failed_attempts_24h = count
     status.channels = sorted(channels.values(), key=lambda c: c.channel)
     return status
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    """One channel's attempts finished in the window: how many, their total seconds from claim to
+    outcome, and how many took at most each bound (cumulative, as Prometheus buckets are)."""
+
+    channel: str
+    count: int
+    total_seconds: float
+    within: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """What ``/metrics`` reports, read at scrape time (so every worker process is counted)."""
+
+    deliveries: dict[str, dict[str, int]]  # by channel, then status
+    failing_sources: set[str]  # of the configured sources named, those whose last poll failed
+    latency: list[Latency]
+
+
+def read_metrics(app: App, sources: list[str], *, since: datetime, bounds: Sequence[float]) -> Metrics:
+    """Delivery counts, failing sources among ``sources`` and send latency of attempts since ``since``."""
+    latency = [Latency(*row) for row in deliveries.latency(app.engine, since, bounds)]
+    return Metrics(deliveries.counts(app.engine), store_sources.failing(app.engine, sources), latency)

@@ -18,6 +18,7 @@ Conventions, so a use case reads as a story:
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 
@@ -27,3 +28,9 @@ def table(model: type[SQLModel]) -> sa.Table:
     if not isinstance(found, sa.Table):
         raise TypeError(f"{model.__name__} is not a table model")
     return found
+
+
+def ping(engine: Engine) -> None:
+    """One round trip to the database; raises whatever the driver raises when it does not answer."""
+    with engine.connect() as connection:
+        connection.execute(sa.text("SELECT 1"))
