@@ -16,6 +16,7 @@ from distro.db import make_engine, upgrade
 from distro.models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus, utcnow
 from distro.outbox import Outcome
 from distro.settings import DispatchSettings
+from distro.store.pauses import paused_until
 
 D = Delivery.__table__  # type: ignore[attr-defined]
 A = DeliveryAttempt.__table__  # type: ignore[attr-defined]
@@ -242,10 +243,10 @@ def test_an_account_pause_is_written_with_the_outcome_and_never_shortened(engine
     short = Outcome(batch[1], AttemptOutcome.RATE_LIMITED, error="window", retry_after=60, pause_account=True)
     outbox.record(engine, [long], worker="w", settings=SETTINGS)
     outbox.record(engine, [short], worker="w", settings=SETTINGS)
-    pause = outbox.paused_until(engine, "x")
+    pause = paused_until(engine, "x")
     assert pause is not None and 3500 < (pause.until - utcnow()).total_seconds() <= 3600
-    assert outbox.paused_until(engine, "email") is None
-    assert outbox.paused_until(engine, "x", now=utcnow() + timedelta(hours=2)) is None
+    assert paused_until(engine, "email") is None
+    assert paused_until(engine, "x", now=utcnow() + timedelta(hours=2)) is None
     with engine.connect() as c:
         assert {r.attempts for r in c.execute(sa.select(D.c.attempts))} == {0}  # a pause is nobody's try
 

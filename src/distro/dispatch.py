@@ -41,6 +41,7 @@ from distro.models import AttemptOutcome, utcnow
 from distro.outbox import Claimed, Outcome
 from distro.progress import Ticker
 from distro.settings import DispatchSettings
+from distro.store.pauses import paused_until
 from distro.throttle import Throttle
 
 __all__ = ["Builder", "DispatchReport", "Suppressed", "dispatch_channel"]
@@ -165,7 +166,7 @@ class _Run:
 
     def paused(self) -> bool:
         """Whether the provider paused this channel (an account) for every worker; logged once."""
-        pause = outbox.paused_until(self.engine, self.name)
+        pause = paused_until(self.engine, self.name)
         if pause is None:
             return False
         until = pause.until.isoformat(timespec="seconds")

@@ -32,7 +32,6 @@ from sqlalchemy.engine import Engine
 from distro.db import is_postgres
 from distro.models import (
     AttemptOutcome,
-    ChannelPause,
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
@@ -40,12 +39,12 @@ from distro.models import (
     utcnow,
 )
 from distro.settings import DispatchSettings
+from distro.store.pauses import pause_channel
 from distro.store.suppressions import Bounce, count_bounces
 from distro.urls import strip_credentials
 
 D = Delivery.__table__  # type: ignore[attr-defined]
 A = DeliveryAttempt.__table__  # type: ignore[attr-defined]
-P = ChannelPause.__table__  # type: ignore[attr-defined]
 _CLAIMS = itertools.count(1)
 _CHUNK = 500
 CHANNEL_DOWN_RETRY_SECONDS = 600.0
@@ -214,28 +213,6 @@ def renew(
     return held
 
 
-def paused_until(engine: Engine, channel: str, *, now: datetime | None = None) -> ChannelPause | None:
-    """The provider's pause on ``channel`` (an account, for social) if it still runs, else None."""
-    now = now or utcnow()
-    with engine.connect() as connection:
-        row = connection.execute(sa.select(P).where(P.c.channel == channel, P.c.until > now)).first()
-    return None if row is None else ChannelPause(**row._mapping)
-
-
-def _pause(connection: sa.Connection, channel: str, until: datetime, reason: str, now: datetime) -> None:
-    """Upsert a pause, never shortening one already longer (two workers told different resets)."""
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    values = {"channel": channel, "until": until, "reason": reason, "updated_at": now}
-    statement = insert(P).values(values)
-    longer = sa.case((statement.excluded.until > P.c.until, statement.excluded.until), else_=P.c.until)
-    connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=["channel"],
-            set_={"until": longer, "reason": statement.excluded.reason, "updated_at": now},
-        )
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What happened to one claimed row; built by the dispatcher, stored by :func:`record`."""
@@ -369,7 +346,7 @@ def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings
             )
             if item.pause_account:
                 until = now + timedelta(seconds=item.retry_after or CHANNEL_DOWN_RETRY_SECONDS)
-                _pause(connection, item.claimed.channel, until, item.error or "rate limited", now)
+                pause_channel(connection, item.claimed.channel, until, item.error or "rate limited", now)
         bounces = [
             Bounce(o.claimed.subscriber_id, o.claimed.recipient, o.error or "refused")
             for o in outcomes
