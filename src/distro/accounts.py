@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from pydantic import BaseModel, SecretStr
 from sqlalchemy.engine import Engine
 
@@ -26,12 +25,12 @@ from distro.channels.base import Channel, ImageFetcher, Receipt
 from distro.channels.filesink import SocialFileSink
 from distro.crypto import token_box
 from distro.errors import ChannelFailure, ConfigError
-from distro.models import AccountStatus, Delivery, DeliveryStatus, SocialAccount, utcnow
+from distro.models import AccountStatus, DeliveryStatus, utcnow
 from distro.settings import Settings
+from distro.store import deliveries, social_accounts
 
 log = logging.getLogger(__name__)
 PLATFORMS = ("x", "facebook", "mastodon", "bluesky")
-T = SocialAccount.__table__  # type: ignore[attr-defined]
 # The token fields each platform's settings take from a stored token (the app's own keys stay in env).
 TOKEN_FIELDS: dict[str, tuple[str, ...]] = {
     "x": ("access_token", "access_token_secret"),
@@ -104,31 +103,18 @@ def store_token(
         "last_error": None,
         "updated_at": utcnow(),
     }
-    with engine.begin() as connection:
-        updated = connection.execute(
-            T.update().where(T.c.platform == platform, T.c.name == name).values(**values)
-        ).rowcount
-        if not updated:
-            connection.execute(T.insert().values(platform=platform, name=name, **values))
+    social_accounts.save(engine, platform, name, values)
 
 
 def stored_token(engine: Engine, settings: Settings, account: Account) -> dict[str, Any] | None:
-    with engine.connect() as connection:
-        sealed = connection.execute(
-            sa.select(T.c.token).where(T.c.platform == account.platform, T.c.name == account.name)
-        ).scalar()
+    sealed = social_accounts.sealed_token(engine, account.platform, account.name)
     return token_box(settings.token_key).open(sealed) if sealed else None
 
 
 def set_status(engine: Engine, account: Account, status: AccountStatus, error: str | None) -> None:
     """Record the account's health (the error text comes from channels, which never include secrets)."""
     values = {"status": status, "last_error": error, "updated_at": utcnow()}
-    with engine.begin() as connection:
-        updated = connection.execute(
-            T.update().where(T.c.platform == account.platform, T.c.name == account.name).values(**values)
-        ).rowcount
-        if not updated:
-            connection.execute(T.insert().values(platform=account.platform, name=account.name, **values))
+    social_accounts.save(engine, account.platform, account.name, values)
 
 
 def social_channel(
@@ -209,12 +195,7 @@ class AccountGuard:
             raise
         if self._healthy is not True:
             self._healthy = True
-            with self.engine.connect() as connection:
-                status = connection.execute(
-                    sa.select(T.c.status).where(
-                        T.c.platform == self.account.platform, T.c.name == self.account.name
-                    )
-                ).scalar()
+            status = social_accounts.status_of(self.engine, self.account.platform, self.account.name)
             if status == AccountStatus.NEEDS_REAUTH:
                 set_status(self.engine, self.account, AccountStatus.OK, None)
         return receipt
@@ -240,20 +221,10 @@ class AccountRow:
 
 
 def list_accounts(engine: Engine, settings: Settings) -> list[AccountRow]:
-    with engine.connect() as connection:
-        stored = {
-            (r.platform, r.name): r
-            for r in connection.execute(
-                sa.select(T.c.platform, T.c.name, T.c.status, T.c.token, T.c.expires_at, T.c.last_error)
-            )
-        }
-        pending = dict(
-            connection.execute(  # type: ignore[arg-type]
-                sa.select(Delivery.channel, sa.func.count())  # type: ignore[call-overload]
-                .where(Delivery.status == DeliveryStatus.PENDING)  # type: ignore[arg-type]
-                .group_by(Delivery.channel)
-            ).all()
-        )
+    stored = social_accounts.every(engine)
+    pending = {
+        channel: by.get(DeliveryStatus.PENDING, 0) for channel, by in deliveries.counts(engine).items()
+    }
     rows: list[AccountRow] = []
     for account in configured_accounts(settings):
         row = stored.get((account.platform, account.name))
