@@ -1,37 +1,22 @@
-"""Typed settings: ``config/distro.toml`` (or ``DISTRO_CONFIG``), overridden by ``DISTRO_*`` variables.
-
-Nested keys use a double underscore: ``DISTRO_SMTP__HOST=mail.example.org``. Secrets (fields typed
-``SecretStr``) are accepted from the environment only; a secret written in a TOML file is refused so it
-cannot end up in version control. So are the secrets that hide in plain values: a password inside
-``database_url`` or a source's ``url``, and a credential header (``Authorization``, ``Cookie``, an API key)
-in ``sources.*.headers``; such headers come from ``DISTRO_SOURCE_HEADERS`` instead. Nothing here runs at
-import time: the composition root calls :func:`load_settings` once and passes the result down.
-"""
+"""The sections of the settings, one typed model each (``[smtp]``, ``[digest]``, ``[[sources]]``, ...)."""
 
 from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
-
-from distro.errors import ConfigError
+from pydantic_settings import NoDecode
 
 DEFAULT_CONFIG = Path("config/distro.toml")
 # A request header whose value is a credential: refused in the TOML file, given in DISTRO_SOURCE_HEADERS.
@@ -364,213 +349,3 @@ class SourceSettings(_Section):
     def request_headers(self) -> dict[str, str]:
         """The extra headers to send, secret ones included (for the request only: never log this)."""
         return {**self.headers, **{k: v.get_secret_value() for k, v in self.secret_headers.items()}}
-
-
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="DISTRO_", env_nested_delimiter="__", extra="forbid", validate_default=True
-    )
-
-    database_url: str = "sqlite:///var/distro.db"
-    var_dir: Path = Path("var")
-    templates_dir: Path = Path("templates")
-    # Signs unsubscribe tokens. From DISTRO_SECRET_KEY; if unset, a key is generated once in var_dir.
-    secret_key: SecretStr | None = None
-    # Keys that signed earlier links, still accepted when a link is checked (never used to sign), so a
-    # rotated DISTRO_SECRET_KEY leaves the unsubscribe links in old emails working. From
-    # DISTRO_SECRET_KEY_PREVIOUS: a JSON array or comma-separated keys, newest first.
-    secret_key_previous: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
-    user_agent: str = "distro/0.1 (+https://github.com/distro-newsletter/distro)"
-    # Fernet key that encrypts stored OAuth tokens (DISTRO_TOKEN_KEY); tokens are refused without it.
-    token_key: SecretStr | None = None
-
-    publication: PublicationSettings = Field(default_factory=PublicationSettings)
-    email: EmailSettings = Field(default_factory=EmailSettings)
-    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
-    x: XSettings = Field(default_factory=XSettings)
-    facebook: FacebookSettings = Field(default_factory=FacebookSettings)
-    mastodon: MastodonSettings = Field(default_factory=MastodonSettings)
-    bluesky: BlueskySettings = Field(default_factory=BlueskySettings)
-    social: SocialSettings = Field(default_factory=SocialSettings)
-    digest: DigestSettings = Field(default_factory=DigestSettings)
-    web: WebSettings = Field(default_factory=WebSettings)
-    dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
-    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
-    sources: list[SourceSettings] = Field(default_factory=list)
-    # More newsletters beside [digest] (e.g. a daily Security brief), each with its own schedule and list.
-    newsletters: list[NewsletterSettings] = Field(default_factory=list)
-    # Credential headers per source name, from DISTRO_SOURCE_HEADERS only (JSON), e.g.
-    # {"private-feed": {"Authorization": "Bearer ..."}}; they become that source's secret_headers.
-    source_headers: dict[str, dict[str, SecretStr]] = Field(default_factory=dict)
-
-    @field_validator("secret_key_previous", mode="before")
-    @classmethod
-    def _split_keys(cls, value: Any) -> Any:
-        return _listed(value)
-
-    @model_validator(mode="after")
-    def _attach_source_headers(self) -> Settings:
-        names = {source.name for source in self.sources}
-        unknown = sorted(set(self.source_headers) - names)
-        if unknown:
-            raise ValueError(
-                f"source_headers names {', '.join(unknown)}, which no [[sources]] entry is called; "
-                f"sources: {', '.join(sorted(names)) or 'none'}"
-            )
-        for source in self.sources:
-            extra = self.source_headers.get(source.name)
-            if extra:
-                source.secret_headers = {**source.secret_headers, **extra}
-        return self
-
-    @model_validator(mode="after")
-    def _distinct_newsletters(self) -> Settings:
-        prefixes = [n.slug_prefix for n in self.all_newsletters]
-        doubled = sorted({p for p in prefixes if prefixes.count(p) > 1})
-        if doubled:
-            raise ValueError(f"newsletters: slug_prefix {', '.join(doubled)} is used twice")
-        return self
-
-    @property
-    def all_newsletters(self) -> list[DigestSettings]:
-        """The main digest first, then the further newsletters in configuration order."""
-        return [self.digest, *self.newsletters]
-
-    def newsletter(self, prefix: str | None) -> DigestSettings:
-        """The newsletter with this slug prefix (None: the main digest); ConfigError if unknown."""
-        for newsletter in self.all_newsletters:
-            if prefix is None or newsletter.slug_prefix == prefix:
-                return newsletter
-        known = ", ".join(n.slug_prefix for n in self.all_newsletters)
-        raise ConfigError(f"unknown newsletter {prefix!r}; configured: {known}")
-
-    def list_id_of(self, newsletter: DigestSettings) -> str:
-        """The newsletter's List-Id: ``email.list_id`` for the main digest; for another its own
-        ``list_id``, else the main one with its prefix in front (weekly.example.org -> security.example.org).
-        """
-        if newsletter.slug_prefix == self.digest.slug_prefix:
-            return self.email.list_id
-        _, _, domain = self.email.list_id.partition(".")
-        return newsletter.list_id or f"{newsletter.slug_prefix}.{domain or self.email.list_id}"
-
-    @property
-    def email_dir(self) -> Path:
-        return self.var_dir / "outbox" / "email"
-
-    @property
-    def social_dir(self) -> Path:
-        return self.var_dir / "outbox" / "social"
-
-
-class _TomlData(PydanticBaseSettingsSource):
-    """Lowest-priority source: the already-read TOML document."""
-
-    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
-        super().__init__(settings_cls)
-        self._data = data
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return self._data.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return self._data
-
-
-def _secret_paths(model: type[BaseModel], prefix: str = "") -> set[str]:
-    paths: set[str] = set()
-    for name, field in model.model_fields.items():
-        annotation = field.annotation
-        if annotation is not None and "SecretStr" in str(annotation):
-            paths.add(prefix + name)
-        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            paths |= _secret_paths(annotation, f"{prefix}{name}.")
-    return paths
-
-
-def _reject_file_secrets(data: dict[str, Any], path: Path) -> None:
-    for dotted in sorted(_secret_paths(Settings)):
-        node: Any = data
-        for part in dotted.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        if node is not None:
-            env = "DISTRO_" + dotted.upper().replace(".", "__")
-            raise ConfigError(
-                f"{path}: '{dotted}' is a secret; remove it from the file and set {env} instead"
-            )
-    if _has_password(data.get("database_url")):
-        raise ConfigError(
-            f"{path}: 'database_url' holds a password; remove it from the file and set DISTRO_DATABASE_URL "
-            "instead (or give PostgreSQL the password in PGPASSWORD or ~/.pgpass)"
-        )
-    sources = data.get("sources")
-    for source in sources if isinstance(sources, list) else []:
-        if isinstance(source, dict):
-            _reject_source_secrets(source, path)
-
-
-def _has_password(url: Any) -> bool:
-    try:
-        return isinstance(url, str) and urlsplit(url).password is not None
-    except ValueError:
-        return False
-
-
-def _reject_source_secrets(source: dict[str, Any], path: Path) -> None:
-    name = source.get("name", "?")
-    fix = f'set DISTRO_SOURCE_HEADERS=\'{{"{name}": {{"Authorization": "..."}}}}\' instead'
-    if _has_password(source.get("url")):
-        raise ConfigError(f"{path}: source {name}: its url holds a password; remove it and {fix}")
-    if "secret_headers" in source:
-        raise ConfigError(f"{path}: source {name}: 'secret_headers' is a secret; {fix}")
-    headers = source.get("headers")
-    for header in headers if isinstance(headers, dict) else {}:
-        if SECRET_HEADER.search(str(header)):
-            raise ConfigError(
-                f"{path}: source {name}: header {header!r} is a credential; remove it from the file and "
-                + fix.replace('"Authorization"', json.dumps(str(header)))
-            )
-
-
-def read_config_file(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"config file {path} does not exist") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path}: {exc}") from exc
-
-
-def load_settings(config_file: Path | None = None) -> Settings:
-    """Read the TOML file, apply ``DISTRO_*`` overrides, validate, and return the settings.
-
-    The file is ``config_file``, else ``$DISTRO_CONFIG``, else ``config/distro.toml`` when it exists.
-    """
-    chosen = config_file or (Path(os.environ["DISTRO_CONFIG"]) if os.environ.get("DISTRO_CONFIG") else None)
-    if chosen is None and DEFAULT_CONFIG.exists():
-        chosen = DEFAULT_CONFIG
-    data: dict[str, Any] = {}
-    if chosen is not None:
-        data = read_config_file(chosen)
-        _reject_file_secrets(data, chosen)
-
-    class _Loaded(Settings):
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, _TomlData(settings_cls, data))
-
-    try:
-        loaded = _Loaded()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_input=False)
-        )
-        raise ConfigError(f"invalid settings ({chosen or 'defaults'}): {problems}") from None
-    return Settings.model_construct(**{name: getattr(loaded, name) for name in Settings.model_fields})
