@@ -1,0 +1,82 @@
+"""Tables and status enums. Each stage writes rows the next stage reads (see DESIGN.md).
+
+All datetimes are timezone-aware UTC in Python and stored as naive UTC, so SQLite and PostgreSQL behave
+the same. Status columns are their enums in Python and plain strings in the database (not database enums,
+so adding a state needs no type migration); :mod:`distro.store.transitions` lists the legal changes.
+"""
+
+from __future__ import annotations
+
+from distro.models.columns import (
+    StatusString,
+    UTCDateTime,
+    utcnow,
+)
+from distro.models.content import (
+    Article,
+    Digest,
+    DigestEdit,
+    DigestVariant,
+    SeenWebhookSignature,
+    SocialPost,
+    Source,
+    WebSubSubscription,
+)
+from distro.models.delivery import (
+    ChannelPause,
+    Delivery,
+    DeliveryAttempt,
+    Suppression,
+)
+from distro.models.people import (
+    Editor,
+    EditorSession,
+    OneOffMessage,
+    RateLimitEvent,
+    SignInClient,
+    Signup,
+    SocialAccount,
+    Subscriber,
+)
+from distro.models.statuses import (
+    AccountStatus,
+    AttemptOutcome,
+    Channel,
+    DeliveryStatus,
+    DigestStatus,
+    SubscriberStatus,
+    SuppressionReason,
+)
+
+__all__ = [
+    "AccountStatus",
+    "Article",
+    "AttemptOutcome",
+    "Channel",
+    "ChannelPause",
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliveryStatus",
+    "Digest",
+    "DigestEdit",
+    "DigestStatus",
+    "DigestVariant",
+    "Editor",
+    "EditorSession",
+    "OneOffMessage",
+    "RateLimitEvent",
+    "SeenWebhookSignature",
+    "SignInClient",
+    "Signup",
+    "SocialAccount",
+    "SocialPost",
+    "Source",
+    "StatusString",
+    "Subscriber",
+    "SubscriberStatus",
+    "Suppression",
+    "SuppressionReason",
+    "UTCDateTime",
+    "WebSubSubscription",
+    "utcnow",
+]
