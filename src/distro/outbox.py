@@ -39,6 +39,7 @@ from distro.models import (
     utcnow,
 )
 from distro.settings import DispatchSettings
+from distro.store import deliveries, transitions
 from distro.store.pauses import pause_channel
 from distro.store.suppressions import Bounce, count_bounces
 from distro.urls import strip_credentials
@@ -48,6 +49,9 @@ A = DeliveryAttempt.__table__  # type: ignore[attr-defined]
 _CLAIMS = itertools.count(1)
 _CHUNK = 500
 CHANNEL_DOWN_RETRY_SECONDS = 600.0
+# The status changes made here, each checked against the one table of legal transitions at import.
+_CLAIMED_FROM = transitions.legal_from(DeliveryStatus.SENDING, DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+_RELEASED_FROM = transitions.legal_from(DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 
 
 def enqueue_many(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
@@ -159,7 +163,7 @@ def claim(
             connection.execute(sa.insert(A), abandoned)
         connection.execute(
             sa.update(D)
-            .where(D.c.id.in_(ids))
+            .where(D.c.id.in_(ids), D.c.status.in_(_CLAIMED_FROM))  # held by this transaction's lock
             .values(
                 status=DeliveryStatus.SENDING,
                 lease_owner=token,
@@ -249,9 +253,7 @@ def _next_state(item: Outcome, settings: DispatchSettings, now: datetime) -> dic
     if item.outcome == AttemptOutcome.PERMANENT:
         return state | {"status": DeliveryStatus.FAILED, "last_error": item.error}
     if item.outcome == AttemptOutcome.CHANNEL_DOWN or item.pause_account:  # not the message's fault:
-        delay = (
-            item.retry_after if item.retry_after is not None else CHANNEL_DOWN_RETRY_SECONDS
-        )  # not counted
+        delay = CHANNEL_DOWN_RETRY_SECONDS if item.retry_after is None else item.retry_after  # not counted
         return state | {
             "status": DeliveryStatus.PENDING,
             "last_error": item.error,
@@ -279,10 +281,8 @@ _MARK_SENT = (
     sa.update(D)
     .where(
         D.c.id == sa.bindparam("row_id"),
-        sa.or_(
-            sa.and_(D.c.lease_owner == sa.bindparam("lease"), D.c.status == DeliveryStatus.SENDING),
-            D.c.status != DeliveryStatus.SENT,
-        ),
+        # Any row not sent yet, ours or not (each state its own bind: IN (...) cannot run as executemany).
+        sa.or_(*(D.c.status == old for old in transitions.sources(DeliveryStatus.SENT))),
     )
     .values(
         status=DeliveryStatus.SENT,
@@ -324,12 +324,7 @@ def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings
             ],
         )
         sent = [
-            {
-                "row_id": o.claimed.id,
-                "lease": o.claimed.lease or worker,
-                "provider": o.provider_id,
-                "now": now,
-            }
+            {"row_id": o.claimed.id, "provider": o.provider_id, "now": now}
             for o in outcomes
             if o.outcome == AttemptOutcome.SENT
         ]
@@ -341,9 +336,9 @@ def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings
             ours = sa.and_(
                 D.c.lease_owner == (item.claimed.lease or worker), D.c.status == DeliveryStatus.SENDING
             )
-            connection.execute(
-                sa.update(D).where(D.c.id == item.claimed.id, ours).values(**_next_state(item, settings, now))
-            )
+            state = _next_state(item, settings, now)
+            transitions.check(DeliveryStatus.SENDING, state["status"])  # from the one table
+            connection.execute(sa.update(D).where(D.c.id == item.claimed.id, ours).values(**state))
             if item.pause_account:
                 until = now + timedelta(seconds=item.retry_after or CHANNEL_DOWN_RETRY_SECONDS)
                 pause_channel(connection, item.claimed.channel, until, item.error or "rate limited", now)
@@ -372,7 +367,7 @@ def release(
                 .where(
                     D.c.id.in_([c.id for c in claimed if c.lease == lease]),
                     D.c.lease_owner == (lease or worker),
-                    D.c.status == DeliveryStatus.SENDING,
+                    D.c.status.in_(_RELEASED_FROM),
                 )
                 .values(
                     status=DeliveryStatus.PENDING,
@@ -386,8 +381,10 @@ def release(
 
 
 def counts_by_status(engine: Engine, channel: str | None = None) -> dict[str, int]:
-    query = sa.select(D.c.status, sa.func.count()).group_by(D.c.status)
-    if channel:
-        query = query.where(D.c.channel == channel)
-    with engine.connect() as connection:
-        return {status: count for status, count in connection.execute(query)}
+    """Delivery rows by status, of one channel or of all."""
+    totals: dict[str, int] = {}
+    for name, by_status in deliveries.counts(engine).items():
+        if not channel or name == channel:
+            for status, count in by_status.items():
+                totals[status] = totals.get(status, 0) + count
+    return totals
