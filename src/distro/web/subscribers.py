@@ -14,11 +14,7 @@ Neither form's answer says whether an address belongs to a subscriber.
 from __future__ import annotations
 
 from dataclasses import replace
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import HTTP
 from typing import Annotated, Any
-from urllib.parse import parse_qs
 
 import fastapi
 from fastapi.responses import HTMLResponse, PlainTextResponse
@@ -33,10 +29,10 @@ from distro.services.personal import PREFERENCES_SCOPE, UNSUBSCRIBE_SCOPE, unsub
 from distro.services.signup import SignupError, confirm, request_signup
 from distro.services.subscribers import InvalidSubscriber, normalise_email, receiving, wants
 from distro.tokens import InvalidToken, make_token, read_token
-from distro.web.deps import AppDep, read_limited
+from distro.web.deps import AppDep
+from distro.web.forms import first, read_form
 
 router = fastapi.APIRouter()
-FORM_LIMIT = 16 * 1024
 ONE_CLICK = "One-Click"
 BAD_LINK = "This link is not valid. Use the link from your latest email, exactly as it was sent."
 EXPIRED_FORM = "This form has expired; reload the page and try again."
@@ -79,37 +75,9 @@ def _message(app: App, title: str, message: str, status: int = 200) -> HTMLRespo
     return _page(app, "message", title, status, message=message, error=status >= 400)
 
 
-async def _form(request: fastapi.Request) -> dict[str, list[str]] | None:
-    body = await read_limited(request, FORM_LIMIT)
-    if body is None:
-        return None
-    content_type = request.headers.get("content-type", "")
-    if content_type.lower().startswith("multipart/form-data"):
-        return _multipart_fields(content_type, body)  # RFC 8058: how mail clients SHOULD post one-click
-    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-
-
-def _multipart_fields(content_type: str, body: bytes) -> dict[str, list[str]]:
-    """The text fields of a multipart/form-data body (file parts ignored), read by the stdlib MIME parser."""
-    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
-    message = message_from_bytes(head + body, policy=HTTP)
-    fields: dict[str, list[str]] = {}
-    for part in message.iter_parts() if isinstance(message, EmailMessage) else ():
-        name = part.get_param("name", header="content-disposition")
-        if isinstance(name, str) and part.get_filename() is None:
-            payload = part.get_payload(decode=True)
-            text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
-            fields.setdefault(name, []).append(text)
-    return fields
-
-
-def _first(form: dict[str, list[str]], name: str) -> str:
-    return (form.get(name) or [""])[0].strip()
-
-
 def _csrf_ok(app: App, scope: str, subscriber_id: int, form: dict[str, list[str]]) -> bool:
     try:
-        return read_token(app.signing_key, f"form-{scope}", _first(form, "csrf")) == subscriber_id
+        return read_token(app.signing_key, f"form-{scope}", first(form, "csrf")) == subscriber_id
     except InvalidToken:
         return False
 
@@ -164,7 +132,7 @@ async def unsubscribe(
 
     ``?list=<slug_prefix>`` (in the links of a site with several newsletters) stops that newsletter only.
     """
-    form = await _form(request)
+    form = await read_form(request)
     try:
         subscriber_id = read_token(app.signing_key, UNSUBSCRIBE_SCOPE, token)
     except InvalidToken:
@@ -172,7 +140,7 @@ async def unsubscribe(
     if form is None:
         return _message(app, "Unsubscribe", "The request is too large.", 413)
     try:
-        if _first(form, "List-Unsubscribe") == ONE_CLICK:
+        if first(form, "List-Unsubscribe") == ONE_CLICK:
             if one_list:
                 await run_in_threadpool(prefs.leave_newsletter, app, subscriber_id, one_list)
             else:
@@ -180,11 +148,11 @@ async def unsubscribe(
             return PlainTextResponse("unsubscribed\n")
         if not _csrf_ok(app, UNSUBSCRIBE_SCOPE, subscriber_id, form):
             return _message(app, "Unsubscribe", EXPIRED_FORM, 403)
-        if _first(form, "action") == "leave" and one_list:
+        if first(form, "action") == "leave" and one_list:
             left = await run_in_threadpool(prefs.leave_newsletter, app, subscriber_id, one_list)
             name = app.settings.newsletter(one_list).name if left.status == "active" else ""
             return await run_in_threadpool(_unsubscribe_page, app, subscriber_id, None, name)
-        active = _first(form, "action") == "resubscribe"
+        active = first(form, "action") == "resubscribe"
         await run_in_threadpool(prefs.set_status, app, subscriber_id, active=active)
         return await run_in_threadpool(_unsubscribe_page, app, subscriber_id)
     except prefs.UnknownSubscriber:
@@ -267,16 +235,16 @@ def _change_email(app: App, subscriber_id: int, raw: str) -> HTMLResponse:
 
 
 def _apply_preferences(app: App, subscriber_id: int, form: dict[str, list[str]]) -> HTMLResponse:
-    if _first(form, "action") == "change_email":
-        return _change_email(app, subscriber_id, _first(form, "email"))
-    weeks = _first(form, "pause_weeks")  # empty: leave a pause as it is
+    if first(form, "action") == "change_email":
+        return _change_email(app, subscriber_id, first(form, "email"))
+    weeks = first(form, "pause_weeks")  # empty: leave a pause as it is
     try:
         prefs.set_preferences(
             app,
             subscriber_id,
             sections=form.get("sections"),
             pause_weeks=int(weeks) if weeks else None,
-            newsletters=form.get("newsletters", []) if _first(form, "newsletters_shown") else None,
+            newsletters=form.get("newsletters", []) if first(form, "newsletters_shown") else None,
         )
     except ValueError as exc:
         known = "pause" in str(exc) or "newsletter" in str(exc)
@@ -287,7 +255,7 @@ def _apply_preferences(app: App, subscriber_id: int, form: dict[str, list[str]])
 
 @router.post("/preferences/{token}")
 async def save_preferences(token: str, request: fastapi.Request, app: AppDep) -> HTMLResponse:
-    form = await _form(request)
+    form = await read_form(request)
     try:
         subscriber_id = read_token(app.signing_key, PREFERENCES_SCOPE, token)
     except InvalidToken:
@@ -327,12 +295,12 @@ async def subscribe_page(app: AppDep) -> HTMLResponse:
 async def subscribe(request: fastapi.Request, app: AppDep) -> HTMLResponse:
     """Queue a confirmation email. The answer, and the work behind it, are the same whether or not the
     address is known (:func:`~distro.services.signup.request_signup`)."""
-    form = await _form(request)
+    form = await read_form(request)
     if form is None:
         return _message(app, "Subscribe", "The request is too large.", 413)
-    email, name = _first(form, "email"), _first(form, "name")
+    email, name = first(form, "email"), first(form, "name")
     done = "Check your inbox: we sent a link to confirm your subscription."
-    if _first(form, "website"):  # the honeypot: people never see it, form-filling bots do
+    if first(form, "website"):  # the honeypot: people never see it, form-filling bots do
         return _message(app, "Subscribe", done)
     client = request.client.host if request.client else "unknown"
     if not await run_in_threadpool(_signup_allowed, app, client, email):
@@ -386,14 +354,14 @@ async def change_address_page(token: str, app: AppDep) -> HTMLResponse:
 
 @router.post("/change-address/{token}")
 async def change_address(token: str, request: fastapi.Request, app: AppDep) -> HTMLResponse:
-    form = await _form(request)
+    form = await read_form(request)
     if form is None:
         return _message(app, "Change address", "The request is too large.", 413)
     try:
         found = await run_in_threadpool(change.pending_change, app, token)
-        if not change.form_ok(app, found, _first(form, "csrf")):
+        if not change.form_ok(app, found, first(form, "csrf")):
             return _message(app, "Change address", EXPIRED_FORM, 403)
-        if _first(form, "action") == "cancel":
+        if first(form, "action") == "cancel":
             await run_in_threadpool(change.cancel, app, token)
             return _message(app, "Change address", f"Cancelled: the subscription stays at {found.current}.")
         approved = await run_in_threadpool(change.approve, app, token)
