@@ -39,13 +39,12 @@ from distro.models import (
     utcnow,
 )
 from distro.settings import DispatchSettings
-from distro.store import deliveries, transitions
+from distro.store import deliveries, table, transitions
 from distro.store.pauses import pause_channel
 from distro.store.suppressions import Bounce, count_bounces
 from distro.urls import strip_credentials
 
-D = Delivery.__table__  # type: ignore[attr-defined]
-A = DeliveryAttempt.__table__  # type: ignore[attr-defined]
+D, A = table(Delivery), table(DeliveryAttempt)
 _CLAIMS = itertools.count(1)
 _CHUNK = 500
 CHANNEL_DOWN_RETRY_SECONDS = 600.0

@@ -33,7 +33,8 @@ def plan_for(settings: Settings, channel: str) -> PostingPlan:
     if section is None or not hasattr(section, "posting"):
         return PostingPlan()
     if not name:
-        return section.posting  # type: ignore[no-any-return]
+        first: PostingPlan = section.posting
+        return first
     extra = next((a for a in section.accounts if a.name == name), None)
     return extra.posting if extra is not None else PostingPlan()
 

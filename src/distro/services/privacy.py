@@ -18,7 +18,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from distro.app import App
 from distro.db import session_scope
@@ -35,8 +35,8 @@ def forgotten_tag(app: App, email: str) -> str:
     return f"forgotten:{digest[:24]}"
 
 
-def _row(obj: Any) -> dict[str, Any]:
-    return obj.model_dump(mode="json")  # type: ignore[no-any-return]
+def _row(obj: SQLModel) -> dict[str, Any]:
+    return obj.model_dump(mode="json")
 
 
 def export_subscriber(app: App, email: str) -> dict[str, Any]:
