@@ -59,11 +59,7 @@ def articles_list(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Articles stored from your sources, newest first."""
-    from sqlmodel import select
+    from distro.services.articles import list_articles
 
-    from distro.db import session_scope
-    from distro.models import Article
-
-    with session_scope(app().engine) as session:
-        rows = list(session.exec(select(Article).order_by(Article.published_at.desc()).limit(limit)))  # type: ignore[union-attr]
+    rows = list_articles(app(), limit)
     show(rows, ["id", "published_at", "section", "title", "author", "url"], fmt, "articles")

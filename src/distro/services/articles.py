@@ -110,6 +110,11 @@ def store_drafts(
     return counts["new"], counts["updated"], counts["unchanged"], counts["stale"]
 
 
+def list_articles(app: App, limit: int) -> list[Article]:
+    """Stored articles, the ``limit`` published last first (``distro articles list``)."""
+    return articles.by_publication(app.engine, limit)
+
+
 def store_pushed(app: App, source_name: str, kind: str, drafts: Sequence[ArticleDraft]) -> IngestReport:
     """Store articles pushed to us (CMS webhook, WebSub) exactly as a poll would, never as back catalogue."""
     with session_scope(app.engine) as session:

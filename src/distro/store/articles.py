@@ -54,6 +54,13 @@ def newest(engine: Engine, most: int) -> list[tuple[Article, datetime]]:
         return [(article, when) for article, when in session.exec(query)]
 
 
+def by_publication(engine: Engine, most: int) -> list[Article]:
+    """The ``most`` articles published last, newest first (as the database orders an unknown date)."""
+    query = select(Article).order_by(col(Article.published_at).desc()).limit(most)
+    with session_scope(engine) as session:
+        return list(session.exec(query))
+
+
 def latest_edition(engine: Engine, most: int) -> list[Article]:
     """The first ``most`` articles of the newest edition, in its order (a welcome email's stories)."""
     with session_scope(engine) as session:
