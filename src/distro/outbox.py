@@ -107,6 +107,37 @@ def worker_of(lease_owner: str | None) -> str:
     return (lease_owner or "unknown").partition("#")[0]
 
 
+def _due(
+    channel: str, limit: int, *, now: datetime, due_before: datetime, ids: Sequence[int] | None
+) -> sa.Select[Any]:
+    """The channel's rows a claim may take: pending and due, or sending with an expired lease (its worker
+    vanished), in send order."""
+    due = sa.or_(
+        sa.and_(D.c.status == DeliveryStatus.PENDING, D.c.next_attempt_at <= due_before),
+        sa.and_(D.c.status == DeliveryStatus.SENDING, D.c.lease_until < now),
+    )
+    pick = (
+        sa.select(D.c.id, D.c.status, D.c.lease_owner, D.c.attempts)
+        .where(D.c.channel == channel, due)
+        .order_by(D.c.next_attempt_at, D.c.id)
+        .limit(limit)
+    )
+    return pick if ids is None else pick.where(D.c.id.in_(list(ids)))
+
+
+def _abandoned(row: Any, now: datetime) -> dict[str, Any]:
+    """The attempt-log row for a try whose worker stopped reporting before its lease ran out."""
+    return {
+        "delivery_id": row.id,
+        "number": row.attempts,
+        "worker": worker_of(row.lease_owner),
+        "outcome": AttemptOutcome.ABANDONED,
+        "error": "worker stopped reporting; lease expired",
+        "started_at": now,
+        "finished_at": now,
+    }
+
+
 def claim(
     engine: Engine,
     *,
@@ -126,43 +157,20 @@ def claim(
     """
     now = now or utcnow()
     token = f"{worker}#{next(_CLAIMS)}"
-    due = sa.or_(
-        sa.and_(D.c.status == DeliveryStatus.PENDING, D.c.next_attempt_at <= (due_before or now)),
-        sa.and_(D.c.status == DeliveryStatus.SENDING, D.c.lease_until < now),
-    )
-    pick = (
-        sa.select(D.c.id, D.c.status, D.c.lease_owner, D.c.attempts)
-        .where(D.c.channel == channel, due)
-        .order_by(D.c.next_attempt_at, D.c.id)
-        .limit(limit)
-    )
-    if ids is not None:
-        pick = pick.where(D.c.id.in_(list(ids)))
+    pick = _due(channel, limit, now=now, due_before=due_before or now, ids=ids)
     if is_postgres(engine):
         pick = pick.with_for_update(skip_locked=True)
     with engine.begin() as connection:
         picked = connection.execute(pick).fetchall()
         if not picked:
             return []
-        ids = [row.id for row in picked]
-        abandoned = [
-            {
-                "delivery_id": row.id,
-                "number": row.attempts,
-                "worker": worker_of(row.lease_owner),
-                "outcome": AttemptOutcome.ABANDONED,
-                "error": "worker stopped reporting; lease expired",
-                "started_at": now,
-                "finished_at": now,
-            }
-            for row in picked
-            if row.status == DeliveryStatus.SENDING
-        ]
+        taken = [row.id for row in picked]
+        abandoned = [_abandoned(row, now) for row in picked if row.status == DeliveryStatus.SENDING]
         if abandoned:
             connection.execute(sa.insert(A), abandoned)
         connection.execute(
             sa.update(D)
-            .where(D.c.id.in_(ids), D.c.status.in_(_CLAIMED_FROM))  # held by this transaction's lock
+            .where(D.c.id.in_(taken), D.c.status.in_(_CLAIMED_FROM))  # held by this transaction's lock
             .values(
                 status=DeliveryStatus.SENDING,
                 lease_owner=token,
@@ -171,7 +179,7 @@ def claim(
                 updated_at=now,
             )
         )
-        rows = connection.execute(sa.select(D).where(D.c.id.in_(ids)).order_by(D.c.id)).fetchall()
+        rows = connection.execute(sa.select(D).where(D.c.id.in_(taken)).order_by(D.c.id)).fetchall()
     return [
         Claimed(
             row.id,
@@ -295,6 +303,21 @@ _MARK_SENT = (
 )
 
 
+def _attempt(item: Outcome, worker: str, now: datetime) -> dict[str, Any]:
+    """The attempt-log row of one outcome."""
+    return {
+        "delivery_id": item.claimed.id,
+        "number": item.claimed.attempt,
+        "worker": worker,
+        # A refused address is logged as such: the desk counts bounces from the attempt log.
+        "outcome": AttemptOutcome.HARD_BOUNCE if item.hard_bounce else item.outcome,
+        "provider_id": item.provider_id,
+        "error": strip_credentials(item.error) if item.error else None,
+        "started_at": item.claimed.started_at,
+        "finished_at": item.finished_at or now,
+    }
+
+
 def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings: DispatchSettings) -> None:
     """Log each attempt, move each row on and count hard bounces, in one transaction.
 
@@ -305,23 +328,7 @@ def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings
         return
     now = utcnow()
     with engine.begin() as connection:
-        connection.execute(
-            sa.insert(A),
-            [
-                {
-                    "delivery_id": o.claimed.id,
-                    "number": o.claimed.attempt,
-                    "worker": worker,
-                    # A refused address is logged as such: the desk counts bounces from the attempt log.
-                    "outcome": AttemptOutcome.HARD_BOUNCE if o.hard_bounce else o.outcome,
-                    "provider_id": o.provider_id,
-                    "error": strip_credentials(o.error) if o.error else None,
-                    "started_at": o.claimed.started_at,
-                    "finished_at": o.finished_at or now,
-                }
-                for o in outcomes
-            ],
-        )
+        connection.execute(sa.insert(A), [_attempt(o, worker, now) for o in outcomes])
         sent = [
             {"row_id": o.claimed.id, "provider": o.provider_id, "now": now}
             for o in outcomes
