@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,10 +24,11 @@ from apscheduler.triggers.cron import CronTrigger
 
 from distro.app import App, build_app
 from distro.db import make_engine
-from distro.errors import ConfigError
+from distro.errors import ConfigError, DistroError
 from distro.scheduler import build_scheduler, digest_trigger, ensure_jobs
 from distro.settings import Settings
 from tests.conftest import ROOT
+from tests.processes import spawn
 
 
 def test_jobs_have_fixed_ids_and_real_grace_times(app: App) -> None:
@@ -89,7 +91,7 @@ def test_run_dispatches_on_schedule_and_stops_cleanly_on_sigterm(tmp_path: Path)
         capture_output=True,
         timeout=60,
     )
-    process = subprocess.Popen(
+    process = spawn(
         [sys.executable, "-m", "distro.cli", "-v", "run", "--port", "0"],
         cwd=tmp_path,
         env=env,
@@ -113,7 +115,7 @@ class Scheduler:
 
     def __init__(self, workdir: Path, env: dict[str, str]) -> None:
         self.lines: list[str] = []
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [sys.executable, "-m", "distro.cli", "-v", "run", "--port", "0"],
             cwd=workdir,
             env=env,
@@ -265,7 +267,7 @@ def test_two_schedulers_on_postgresql_enqueue_the_digest_exactly_once(
 def test_run_all_serves_the_web_app_beside_the_scheduler(tmp_path: Path) -> None:
     env = scheduler_env(tmp_path, f"sqlite:///{tmp_path / 'distro.db'}")
     port = _free_port()
-    process = subprocess.Popen(
+    process = spawn(
         [sys.executable, "-m", "distro.cli", "-v", "run", "--port", str(port)],
         cwd=tmp_path,
         env=env,
@@ -315,3 +317,24 @@ def test_the_poll_job_removes_sign_ups_nobody_confirmed_in_time(app: App) -> Non
     with app.engine.connect() as connection:
         left = connection.execute(sa.select(Signup.email)).scalars().all()
     assert left == ["fresh@example.org"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_each_run_has_its_own_runtime_and_clears_it_when_it_stops(app: App) -> None:
+    """A second run in the same process starts afresh: the first run's stop and leadership are gone."""
+    from distro import scheduler
+
+    for _ in range(2):
+        stop = threading.Event()
+        thread = threading.Thread(target=partial(scheduler.run_scheduler, app, stop, dispatch=False))
+        thread.start()
+        deadline = time.monotonic() + 20
+        while getattr(scheduler._RUNTIME, "stop", None) is not stop and time.monotonic() < deadline:
+            time.sleep(0.05)  # the scheduler is up once its runtime is the current one
+        runtime = scheduler.current()
+        assert runtime.app is app and runtime.stop is stop and runtime.leadership is not None
+        stop.set()
+        thread.join(timeout=20)
+        assert not thread.is_alive()
+        with pytest.raises(DistroError, match="no scheduler runs"):
+            scheduler.current()

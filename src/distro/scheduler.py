@@ -6,16 +6,21 @@ ids with ``replace_existing`` mean a restart never adds a duplicate. Every cron 
 editor's timezone, and each job has its own ``misfire_grace_time`` (APScheduler's default of 1 s would
 silently skip a digest after a short hiccup); a digest missed by more than its grace time is reported,
 not sent late. Only one scheduler acts per database (see :mod:`distro.leader`); the others wait.
+
+Because the store keeps only the jobs' names, a job finds what it acts on (the App, the stop event, the
+leadership) in the :class:`SchedulerRuntime` of the scheduler running in this process: made by
+:func:`run_scheduler` (or :func:`build_scheduler`) and cleared when that scheduler stops, so nothing of one
+run leaks into the next.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
 import threading
+from dataclasses import dataclass, field
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.events import EVENT_JOB_MISSED, EVENT_SCHEDULER_SHUTDOWN, JobExecutionEvent, SchedulerEvent
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -31,15 +36,44 @@ from distro.services.jobs import ingest_all
 from distro.services.social import plan_social
 
 log = logging.getLogger(__name__)
-_STOP = threading.Event()
-_APP: dict[str, App] = {}
+
+
+@dataclass
+class SchedulerRuntime:
+    """What the jobs of one scheduler act on, for as long as that scheduler runs."""
+
+    app: App
+    stop: threading.Event = field(default_factory=threading.Event)
+    leadership: Leadership | None = None
+
+
+_RUNTIME: SchedulerRuntime | None = None
+
+
+def _install(runtime: SchedulerRuntime) -> None:
+    global _RUNTIME
+    _RUNTIME = runtime
+
+
+def _clear(runtime: SchedulerRuntime) -> None:
+    """Forget ``runtime`` unless a newer scheduler has replaced it meanwhile."""
+    global _RUNTIME
+    if _RUNTIME is runtime:
+        _RUNTIME = None
+
+
+def current() -> SchedulerRuntime:
+    """The runtime of the scheduler running in this process (the jobs' only way to their App)."""
+    if _RUNTIME is None:
+        raise DistroError("no scheduler runs in this process: its jobs run inside `distro run`")
+    return _RUNTIME
 
 
 def poll_job() -> None:
     """Poll the sources, plan posts for new articles, and drop sign-ups nobody confirmed in time."""
     from distro.services.signup import purge_expired
 
-    app = _APP["app"]
+    app = current().app
     try:
         ingest_all(app, strict=False)
         plan_social(app)
@@ -52,7 +86,7 @@ def poll_job() -> None:
 
 def digest_job(newsletter: str | None = None) -> None:
     """One newsletter's edition; ``newsletter`` is its slug prefix (None: the main digest)."""
-    app = _APP["app"]
+    app = current().app
     label = f" {newsletter}" if newsletter else ""
     chosen = app.settings.newsletter(newsletter)  # ConfigError if it is no longer configured
     waiting = hand_scheduled(app, chosen)
@@ -74,7 +108,7 @@ def digest_job(newsletter: str | None = None) -> None:
 
 def scheduled_job() -> None:
     """Queue the editions the editor scheduled by hand whose time has come."""
-    app = _APP["app"]
+    app = current().app
     try:
         send_scheduled(app)
     except DistroError as exc:
@@ -82,8 +116,8 @@ def scheduled_job() -> None:
 
 
 def dispatch_job() -> None:
-    app = _APP["app"]
-    reports = dispatch(app, stop=_STOP)
+    runtime = current()
+    reports = dispatch(runtime.app, stop=runtime.stop)
     for name, report in reports.items():
         if report.sent or report.temporary or report.permanent:
             log.info(
@@ -94,7 +128,7 @@ def dispatch_job() -> None:
 def websub_job() -> None:
     from distro.services.websub import renew_websub_leases
 
-    app = _APP["app"]
+    app = current().app
     try:
         renewed = renew_websub_leases(app)
         if renewed:
@@ -117,12 +151,23 @@ def _report_missed(event: JobExecutionEvent) -> None:
         log.warning("job %s due at %s was missed", event.job_id, event.scheduled_run_time)
 
 
-def build_scheduler(app: App, *, persistent: bool = True) -> BackgroundScheduler:
-    """A scheduler with the project's job store; start it (paused) and call :func:`ensure_jobs`."""
-    _APP["app"] = app
+def build_scheduler(
+    app: App, *, persistent: bool = True, runtime: SchedulerRuntime | None = None
+) -> BackgroundScheduler:
+    """A scheduler with the project's job store; start it (paused) and call :func:`ensure_jobs`.
+
+    Its jobs act on ``runtime`` (default: a fresh one for ``app``) until it shuts down.
+    """
+    runtime = runtime or SchedulerRuntime(app)
+    _install(runtime)
     stores = {"default": SQLAlchemyJobStore(engine=app.engine)} if persistent else {}
     scheduler = BackgroundScheduler(timezone=app.settings.digest.timezone, jobstores=stores)
     scheduler.add_listener(_report_missed, EVENT_JOB_MISSED)
+
+    def forget(_event: SchedulerEvent) -> None:
+        _clear(runtime)
+
+    scheduler.add_listener(forget, EVENT_SCHEDULER_SHUTDOWN)
     return scheduler
 
 
@@ -192,89 +237,48 @@ def ensure_jobs(scheduler: BackgroundScheduler, app: App, *, dispatch: bool = Tr
     )
 
 
-def _wait_for_leadership(app: App, leadership: Leadership) -> bool:
+def _wait_for_leadership(app: App, leadership: Leadership, stop: threading.Event) -> bool:
     """Block as a hot standby until this process leads; False if asked to stop first."""
     announced = False
-    while not _STOP.is_set():
+    while not stop.is_set():
         if leadership.try_acquire():
             log.info("scheduler: leader for this database")
             return True
         if not announced:
             log.info("scheduler: another scheduler leads this database; waiting as standby")
             announced = True
-        _STOP.wait(app.settings.scheduler.standby_poll_seconds)
+        stop.wait(app.settings.scheduler.standby_poll_seconds)
     return False
-
-
-_LEADERSHIP: dict[str, Leadership] = {}
 
 
 def check_leadership() -> None:
     """A leader that lost its lock (database restart) stops, so two schedulers never act at once."""
-    leadership = _LEADERSHIP.get("current")
-    if leadership is not None and not leadership.still_held():
+    runtime = current()
+    if runtime.leadership is not None and not runtime.leadership.still_held():
         log.error("scheduler: lost leadership of the database; stopping")
-        _STOP.set()
+        runtime.stop.set()
 
 
-def run_service(app: App, *, role: str = "all", host: str = "127.0.0.1", port: int = 8000) -> None:
-    """``distro run``: one role, or all of them in one process for a small site.
+def run_scheduler(app: App, stop: threading.Event, *, dispatch: bool = True) -> None:
+    """Lead (or wait as a standby), then run the jobs until ``stop`` is set or leadership is lost.
 
-    In ``all`` the scheduler's dispatch job sends; with separate roles the scheduler only plans and
-    ``worker`` processes (any number, on any machine) send.
+    The caller sets ``stop`` (``distro run`` does on SIGINT/SIGTERM); the job in progress finishes and the
+    message in flight is not cut.
     """
-    if role == "worker":
-        from distro.worker import run_worker
-
-        run_worker(app)
-        return
-    import uvicorn
-
-    from distro.web.app import create_web_app
-    from distro.web.serve import serve, server_config
-
-    if role == "web":
-        serve(create_web_app(app), app.settings.web, host=host, port=port)
-        return
-    server: uvicorn.Server | None = None
-    thread: threading.Thread | None = None
-    if role == "all":
-        config = server_config(
-            create_web_app(app), app.settings.web, host=host, port=port, log_level="warning"
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="web", daemon=True)
-        thread.start()
-    try:
-        run_scheduler(app, dispatch=role == "all")
-    finally:
-        if server is not None and thread is not None:
-            server.should_exit = True
-            thread.join(timeout=10)
-
-
-def run_scheduler(app: App, *, dispatch: bool = True) -> None:
-    """Block until SIGINT/SIGTERM; the job in progress finishes, the message in flight is not cut."""
-
-    def stop(signum: int, _frame: Any) -> None:
-        log.info("signal %d: stopping after the current job", signum)
-        _STOP.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     leadership = leadership_for(app.engine, app.settings.var_dir)
-    if not _wait_for_leadership(app, leadership):
+    if not _wait_for_leadership(app, leadership, stop):
         return
-    _LEADERSHIP["current"] = leadership
-    scheduler = build_scheduler(app)
+    runtime = SchedulerRuntime(app, stop, leadership)
+    scheduler = build_scheduler(app, runtime=runtime)
     try:
         scheduler.start(paused=True)
         ensure_jobs(scheduler, app, dispatch=dispatch)
         for job in scheduler.get_jobs():
             log.info("job %s: %s, next run %s", job.id, job.trigger, job.next_run_time)
         scheduler.resume()
-        _STOP.wait()
+        stop.wait()
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=True)
         leadership.release()
+        _clear(runtime)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import threading
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,6 +12,9 @@ from distro.cli.context import app, console
 from distro.cli.reports import print_dispatch
 from distro.errors import DistroError
 from distro.progress import ticker
+
+if TYPE_CHECKING:
+    import uvicorn
 
 ChannelOption = Annotated[list[str] | None, typer.Option("--channel", help="Only this channel (repeatable).")]
 
@@ -41,11 +45,9 @@ def run(
     if once:
         _run_once()
         return
-    from distro.scheduler import run_service
-
     if role not in ("all", "scheduler", "worker", "web"):
         raise DistroError(f"unknown role {role!r}: use all, scheduler, worker or web")
-    run_service(app(wait_for_db=True), role=role, host=host, port=port)
+    _run_service(app(wait_for_db=True), role=role, host=host, port=port)
 
 
 def _run_once() -> None:
@@ -61,6 +63,58 @@ def _run_once() -> None:
             console.print(f"digest {prefix}: {sent.reason}")
     console.print(f"social: {summary.social_rows} new deliveries queued")
     print_dispatch(summary.dispatched, prefix="dispatch ")
+
+
+def _run_service(application: App, *, role: str, host: str, port: int) -> None:
+    """One role, or all of them in one process for a small site.
+
+    In ``all`` the scheduler's dispatch job sends; with separate roles the scheduler only plans and
+    ``worker`` processes (any number, on any machine) send.
+    """
+    if role == "worker":
+        from distro.worker import run_worker
+
+        run_worker(application)
+        return
+    if role == "web":
+        from distro.web.app import create_web_app
+        from distro.web.serve import serve
+
+        serve(create_web_app(application), application.settings.web, host=host, port=port)
+        return
+    web = _start_web(application, host=host, port=port) if role == "all" else None
+    try:
+        _run_scheduler(application, dispatch=role == "all")
+    finally:
+        if web is not None:
+            web[0].should_exit = True
+            web[1].join(timeout=10)
+
+
+def _start_web(application: App, *, host: str, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+    """The web app served from a thread of this process (role ``all``)."""
+    import uvicorn
+
+    from distro.web.app import create_web_app
+    from distro.web.serve import server_config
+
+    app_ = create_web_app(application)
+    server = uvicorn.Server(
+        server_config(app_, application.settings.web, host=host, port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="web", daemon=True)
+    thread.start()
+    return server, thread
+
+
+def _run_scheduler(application: App, *, dispatch: bool) -> None:
+    """The scheduler until SIGINT/SIGTERM: the job in progress finishes, the message in flight is not cut."""
+    from distro.scheduler import run_scheduler
+    from distro.worker import stop_on_signals
+
+    stop = threading.Event()
+    with stop_on_signals(stop):
+        run_scheduler(application, stop, dispatch=dispatch)
 
 
 def dispatch_command(channel: ChannelOption = None) -> None:
