@@ -112,9 +112,7 @@ def compose_digest(
         stories = [s for s in stories if s.section and s.section.casefold() in wanted]
     if not stories:
         raise ValueError("a digest needs at least one article")
-    pin = edition.pinned_article_id
-    pinned = next((s for s in stories if pin is not None and s.article_id == pin), None)
-    lead = pinned or next((s for s in stories if s.image_url), stories[0])
+    lead = _lead(stories, edition.pinned_article_id)
     rest = [s for s in stories if s is not lead]
     intro = defuse(edition.intro)
     context: dict[str, Any] = {
@@ -136,6 +134,12 @@ def compose_digest(
     composed = _finish(settings, newsletter, env, slug, subject, context, templates)
     ids = tuple(s.article_id for s in [lead, *rest] if s.article_id is not None)
     return ComposedDigest(**{**composed.__dict__, "article_ids": ids})
+
+
+def _lead(stories: Sequence[Story], pin: int | None) -> Story:
+    """The pinned story, else the first with an image, else the newest."""
+    pinned = next((s for s in stories if pin is not None and s.article_id == pin), None)
+    return pinned or next((s for s in stories if s.image_url), stories[0])
 
 
 def compose_empty(
