@@ -228,10 +228,8 @@ def test_a_digest_over_gmails_clip_limit_is_flagged_with_its_size(
     result = open_edition(week, week.settings.digest)
     assert result.warning is not None and "KB" in result.warning and "Gmail clips" in result.warning
     assert "Gmail clips" in caplog.text
-    assert (
-        render_preview(week, week.settings.digest, result.digest).warning
-        == result.warning
-    )  # type: ignore[arg-type]
+    preview = render_preview(week, week.settings.digest, result.digest)  # type: ignore[arg-type]
+    assert preview.warning == result.warning
 
 
 def run_distro(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
