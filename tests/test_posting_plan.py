@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from distro import outbox
 from distro.app import App, build_app
 from distro.db import upgrade
+from distro.errors import NotFound
 from distro.models import Delivery, DeliveryStatus
 from distro.services import plan
 from distro.services.ingest import ingest
@@ -162,7 +163,7 @@ def test_a_held_post_is_never_claimed_until_released_into_a_free_slot(planned: A
     assert len(claimed) == 11 and first[0] not in {c.id for c in claimed}
     with pytest.raises(ValueError, match="already sending"):
         plan.hold(planned.engine, [claimed[0].id])
-    with pytest.raises(ValueError, match="no delivery 9999"):
+    with pytest.raises(NotFound, match="no delivery 9999"):
         plan.hold(planned.engine, [9999])
     assert plan.release(planned.engine, planned.settings, first, now=later) == 1
     with planned.engine.connect() as connection:

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 from distro.accounts import Account, configured_accounts, store_token
 from distro.channels.facebook import GRAPH_URL, appsecret_proof
 from distro.crypto import token_box
-from distro.errors import ConfigError, DistroError
+from distro.errors import ConfigError, Refused
 from distro.settings import Settings
 
 X_OAUTH_URL = "https://api.x.com/oauth/"
@@ -40,7 +40,7 @@ Ask = Callable[[str], str]
 Say = Callable[[str], None]
 
 
-class AuthError(DistroError):
+class AuthError(Refused):
     """An authorisation flow failed; the message says which step and what to check."""
 
 

@@ -3,8 +3,23 @@
     DistroError                 anything distro itself reports; the message is meant for the editor
     ├── ConfigError             settings or secrets are missing or wrong; fix the config and rerun
     ├── SourceError             a feed or page could not be fetched or parsed; nothing was stored from it
+    │   └── SourceUnavailable   (sources.fetch) it may work later (429/5xx, timeout); ``retry_after`` if known
     ├── RenderError             a template failed to render; nothing was queued or sent
     ├── IllegalTransition       a status change the table of legal transitions does not list
+    ├── InvalidInput            (also a ValueError) what was asked cannot be done as given: a value out of
+    │   │                       range, a text too long, a post already sent; the message says what to change
+    │   ├── InvalidSubscriber   (services.subscribers) an address or subscriber field that cannot be stored
+    │   ├── ImportRefused       (services.subscriber_csv) a CSV file that cannot be imported at all
+    │   ├── EditorError         (services.editors) a desk account that cannot be made or changed so
+    │   └── BadLease            (sources.websub) a ``hub.lease_seconds`` that is not a number of seconds
+    ├── NotFound                (also a LookupError) the subscriber, delivery or article named is not there
+    │   └── UnknownSubscriber   (services.preferences) a signed link for a subscriber since forgotten
+    ├── Refused                 understood but not allowed: the caller must prove more or ask otherwise
+    │   ├── InvalidToken        (tokens) a link altered, truncated or made for another scope
+    │   ├── LoginRefused        (services.editors) wrong address or password, or locked; never says which
+    │   ├── SignupError         (services.signup) a confirmation link unknown, used or expired
+    │   ├── WebhookRejected     (sources.webhook) an unsigned, stale or malformed push; ``status`` to answer
+    │   └── AuthError           (auth) an OAuth flow failed at the step its message names
     └── DeliveryError           one send failed; raised by channels, handled by the dispatcher
         ├── TemporaryFailure    retry later (SMTP 4xx, HTTP 5xx, timeouts); ``retry_after`` seconds if known
         │   ├── RateLimited     the provider said "slow down"; ``retry_after`` is its reset time
@@ -13,6 +28,10 @@
         │                       certificate): the message is fine, so it stays queued and the channel pauses
         └── PermanentFailure    never retry this message (SMTP 5xx, bad token, duplicate post)
             └── RecipientRejected  the receiving server refused this address (a hard bounce)
+
+Services raise these, never a bare ValueError or LookupError, so a face translates nothing: the CLI prints
+any DistroError as one line, the web answers it with its message. The classes marked with a module live
+beside the code that raises them.
 
 Every message names the thing to fix (file and line, URL and status, setting name), and none contains a
 secret: channels build messages from provider replies, never from credentials.
@@ -50,6 +69,21 @@ class RenderError(DistroError):
         self.reason = reason
         where = f"{template}:{line}" if line else template
         super().__init__(f"template {where}: {reason}")
+
+
+class InvalidInput(DistroError, ValueError):
+    """What was asked cannot be done as given; the message names what to change.
+
+    Also a ValueError, so a caller that catches ValueError (and Python's own conventions) still works.
+    """
+
+
+class NotFound(DistroError, LookupError):
+    """The thing named (subscriber, delivery, article, editor) does not exist, or no longer does."""
+
+
+class Refused(DistroError):
+    """A request understood but not allowed: a bad or expired link, a wrong password, an unsigned push."""
 
 
 class DeliveryError(DistroError):

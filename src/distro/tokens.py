@@ -17,12 +17,12 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
-from distro.errors import DistroError
+from distro.errors import Refused
 
 TAG_BYTES = 16
 
 
-class InvalidToken(DistroError):
+class InvalidToken(Refused):
     """The token was altered, truncated, or made for another scope."""
 
 

@@ -38,10 +38,7 @@ def digest_preview(
     result = _upcoming(application, chosen)
     if result.digest is None:
         raise DistroError(f"nothing to preview: {result.reason}")
-    try:
-        html_path, text_path, _ = preview(application, chosen, result.digest, email=subscriber)
-    except LookupError as exc:
-        raise DistroError(str(exc)) from None
+    html_path, text_path, _ = preview(application, chosen, result.digest, email=subscriber)
     console.print(str(html_path.resolve()))
     console.print(str(text_path.resolve()))
     if result.warning:

@@ -8,7 +8,7 @@ import typer
 
 from distro.cli.context import app, console
 from distro.cli.reports import print_dispatch
-from distro.errors import DistroError
+from distro.errors import NotFound
 
 group = typer.Typer(help="Plan and send one post per new article on each platform.", no_args_is_help=True)
 
@@ -45,7 +45,7 @@ def _post_ids(
         raise typer.BadParameter("give a DELIVERY_ID, or --article and --platform")
     found = find_deliveries(app().engine, article_id=article, platform=platform, account=account)
     if not found:
-        raise DistroError(f"article {article} has no queued {platform} post; see `distro log`")
+        raise NotFound(f"article {article} has no queued {platform} post; see `distro log`")
     return found
 
 
@@ -60,10 +60,7 @@ def social_hold(
     from distro.services.plan import hold
 
     ids = _post_ids(delivery_id, article, platform, account)
-    try:
-        console.print(f"held: {hold(app().engine, ids)}")
-    except ValueError as exc:
-        raise DistroError(str(exc)) from None
+    console.print(f"held: {hold(app().engine, ids)}")
 
 
 @group.command("release")
@@ -77,10 +74,7 @@ def social_release(
     from distro.services.plan import release
 
     ids = _post_ids(delivery_id, article, platform, account)
-    try:
-        console.print(f"released: {release(app().engine, app().settings, ids)}")
-    except ValueError as exc:
-        raise DistroError(str(exc)) from None
+    console.print(f"released: {release(app().engine, app().settings, ids)}")
 
 
 @group.command("edit")
@@ -93,8 +87,5 @@ def social_edit(
     """Replace a planned post's text before it is sent (checked against the platform's length rule)."""
     from distro.services.social import edit_post
 
-    try:
-        changed = edit_post(app(), article_id, platform, text, account)
-    except ValueError as exc:
-        raise DistroError(f"social edit: {exc}") from None
+    changed = edit_post(app(), article_id, platform, text, account)
     console.print(f"{changed} {platform} post(s) of article {article_id} updated")

@@ -21,7 +21,7 @@ import jinja2
 from distro.accounts import Account, configured_accounts
 from distro.compose.links import add_utm
 from distro.compose.templating import render
-from distro.errors import RenderError
+from distro.errors import InvalidInput, RenderError
 from distro.models import Article, utcnow
 from distro.platforms import bluesky, facebook, mastodon, x
 from distro.platforms.text import shorten
@@ -112,11 +112,11 @@ def fit(platform: str, text: str, settings: Settings) -> str:
 
 
 def check_fits(platform: str, text: str, settings: Settings) -> None:
-    """ValueError naming the count and the limit when an editor's text is too long for the platform."""
+    """InvalidInput naming the count and the limit when an editor's text is too long for the platform."""
     rule = RULES[platform]
     length, limit = rule.measure(text), rule.limit(settings)
     if length > limit:
-        raise ValueError(f"the text is {length} long as {platform} counts it; the limit is {limit}")
+        raise InvalidInput(f"the text is {length} long as {platform} counts it; the limit is {limit}")
 
 
 def build_body(

@@ -8,6 +8,7 @@ from pathlib import Path
 from distro.app import App
 from distro.compose.digest import size_warning
 from distro.compose.message import Personal, fill_preview
+from distro.errors import NotFound
 from distro.models import Digest
 from distro.services.digest_variants import reader_copy
 from distro.services.personal import personal_for
@@ -30,11 +31,11 @@ def render_preview(
 ) -> PreviewPage:
     """The edition as ``email`` (or an example reader) gets it: their section variant, name and links.
 
-    LookupError when ``email`` is not a subscriber, so a typo does not preview someone else's copy.
+    NotFound when ``email`` is not a subscriber, so a typo does not preview someone else's copy.
     """
     subscriber = reader(app.engine, email) if email else None
     if email and subscriber is None:
-        raise LookupError(f"no subscriber {email!r}; check the address or leave out --subscriber")
+        raise NotFound(f"no subscriber {email!r}; check the address or leave out --subscriber")
     sections = subscriber.sections if subscriber is not None else None
     html, text = reader_copy(app, newsletter, digest, sections)
     personal = personal_for(

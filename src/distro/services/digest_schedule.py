@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import partial
 
 from distro.app import App
-from distro.errors import DistroError
+from distro.errors import DistroError, InvalidInput
 from distro.models import Digest, DigestEdit, DigestStatus, utcnow
 from distro.services.digest_send import queue_edition
 from distro.settings import DigestSettings
@@ -44,7 +44,7 @@ def schedule(app: App, slug: str, send_at: datetime, now: datetime | None = None
     edition."""
     now = now or utcnow()
     if send_at.tzinfo is None:
-        raise ValueError("send_at must be timezone-aware")
+        raise InvalidInput("send_at must be timezone-aware")
     if send_at <= now:
         raise DistroError(f"{send_at:%Y-%m-%d %H:%M %Z} is in the past; choose a later time")
     return editions.update_edit(app.engine, slug, partial(_set_send_at, slug, send_at))

@@ -31,7 +31,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from distro.app import App
 from distro.db import session_scope
-from distro.errors import DistroError
+from distro.errors import InvalidInput, Refused
 from distro.models import Editor, EditorSession, utcnow
 from distro.settings import WebSettings
 from distro.store import editors
@@ -49,11 +49,11 @@ def _dummy_hash() -> str:
     return _HASHER.hash(secrets.token_urlsafe(16))
 
 
-class EditorError(DistroError):
+class EditorError(InvalidInput):
     """An editor account cannot be created or changed as asked."""
 
 
-class LoginRefused(DistroError):
+class LoginRefused(Refused):
     """Not signed in: wrong address, wrong password or locked, and the message never says which."""
 
     def __init__(self) -> None:

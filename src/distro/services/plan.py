@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection, Engine
 
+from distro.errors import InvalidInput, NotFound
 from distro.models import DeliveryStatus, utcnow
 from distro.settings import PostingPlan, Settings
 from distro.store import deliveries, social_posts
@@ -78,7 +79,7 @@ def next_slot(plan: PostingPlan, earliest: datetime, taken: Sequence[datetime]) 
         if moved is None:
             return t
         t = max(moved, t + timedelta(microseconds=1))
-    raise ValueError(f"posting plan leaves no slot after {earliest.isoformat()}; check its settings")
+    raise InvalidInput(f"posting plan leaves no slot after {earliest.isoformat()}; check its settings")
 
 
 def _rate_blocked(limit: int, t: datetime, taken: Sequence[datetime]) -> datetime | None:
@@ -155,13 +156,13 @@ def release(
 def _check(engine: Engine, delivery_ids: Sequence[int], *, allowed: set[str], verb: str) -> None:
     """Refuse unknown ids, emails, and posts past the point where holding means anything."""
     if not delivery_ids:
-        raise ValueError(f"nothing to {verb}: give a delivery id, or --article and --platform")
+        raise InvalidInput(f"nothing to {verb}: give a delivery id, or --article and --platform")
     found = deliveries.states(engine, delivery_ids)
     for delivery_id in delivery_ids:
         row = found.get(delivery_id)
         if row is None:
-            raise ValueError(f"no delivery {delivery_id}; see `distro log`")
+            raise NotFound(f"no delivery {delivery_id}; see `distro log`")
         if row.social_post_id is None:
-            raise ValueError(f"delivery {delivery_id} is not a social post; only posts can be held")
+            raise InvalidInput(f"delivery {delivery_id} is not a social post; only posts can be held")
         if row.status not in allowed:
-            raise ValueError(f"cannot {verb} delivery {delivery_id}: it is already {row.status}")
+            raise InvalidInput(f"cannot {verb} delivery {delivery_id}: it is already {row.status}")

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from distro.app import App
 from distro.dispatch import DispatchReport, dispatch_channel
+from distro.errors import InvalidInput
 from distro.models import DeliveryStatus, utcnow
 from distro.services.messages import MessageBuilder
 from distro.services.social_queue import QueuedPost, queued_post
@@ -81,7 +82,7 @@ def post_now(app: App, delivery_id: int) -> PostNowResult:
     if post.status == DeliveryStatus.SENDING and post.lease_until is not None and post.lease_until > now:
         return _busy(post)
     if post.status not in (DeliveryStatus.PENDING, DeliveryStatus.HELD, DeliveryStatus.SENDING):
-        raise ValueError(f"delivery {delivery_id} is already {post.status}; only queued posts can go now")
+        raise InvalidInput(f"delivery {delivery_id} is already {post.status}; only queued posts can go now")
     channel = app.channel_factory(post.channel)  # a ConfigError here changes nothing
     try:
         deliveries.make_due(app.engine, delivery_id, now)  # a row a worker took meanwhile is untouched

@@ -10,14 +10,14 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from distro.app import App
-from distro.errors import DistroError
+from distro.errors import InvalidInput, NotFound
 from distro.models import Subscriber, SubscriberStatus, utcnow
 from distro.services.signup import clean_newsletters, clean_sections
 from distro.services.subscribers import receiving
 from distro.store import subscribers
 
 
-class UnknownSubscriber(DistroError):
+class UnknownSubscriber(NotFound):
     """A validly signed link for a subscriber who no longer exists (forgotten)."""
 
 
@@ -66,13 +66,13 @@ def set_preferences(
     newsletters: list[str] | None = None,
 ) -> Subscriber:
     """Store the chosen sections, pause (0 ends a pause, None keeps it) and, when given, newsletters;
-    ValueError names a pause out of range or a choice of no newsletter (that is what unsubscribing is for)."""
+    InvalidInput names a pause out of range or a choice of no newsletter (unsubscribing is for that)."""
     limit = app.settings.web.max_pause_weeks
     if pause_weeks is not None and not 0 <= pause_weeks <= limit:
-        raise ValueError(f"pause must be between 0 and {limit} weeks")
+        raise InvalidInput(f"pause must be between 0 and {limit} weeks")
     chosen = clean_newsletters(app, newsletters) if newsletters is not None else None
     if newsletters is not None and chosen is None:
-        raise ValueError("choose at least one newsletter, or unsubscribe to receive none")
+        raise InvalidInput("choose at least one newsletter, or unsubscribe to receive none")
     kept_sections = clean_sections(app, sections)
 
     def choose(subscriber: Subscriber) -> None:

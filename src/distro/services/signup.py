@@ -34,7 +34,7 @@ from sqlmodel import Session
 from distro.app import App
 from distro.compose.templating import render
 from distro.db import session_scope
-from distro.errors import DistroError
+from distro.errors import Refused
 from distro.models import Signup, Subscriber, SubscriberStatus, utcnow
 from distro.outbox import enqueue_many
 from distro.services.personal import preferences_url, unsubscribe_mailto, unsubscribe_url
@@ -47,7 +47,7 @@ CONFIRM_SCOPE = "confirm"
 WELCOME_STORIES = 3
 
 
-class SignupError(DistroError):
+class SignupError(Refused):
     """A confirmation link that is unknown, used, expired, or for an address now taken."""
 
 

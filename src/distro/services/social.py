@@ -12,6 +12,7 @@ from distro import outbox
 from distro.app import App
 from distro.compose.social import RULES, PlannedPost, build_body, check_fits, plan_posts
 from distro.db import session_scope
+from distro.errors import InvalidInput, NotFound
 from distro.models import Article, DeliveryStatus, utcnow
 from distro.services.plan import schedule_rows
 from distro.store import articles, social_posts
@@ -78,21 +79,21 @@ def edit_post(app: App, article_id: int, platform: str, text: str, account: str 
     fix otherwise.
     """
     if platform not in RULES:
-        raise ValueError(f"unknown platform {platform!r}; use one of {', '.join(RULES)}")
+        raise InvalidInput(f"unknown platform {platform!r}; use one of {', '.join(RULES)}")
     text = text.strip()
     if not text:
-        raise ValueError("the text is empty")
+        raise InvalidInput("the text is empty")
     check_fits(platform, text, app.settings)
     changed = 0
     with session_scope(app.engine) as session:
         rows = social_posts.for_edit(session, article_id, platform, account)
         if not rows:
-            raise ValueError(
+            raise NotFound(
                 f"article {article_id} has no planned {platform} post; run `distro social send --no-dispatch`"
             )
         for post, delivery in rows:
             if delivery.status not in (DeliveryStatus.PENDING, DeliveryStatus.HELD):
-                raise ValueError(f"the {platform} post of {post.account} is already {delivery.status}")
+                raise InvalidInput(f"the {platform} post of {post.account} is already {delivery.status}")
             link = post.body.get("link") or ""
             photo = str(post.body["url"]) if "url" in post.body else None  # a photo post stays one
             body = build_body(platform, text, link, app.settings, post.created_at, photo_url=photo)

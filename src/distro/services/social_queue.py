@@ -15,6 +15,7 @@ from typing import Any
 from distro.accounts import configured_accounts
 from distro.app import App
 from distro.compose.social import RULES, x_thread
+from distro.errors import InvalidInput, NotFound
 from distro.models import Article, DeliveryStatus, utcnow
 from distro.outbox import worker_of
 from distro.store import deliveries, social_posts
@@ -163,5 +164,5 @@ def queued_post(app: App, delivery_id: int) -> QueuedPost:
         return _post(app, row)
     channel = deliveries.channel_of(app.engine, delivery_id)
     if channel is not None:
-        raise ValueError(f"delivery {delivery_id} is not a social post (channel {channel})")
-    raise ValueError(f"no delivery {delivery_id}; the queue may have changed, reload the page")
+        raise InvalidInput(f"delivery {delivery_id} is not a social post (channel {channel})")
+    raise NotFound(f"no delivery {delivery_id}; the queue may have changed, reload the page")

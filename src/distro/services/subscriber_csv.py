@@ -18,13 +18,13 @@ from io import BufferedReader
 from pathlib import Path
 from typing import TextIO
 
-from distro.errors import DistroError
+from distro.errors import InvalidInput
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _HEAD = 8192  # bytes looked at to tell UTF-16 or binary from text
 
 
-class ImportRefused(DistroError):
+class ImportRefused(InvalidInput):
     """The file as a whole cannot be imported (unreadable, UTF-16, binary, no header, database error);
     nothing was written."""
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from distro.app import App
-from distro.errors import DistroError
+from distro.errors import InvalidInput
 from distro.models import Subscriber, SubscriberStatus, SuppressionReason, utcnow
 from distro.progress import Ticker
 from distro.services.subscriber_csv import ImportRefused, read_rows, write_rows
@@ -30,7 +30,7 @@ BOUNCED, SUPPRESSED = "bounced", "suppressed"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class InvalidSubscriber(DistroError):
+class InvalidSubscriber(InvalidInput):
     pass
 
 

@@ -24,6 +24,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from distro.errors import Refused
 from distro.sources.base import ArticleDraft
 from distro.sources.draft import build_draft, parse_datetime
 
@@ -34,7 +35,7 @@ MAX_ARTICLES = 100
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
-class WebhookRejected(Exception):
+class WebhookRejected(Refused):
     """The request is refused; ``status`` is the HTTP status to answer, ``reason`` says what to fix."""
 
     def __init__(self, status: int, reason: str) -> None:

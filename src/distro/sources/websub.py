@@ -17,7 +17,7 @@ import re
 
 import requests
 
-from distro.errors import SourceError
+from distro.errors import InvalidInput, SourceError
 from distro.sources.fetch import PublicOnlyAdapter, redact_url
 
 _ALGORITHMS = {
@@ -39,7 +39,7 @@ def callback_secret(signing_key: bytes, subscription_id: int, nonce: str) -> str
     return hmac.new(signing_key, message, hashlib.sha256).hexdigest()[:32]
 
 
-class BadLease(ValueError):
+class BadLease(InvalidInput):
     """``hub.lease_seconds`` is not a number of seconds we can read (answered with 400)."""
 
 

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from distro.app import App
-from distro.errors import DistroError
+from distro.errors import DistroError, NotFound
 from distro.models import utcnow
 from distro.services import digest_schedule
 from distro.services.digest_desk import UpcomingEdition, changes_from_form, upcoming_edition
@@ -73,7 +73,7 @@ def _preview(
         return None, None
     try:
         return render_preview(app, view.newsletter, view.digest, email=subscriber or None), None
-    except LookupError as exc:
+    except NotFound as exc:
         page = render_preview(app, view.newsletter, view.digest)
         return page, f"{exc}; showing the example reader's copy."
 
@@ -139,7 +139,7 @@ def _raw(desk: Desk, newsletter: str | None, subscriber: str | None) -> PreviewP
         raise fastapi.HTTPException(404, f"nothing to preview: {view.reason}")
     try:
         return render_preview(desk.app, view.newsletter, view.digest, email=subscriber or None)
-    except LookupError as exc:
+    except NotFound as exc:
         raise fastapi.HTTPException(404, str(exc)) from None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import fastapi
 from fastapi.responses import HTMLResponse, Response
 
-from distro.errors import DistroError
+from distro.errors import DistroError, InvalidInput, NotFound
 from distro.models import utcnow
 from distro.services import plan
 from distro.services.post_now import PostNowOutcome, post_now
@@ -56,7 +56,7 @@ def _back(
 
 def _delivery_id(raw: str) -> int:
     if not raw.isdigit():
-        raise ValueError(f"no delivery {raw!r}; the queue may have changed, reload the page")
+        raise NotFound(f"no delivery {raw!r}; the queue may have changed, reload the page")
     return int(raw)
 
 
@@ -76,9 +76,9 @@ def social_edit(delivery_id: str, form: DeskPost) -> Response:
     try:
         post = queued_post(app, _delivery_id(delivery_id))
         if not post.editable:
-            raise ValueError(f"the {post.label} is already {post.status}; it cannot change")
+            raise InvalidInput(f"the {post.label} is already {post.status}; it cannot change")
         edit_post(app, post.article_id, post.platform, text, post.account)
-    except ValueError as exc:
+    except DistroError as exc:
         drafts = {int(delivery_id): text} if delivery_id.isdigit() else {}
         return _page(form.desk, error=f"Not saved: {exc}.", drafts=drafts, status=422)
     return _back(form.desk, post.delivery_id, notice=f"Saved the new text of the {post.label}.")
@@ -90,7 +90,7 @@ def social_hold(delivery_id: str, form: DeskPost) -> Response:
     try:
         post = queued_post(app, _delivery_id(delivery_id))
         changed = plan.hold(app.engine, [post.delivery_id])
-    except ValueError as exc:
+    except DistroError as exc:
         return _back(form.desk, None, error=f"Not held: {exc}.")
     if not changed:
         return _back(form.desk, post.delivery_id, notice=f"The {post.label} was already held.")
@@ -106,7 +106,7 @@ def social_release(delivery_id: str, form: DeskPost) -> Response:
         post = queued_post(app, _delivery_id(delivery_id))
         changed = plan.release(app.engine, app.settings, [post.delivery_id])
         after = queued_post(app, post.delivery_id)
-    except ValueError as exc:
+    except DistroError as exc:
         return _back(form.desk, None, error=f"Not released: {exc}.")
     if not changed:
         return _back(form.desk, post.delivery_id, notice=f"The {post.label} was not held.")
@@ -122,7 +122,7 @@ def social_release(delivery_id: str, form: DeskPost) -> Response:
 def social_post_now(delivery_id: str, form: DeskPost) -> Response:
     try:
         result = post_now(form.desk.app, _delivery_id(delivery_id))
-    except (ValueError, DistroError) as exc:
+    except DistroError as exc:
         return _back(form.desk, None, error=f"Not posted: {exc}.")
     if result.outcome in (PostNowOutcome.SENT, PostNowOutcome.BUSY):
         return _back(form.desk, result.delivery_id, notice=result.message)
