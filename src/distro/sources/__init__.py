@@ -1,4 +1,4 @@
-"""Where articles come from: each source turns something outside (a feed today) into ArticleDrafts.
+"""Where articles come from: each source turns something outside (a feed, a page, ...) into ArticleDrafts.
 
 Sources read and normalise, and never touch the database; the ingest service stores what they return.
 :func:`make_source` picks the implementation for a ``[[sources]]`` entry, so callers need not know the kinds.
@@ -10,6 +10,8 @@ from distro.settings import SourceSettings
 from distro.sources.base import ArticleDraft, FetchResult, Source
 from distro.sources.feed import FeedSource, parse_feed
 from distro.sources.fetch import SourceUnavailable
+from distro.sources.page import PageSource
+from distro.sources.wordpress import WordPressSource
 
 __all__ = [
     "ArticleDraft",
@@ -38,12 +40,8 @@ def make_source(
     """
     # ``kind`` is a Literal in the settings, so an unknown kind never gets this far.
     if settings.kind == "wordpress":
-        from distro.sources.wordpress import WordPressSource
-
         return WordPressSource(settings, etag=etag, last_modified=last_modified, user_agent=user_agent)
     if settings.kind == "page":
-        from distro.sources.page import PageSource
-
         return PageSource(settings, etag=etag, last_modified=last_modified, user_agent=user_agent)
     return FeedSource(
         settings, etag=etag, last_modified=last_modified, user_agent=user_agent, accept_pages=accept_pages

@@ -1,6 +1,6 @@
 """What every source hands to the ingest step.
 
-A source (RSS/Atom feed today; WordPress API, webhook or page scraping later) only reads and normalises:
+A source (RSS/Atom feed, WordPress API, article page, webhook, WebSub push) only reads and normalises:
 it returns :class:`ArticleDraft` values and stores nothing. The ingest service decides what is new,
 writes :class:`distro.models.Article` rows and remembers the validators (ETag, Last-Modified) and any
 permanent redirect for the next poll. Keeping sources free of the database lets each one be tested with
@@ -12,6 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
+
+# The bounds every ArticleDraft keeps, whichever source built it (the columns of distro.models.Article).
+SUMMARY_MAX_CHARS = 1000
+TITLE_MAX_CHARS = 500
+AUTHOR_MAX_CHARS = 300  # Article.author column
+CATEGORY_MAX_CHARS = 200  # Article.section column
+GUID_MAX_CHARS = 1000  # Article.guid column
+# Markup scanned for a summary or an image: a full text can be megabytes, the digest needs the start.
+MARKUP_SCAN_CHARS = 100_000
 
 
 @dataclass(frozen=True, slots=True)

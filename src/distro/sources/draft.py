@@ -13,16 +13,15 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from distro.sanitize import safe_url, to_plain_text, truncate
-from distro.sources.base import ArticleDraft
-from distro.sources.feed import (
+from distro.sources.base import (
     AUTHOR_MAX_CHARS,
     CATEGORY_MAX_CHARS,
     GUID_MAX_CHARS,
+    MARKUP_SCAN_CHARS,
     SUMMARY_MAX_CHARS,
     TITLE_MAX_CHARS,
+    ArticleDraft,
 )
-
-_SCAN = 100_000  # markup read for a summary: the digest needs the start, not a megabyte of body
 
 
 def text(value: Any) -> str:
@@ -72,8 +71,8 @@ def build_draft(
     link = safe_url(text(url), base)
     if link is None:
         return None
-    body = to_plain_text(text(summary)[:_SCAN], SUMMARY_MAX_CHARS) or to_plain_text(
-        text(content)[:_SCAN], SUMMARY_MAX_CHARS
+    body = to_plain_text(text(summary)[:MARKUP_SCAN_CHARS], SUMMARY_MAX_CHARS) or to_plain_text(
+        text(content)[:MARKUP_SCAN_CHARS], SUMMARY_MAX_CHARS
     )
     names: list[str] = []
     for category in categories:

@@ -33,19 +33,22 @@ import requests
 from distro.errors import SourceError
 from distro.sanitize import safe_url, to_plain_text, truncate
 from distro.settings import SourceSettings
-from distro.sources.base import ArticleDraft, FetchResult
+from distro.sources.base import (
+    AUTHOR_MAX_CHARS,
+    CATEGORY_MAX_CHARS,
+    GUID_MAX_CHARS,
+    MARKUP_SCAN_CHARS,
+    SUMMARY_MAX_CHARS,
+    TITLE_MAX_CHARS,
+    ArticleDraft,
+    FetchResult,
+)
 from distro.sources.fetch import HttpSource, read_path, redact_url
+from distro.sources.page import looks_like_html, parse_page
 
 log = logging.getLogger(__name__)
 
-SUMMARY_MAX_CHARS = 1000
-TITLE_MAX_CHARS = 500
-AUTHOR_MAX_CHARS = 300  # Article.author column
-CATEGORY_MAX_CHARS = 200  # Article.section column
-GUID_MAX_CHARS = 1000  # Article.guid column
 _EMAIL_AND_NAME = re.compile(r"^\s*[^\s@()]+@[^\s()]+\s*\((.+)\)\s*$", re.DOTALL)
-# Markup scanned for a summary or an image: a feed's full text can be megabytes, the digest needs the start.
-_MARKUP_SCAN_CHARS = 100_000
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -92,9 +95,8 @@ class FeedSource(HttpSource):
         response = self._get(url, accept=FEED_ACCEPT)
         drafts: list[ArticleDraft] = []
         links = FeedLinks()
-        if not response.not_modified and self.accept_pages and _is_html(response.body, response.content_type):
-            from distro.sources.page import parse_page
-
+        is_page = looks_like_html(response.body, response.content_type)
+        if not response.not_modified and self.accept_pages and is_page:
             drafts = [parse_page(response.body, url=response.url, content_type=response.content_type)]
         elif not response.not_modified:
             drafts, links = parse_feed_document(
@@ -112,12 +114,6 @@ class FeedSource(HttpSource):
             last_modified=response.last_modified,
             permanent_url=response.permanent_url,
         )
-
-
-def _is_html(body: bytes, content_type: str | None) -> bool:
-    from distro.sources.page import looks_like_html
-
-    return looks_like_html(body, content_type)
 
 
 def local_path(location: str) -> Path:
@@ -279,11 +275,11 @@ def _guid(value: Any) -> str | None:
 
 
 def _summary(entry: Mapping[str, Any]) -> str:
-    summary = to_plain_text(_text(entry.get("summary"))[:_MARKUP_SCAN_CHARS], SUMMARY_MAX_CHARS)
+    summary = to_plain_text(_text(entry.get("summary"))[:MARKUP_SCAN_CHARS], SUMMARY_MAX_CHARS)
     if summary:
         return summary
     for content in _dicts(entry.get("content")):
-        text = to_plain_text(_text(content.get("value"))[:_MARKUP_SCAN_CHARS], SUMMARY_MAX_CHARS)
+        text = to_plain_text(_text(content.get("value"))[:MARKUP_SCAN_CHARS], SUMMARY_MAX_CHARS)
         if text:
             return text
     return ""
@@ -334,7 +330,7 @@ def _image_candidates(entry: Mapping[str, Any]) -> Iterator[str]:
         if _text(link.get("rel")) == "enclosure" and _text(link.get("type")).lower().startswith("image/"):
             yield _text(link.get("href"))
     for content in [*_dicts(entry.get("content")), {"value": entry.get("summary")}]:
-        src = first_img_src(_text(content.get("value"))[:_MARKUP_SCAN_CHARS])
+        src = first_img_src(_text(content.get("value"))[:MARKUP_SCAN_CHARS])
         if src:
             yield src
 
