@@ -167,3 +167,14 @@ def test_status_reports_sources_queues_and_failures(workdir: Path) -> None:
     assert sum(c["pending"] for c in queues.values()) == 24
     assert all(c["failed_attempts_24h"] == 0 for c in queues.values())
     assert "queues" in distro(workdir, "status").stdout
+
+
+def test_each_invocation_in_one_process_builds_its_own_app(
+    workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workdir)
+    for name in ("first.db", "second.db"):
+        url = f"sqlite:///{tmp_path / name}"
+        result = CliRunner().invoke(cli, ["init"], env={"DISTRO_DATABASE_URL": url})
+        assert result.exit_code == 0, result.output
+        assert name in result.output  # not the previous invocation's database

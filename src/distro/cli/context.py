@@ -1,15 +1,18 @@
 """What every command shares: the consoles, the common options and the wired application.
 
-The root callback records ``--config``; :func:`app` builds the application from it once per command.
+The root callback starts each invocation afresh with its ``--config``; :func:`app` builds the application
+from it once per command, so a second invocation in the same process (CliRunner, a test) never reuses the
+first one's App.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -33,7 +36,17 @@ NewsletterOption = Annotated[
     str | None,
     typer.Option("--newsletter", "-n", help="Slug prefix of the newsletter (default: the main [digest])."),
 ]
-_STATE: dict[str, Any] = {}
+
+
+@dataclass
+class _Invocation:
+    """The command running now: its ``--config`` and, once built, its App."""
+
+    config: Path | None = None
+    app: App | None = None
+
+
+_INVOCATION = _Invocation()
 
 
 def root(
@@ -49,7 +62,7 @@ def root(
 ) -> None:
     """distro reads config/distro.toml, then DISTRO_* environment variables (DISTRO_SMTP__HOST=...)."""
     configure_logging(verbose=verbose, fmt=log_format)
-    _STATE["config"] = config
+    _INVOCATION.config, _INVOCATION.app = config, None
 
 
 def app(*, wait_for_db: bool = False) -> App:
@@ -58,8 +71,8 @@ def app(*, wait_for_db: bool = False) -> App:
     ``wait_for_db``: long-running commands wait (with backoff, logged) for a database that is not there
     yet, and exit 0 if stopped meanwhile; every other command fails at once with one line (see main).
     """
-    if "app" not in _STATE:
-        settings = load_settings(_STATE.get("config"))
+    if _INVOCATION.app is None:
+        settings = load_settings(_INVOCATION.config)
         redact(secret_values(settings))
         built = build_app(settings)
         if wait_for_db:
@@ -71,5 +84,5 @@ def app(*, wait_for_db: bool = False) -> App:
                 if not wait_for_database(built.engine, stop):
                     raise typer.Exit(0)
         upgrade(built.engine)
-        _STATE["app"] = built
-    return _STATE["app"]  # type: ignore[no-any-return]
+        _INVOCATION.app = built
+    return _INVOCATION.app
