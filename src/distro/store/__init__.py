@@ -1,5 +1,5 @@
-"""Queries per entity: the only modules that speak SQL about distro's rows (the outbox is the delivery
-store of sends in flight; :mod:`.deliveries` reads the log).
+"""Queries per entity: the only modules that speak SQL about distro's rows (the outbox is the store of
+sends in flight; :mod:`.deliveries` and :mod:`.delivery_log` hold the other queries about deliveries).
 
 Conventions, so a use case reads as a story:
 - A function that composes into the caller's transaction takes it as its first argument: a
