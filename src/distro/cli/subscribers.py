@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +9,7 @@ from typing import Annotated
 import typer
 
 from distro.cli.context import Format, FormatOption, app, console, err
-from distro.cli.reports import show
+from distro.cli.reports import print_json, show
 from distro.progress import ticker
 
 group = typer.Typer(help="The digest's subscribers.", no_args_is_help=True)
@@ -94,7 +93,7 @@ def subscribers_export(email: Annotated[str, typer.Argument(help="The address.")
     """Print, as JSON, everything stored about one address (a data-protection access request)."""
     from distro.services.privacy import export_subscriber
 
-    sys.stdout.write(json.dumps(export_subscriber(app(), email), indent=2, ensure_ascii=False) + "\n")
+    print_json(export_subscriber(app(), email))
 
 
 @group.command("forget")
