@@ -177,6 +177,27 @@ def ensure_jobs(scheduler: BackgroundScheduler, app: App, *, dispatch: bool = Tr
     instead of being silently moved to next week."""
     every = app.settings.scheduler
     common: dict[str, Any] = {"replace_existing": True, "coalesce": True, "max_instances": 1}
+    _ensure_digest_jobs(scheduler, app, common)
+    # (id, job function, trigger, misfire grace in seconds)
+    jobs: list[tuple[str, str, IntervalTrigger, int]] = [
+        ("scheduled", "scheduled_job", IntervalTrigger(minutes=1), 3600),
+        ("poll", "poll_job", IntervalTrigger(minutes=every.poll_minutes), every.poll_minutes * 60),
+    ]
+    if dispatch:
+        jobs.append(("dispatch", "dispatch_job", IntervalTrigger(seconds=every.dispatch_seconds), 60))
+    elif scheduler.get_job("dispatch") is not None:
+        scheduler.remove_job("dispatch")  # workers send; an old all-in-one job must not linger
+    jobs.append(("websub", "websub_job", IntervalTrigger(hours=1), 3600))
+    jobs.append(("leadership", "check_leadership", IntervalTrigger(seconds=15), 15))
+    for job_id, function, trigger, grace in jobs:
+        scheduler.add_job(
+            f"distro.scheduler:{function}", trigger, id=job_id, misfire_grace_time=grace, **common
+        )
+
+
+def _ensure_digest_jobs(scheduler: BackgroundScheduler, app: App, common: dict[str, Any]) -> None:
+    """One cron job per configured newsletter (replaced only when its schedule changed); jobs of
+    newsletters no longer configured are removed."""
     wanted = set()
     for newsletter in app.settings.all_newsletters:
         prefix = newsletter.slug_prefix
@@ -190,51 +211,13 @@ def ensure_jobs(scheduler: BackgroundScheduler, app: App, *, dispatch: bool = Tr
                 trigger,
                 kwargs={} if job_id == "digest" else {"newsletter": prefix},
                 id=job_id,
-                misfire_grace_time=every.digest_grace_minutes * 60,
+                misfire_grace_time=app.settings.scheduler.digest_grace_minutes * 60,
                 **common,
             )
     for job in scheduler.get_jobs():
         if job.id.startswith("digest:") and job.id not in wanted:
             log.info("scheduler: newsletter job %s is no longer configured; removed", job.id)
             scheduler.remove_job(job.id)
-    scheduler.add_job(
-        "distro.scheduler:scheduled_job",
-        IntervalTrigger(minutes=1),
-        id="scheduled",
-        misfire_grace_time=3600,
-        **common,
-    )
-    scheduler.add_job(
-        "distro.scheduler:poll_job",
-        IntervalTrigger(minutes=every.poll_minutes),
-        id="poll",
-        misfire_grace_time=every.poll_minutes * 60,
-        **common,
-    )
-    if dispatch:
-        scheduler.add_job(
-            "distro.scheduler:dispatch_job",
-            IntervalTrigger(seconds=every.dispatch_seconds),
-            id="dispatch",
-            misfire_grace_time=60,
-            **common,
-        )
-    elif scheduler.get_job("dispatch") is not None:
-        scheduler.remove_job("dispatch")  # workers send; an old all-in-one job must not linger
-    scheduler.add_job(
-        "distro.scheduler:websub_job",
-        IntervalTrigger(hours=1),
-        id="websub",
-        misfire_grace_time=3600,
-        **common,
-    )
-    scheduler.add_job(
-        "distro.scheduler:check_leadership",
-        IntervalTrigger(seconds=15),
-        id="leadership",
-        misfire_grace_time=15,
-        **common,
-    )
 
 
 def _wait_for_leadership(app: App, leadership: Leadership, stop: threading.Event) -> bool:
