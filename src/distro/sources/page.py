@@ -54,16 +54,11 @@ def decode_html(body: bytes, content_type: str | None) -> str:
 
 def parse_page(body: bytes, *, url: str, content_type: str | None = None) -> ArticleDraft:
     """The article a page describes; raises SourceError when it has no usable link or title."""
-    import extruct
     import trafilatura
 
     source = redact_url(url)
     html = decode_html(body, content_type)
-    try:
-        data = extruct.extract(html, base_url=url, syntaxes=["opengraph", "json-ld"], uniform=True)
-    except Exception as exc:  # extruct raises whatever lxml or json raise; one bad block must not win
-        log.info("page %s: structured data unreadable (%s)", source, exc)
-        data = {}
+    data = _structured_data(html, url, source)
     ld = _news_article(data.get("json-ld") or [])
     og = _first_dict(data.get("opengraph") or [])
     meta = trafilatura.extract_metadata(html, default_url=url)
@@ -94,6 +89,20 @@ def parse_page(body: bytes, *, url: str, content_type: str | None = None) -> Art
             source, "has no title (no JSON-LD headline, og:title or <title>); is it an article?"
         )
     return draft
+
+
+def _structured_data(html: str, url: str, source: str) -> dict[str, Any]:
+    """The page's OpenGraph and JSON-LD blocks; none when they cannot be read (the rest of the page can)."""
+    import extruct
+
+    try:
+        data: dict[str, Any] = extruct.extract(
+            html, base_url=url, syntaxes=["opengraph", "json-ld"], uniform=True
+        )
+    except Exception as exc:  # extruct raises whatever lxml or json raise; one bad block must not win
+        log.info("page %s: structured data unreadable (%s)", source, exc)
+        return {}
+    return data
 
 
 def _link_canonical(html: str) -> str:
