@@ -10,20 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlmodel import col, select
-
 from distro.app import App
 from distro.channels.base import EmailOut, SocialOut
 from distro.compose.dkim import signer_from_settings
 from distro.compose.message import PreparedMessage, build_message_template
-from distro.db import session_scope
 from distro.dispatch import Suppressed
 from distro.errors import PermanentFailure
 from distro.models import (
     Article,
     Digest,
     DigestVariant,
-    OneOffMessage,
     SocialPost,
     Subscriber,
     SubscriberStatus,
@@ -31,7 +27,8 @@ from distro.models import (
 from distro.outbox import Claimed
 from distro.services.digest_variants import sections_key
 from distro.services.personal import personal_for
-from distro.store import editions, recipients
+from distro.store import articles as stored_articles
+from distro.store import editions, one_off, recipients, social_posts
 
 TEST_SUBJECT_PREFIX = "[TEST] "
 _TEST = "\x00test"  # variant key of the test copy; never a sections key
@@ -87,11 +84,8 @@ class MessageBuilder:
         subscriber_ids = [c.subscriber_id for c in batch if c.subscriber_id is not None]
         post_ids = [c.social_post_id for c in batch if c.social_post_id is not None]
         subscribers = {s.id: s for s in recipients.by_ids(self.app.engine, subscriber_ids)}
-        with session_scope(self.app.engine) as session:
-            posts = {
-                p.id: p for p in session.exec(select(SocialPost).where(col(SocialPost.id).in_(post_ids)))
-            }
-            articles = self._x_articles(session, list(posts.values()))
+        posts = social_posts.by_ids(self.app.engine, post_ids)
+        articles = self._x_articles(list(posts.values()))
         built: dict[int, Any] = self._one_off([c for c in batch if c.key.startswith(ONE_OFF_PREFIX)])
         for claimed in batch:
             if claimed.id in built:
@@ -112,13 +106,13 @@ class MessageBuilder:
                 )
         return built
 
-    def _x_articles(self, session: Any, posts: Sequence[SocialPost]) -> dict[int, Article]:
+    def _x_articles(self, posts: Sequence[SocialPost]) -> dict[int, Article]:
         """Articles of X posts when ``x.media`` or ``x.thread`` needs them (image, title, summary)."""
         x = self.app.settings.x
         ids = [p.article_id for p in posts if p.platform == "x"]
         if not ids or not (x.media or x.thread):
             return {}
-        return {a.id or 0: a for a in session.exec(select(Article).where(col(Article.id).in_(ids)))}
+        return stored_articles.by_ids(self.app.engine, ids)
 
     def _x_extras(self, post: SocialPost, articles: Mapping[int, Article]) -> dict[str, Any]:
         """The image and thread an X post carries beside its stored body (see distro.channels.x)."""
@@ -139,9 +133,7 @@ class MessageBuilder:
         if not rows:
             return {}
         ids = {c.id: int(c.key.removeprefix(ONE_OFF_PREFIX)) for c in rows}
-        with session_scope(self.app.engine) as session:
-            query = select(OneOffMessage).where(col(OneOffMessage.id).in_(list(ids.values())))
-            stored = {m.id: m.data.encode("ascii") for m in session.exec(query)}
+        stored = one_off.stored_bytes(self.app.engine, list(ids.values()))
         built: dict[int, Any] = {}
         for claimed in rows:
             data = stored.get(ids[claimed.id])

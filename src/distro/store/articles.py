@@ -68,3 +68,11 @@ def latest_edition(engine: Engine, most: int) -> list[Article]:
         ids = list(digest.article_ids[:most]) if digest else []
         found = {a.id: a for a in session.exec(select(Article).where(col(Article.id).in_(ids)))}
     return [article for i in ids if (article := found.get(i)) is not None]
+
+
+def by_ids(engine: Engine, ids: Sequence[int]) -> dict[int, Article]:
+    """Articles by id (detached), for the posts of one claimed batch."""
+    if not ids:
+        return {}
+    with Session(engine, expire_on_commit=False) as session:
+        return {a.id or 0: a for a in session.exec(select(Article).where(col(Article.id).in_(list(ids))))}

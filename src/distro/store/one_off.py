@@ -34,3 +34,12 @@ def delete_for(session: Session, address: str) -> int:
     """Delete the messages stored for ``address`` (any case); how many went."""
     statement = sa.delete(OneOffMessage).where(_to(address))
     return int(session.connection().execute(statement).rowcount or 0)
+
+
+def stored_bytes(engine: Engine, ids: Sequence[int]) -> dict[int, bytes]:
+    """The stored wire bytes of one-off messages by id; a deleted one (subscriber forgotten) is missing."""
+    if not ids:
+        return {}
+    with Session(engine) as session:
+        query = select(OneOffMessage).where(col(OneOffMessage.id).in_(list(ids)))
+        return {m.id or 0: m.data.encode("ascii") for m in session.exec(query)}

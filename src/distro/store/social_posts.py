@@ -95,3 +95,13 @@ def queued(engine: Engine, delivery_id: int) -> Row[Any] | None:
     """One :func:`queue` row by delivery id, whatever its state; None if it is not a social post."""
     with engine.connect() as connection:
         return connection.execute(_queue_query().where(_D.c.id == delivery_id)).first()
+
+
+def by_ids(engine: Engine, ids: Collection[int]) -> dict[int, SocialPost]:
+    """The posts of one claimed batch, by id (detached)."""
+    if not ids:
+        return {}
+    with Session(engine, expire_on_commit=False) as session:
+        return {
+            p.id or 0: p for p in session.exec(select(SocialPost).where(col(SocialPost.id).in_(list(ids))))
+        }
