@@ -13,8 +13,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from distro.models import ChannelPause, utcnow
+from distro.store import table
 
-P = ChannelPause.__table__  # type: ignore[attr-defined]
+P = table(ChannelPause)
 
 
 def paused_until(engine: Engine, channel: str, *, now: datetime | None = None) -> ChannelPause | None:
