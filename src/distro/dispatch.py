@@ -201,9 +201,9 @@ class _Run:
     def settle(self, work: Batch) -> None:
         """Give back what was not tried (deferred rows until their domain's slot) and count outcomes."""
         outbox.release(self.engine, work.untried(), worker=self.worker)
-        wait = defer_seconds(work)
-        if work.deferred() and wait is not None:
-            outbox.release(self.engine, work.deferred(), worker=self.worker, not_before=utcnow() + wait)
+        deferred, wait = work.deferred(), defer_seconds(work)
+        if deferred and wait is not None:
+            outbox.release(self.engine, deferred, worker=self.worker, not_before=utcnow() + wait)
         for outcome in work.outcomes():
             _count(self.report, outcome.outcome)
 

@@ -14,9 +14,8 @@ import json
 import re
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,7 +23,6 @@ from urllib.parse import quote
 import hypothesis
 import pytest
 import schemathesis
-import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
@@ -38,12 +36,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from distro.app import App, build_app
-from distro.db import make_engine, session_scope, upgrade
+from distro.db import session_scope, upgrade
 from distro.models import WebSubSubscription
 from distro.settings import Settings
 from distro.sources.webhook import sign
 from distro.web.app import ROUTERS, create_web_app
-from tests.conftest import PG_URL, ROOT, _postgres_problem, require
+from tests.conftest import ROOT, postgres_schema
 
 MAX_EXAMPLES = 30
 SECRET = "fuzz-webhook-secret"
@@ -99,7 +97,7 @@ def fuzzed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     with ExitStack() as stack:
         url = f"sqlite:///{tmp / 'distro.db'}"
         if request.param == "postgresql":
-            url = stack.enter_context(_postgres_schema())
+            url = stack.enter_context(postgres_schema())
         settings = Settings(
             database_url=url,
             var_dir=tmp / "var",
@@ -120,23 +118,6 @@ def fuzzed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                 )
             )
         yield _web(app)
-
-
-@contextmanager
-def _postgres_schema() -> Iterator[str]:
-    problem = _postgres_problem()
-    if problem:
-        require("PostgreSQL on 127.0.0.1:5432", problem)
-    schema_name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL, poolclass=sa.pool.NullPool)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema_name}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema_name}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema_name}" CASCADE'))
-        admin.dispose()
 
 
 def test_every_public_route_is_in_the_schema_and_so_fuzzed() -> None:
