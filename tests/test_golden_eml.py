@@ -44,6 +44,7 @@ def personalised_eml(tmp_path: Path) -> bytes:
         secret_key=SecretStr("golden-file-signing-key-0123456789abcdef"),
     )
     settings.x.enabled = settings.facebook.enabled = False
+    settings.email.bounce_address = "bounces+{token}@bounces.meridian-review.example"  # VERP Return-Path
     with time_machine.travel(MONDAY, tick=False):
         app = build_app(settings)
         upgrade(app.engine)

@@ -39,7 +39,7 @@ from distro.models import (
     utcnow,
 )
 from distro.settings import DispatchSettings
-from distro.store import deliveries, table, transitions
+from distro.store import bounce_events, deliveries, table, transitions
 from distro.store.pauses import pause_channel
 from distro.store.suppressions import Bounce, count_bounces
 from distro.urls import strip_credentials
@@ -349,12 +349,13 @@ def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings
                 until = now + timedelta(seconds=item.retry_after or CHANNEL_DOWN_RETRY_SECONDS)
                 pause_channel(connection, item.claimed.channel, until, item.error or "rate limited", now)
         bounces = [
-            Bounce(o.claimed.subscriber_id, o.claimed.recipient, o.error or "refused")
+            Bounce(o.claimed.subscriber_id, o.claimed.recipient, o.error or "refused", o.claimed.id)
             for o in outcomes
             if o.hard_bounce
         ]
         if bounces:
-            count_bounces(connection, bounces, limit=settings.hard_bounce_limit)
+            suppressed = count_bounces(connection, bounces, limit=settings.hard_bounce_limit)
+            bounce_events.record_refusals(connection, bounces, set(suppressed), now)
 
 
 def release(

@@ -117,3 +117,28 @@ def load_or_create_key(configured: str | None, key_file: Path) -> bytes:
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
     return value.encode()
+
+
+BOUNCE_TAG_CHARS = 20  # 80 bits of HMAC, as hex
+
+
+def _bounce_tag(key: bytes, delivery_id: int) -> str:
+    return hmac.new(key, f"bounce:{delivery_id}".encode(), hashlib.sha256).hexdigest()[:BOUNCE_TAG_CHARS]
+
+
+def bounce_token(key: bytes, delivery_id: int) -> str:
+    """The VERP token of one delivery, ``<id>-<hex tag>``: lower-case letters, digits and a hyphen only,
+    because it travels in an address's local part, which relays may case-fold and must not have to quote."""
+    return f"{delivery_id}-{_bounce_tag(key, delivery_id)}"
+
+
+def read_bounce_token(key: bytes, token: str) -> int:
+    """The delivery id a VERP token names, or :class:`InvalidToken` (forged, altered, truncated)."""
+    subject, _, tag = token.strip().lower().partition("-")
+    if not subject.isdigit() or len(subject) > 18 or len(tag) != BOUNCE_TAG_CHARS:
+        raise InvalidToken("malformed bounce token")
+    delivery_id = int(subject)
+    matches = [hmac.compare_digest(tag, _bounce_tag(k, delivery_id)) for k in verification_keys(key)]
+    if not any(matches):
+        raise InvalidToken("bounce token signature does not match")
+    return delivery_id

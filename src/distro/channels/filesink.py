@@ -1,7 +1,8 @@
 """The embedded default channels: write what would be sent to files instead of the network.
 
-Email becomes one ``.eml`` per delivery (exactly the bytes SMTP DATA would carry) and social posts become
-the exact JSON request body per post. Files are named by idempotency key and written atomically, so a
+Email becomes one ``.eml`` per delivery (the bytes SMTP DATA would carry, under the ``Return-Path:`` header
+the final MTA would add from the envelope sender, so a VERP bounce address can be seen) and social posts
+become the exact JSON request body per post. Files are named by idempotency key and written atomically, so a
 retried delivery overwrites its own file instead of producing a second one.
 """
 
@@ -36,6 +37,12 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise PermanentFailure(f"cannot write {path}: {exc.strerror}") from exc
 
 
+def return_path(sender: str, data: bytes) -> bytes:
+    """The ``Return-Path:`` line a delivering MTA puts on top (RFC 5321 4.4), in the message's line ending."""
+    newline = b"\r\n" if b"\r\n" in data[:2000] else b"\n"
+    return b"Return-Path: <" + sender.encode("utf-8") + b">" + newline
+
+
 class EmailFileSink:
     name = "email"
 
@@ -44,7 +51,7 @@ class EmailFileSink:
 
     def send(self, message: EmailOut) -> Receipt:
         path = self.directory / file_name(message.key, ".eml")
-        _write_atomically(path, message.data)
+        _write_atomically(path, return_path(message.sender, message.data) + message.data)
         return Receipt(provider_id=path.name, detail=str(path))
 
     def close(self) -> None:

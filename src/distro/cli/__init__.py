@@ -10,7 +10,17 @@ import sys
 
 import typer
 
-from distro.cli import accounts, digest, editors, service, social, sources, status, subscribers
+from distro.cli import (
+    accounts,
+    digest,
+    editors,
+    service,
+    social,
+    sources,
+    status,
+    subscribers,
+    suppressions,
+)
 from distro.cli.context import err, root
 from distro.errors import DistroError
 
@@ -35,6 +45,7 @@ cli.add_typer(digest.group, name="digest")
 cli.add_typer(social.group, name="social")
 cli.add_typer(sources.articles_group, name="articles")
 cli.add_typer(subscribers.group, name="subscribers")
+cli.add_typer(suppressions.group, name="suppressions")
 cli.add_typer(sources.group, name="sources")
 cli.add_typer(accounts.group, name="accounts")
 cli.add_typer(accounts.auth_group, name="auth")

@@ -35,7 +35,17 @@ def log_command(
     rows = delivery_log(app(), channel=channel, status=status, digest=digest, address=address, limit=limit)
     show(
         rows,
-        ["id", "channel", "recipient", "status", "attempts", "provider_id", "last_error", "sent_at"],
+        [
+            "id",
+            "channel",
+            "recipient",
+            "status",
+            "attempts",
+            "provider_id",
+            "last_error",
+            "bounce",
+            "sent_at",
+        ],
         fmt,
         "delivery log",
     )

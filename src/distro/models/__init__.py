@@ -23,6 +23,7 @@ from distro.models.content import (
     WebSubSubscription,
 )
 from distro.models.delivery import (
+    BounceEvent,
     ChannelPause,
     Delivery,
     DeliveryAttempt,
@@ -74,6 +75,7 @@ __all__ = [
     "StatusString",
     "Subscriber",
     "SubscriberStatus",
+    "BounceEvent",
     "Suppression",
     "SuppressionReason",
     "UTCDateTime",

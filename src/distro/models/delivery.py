@@ -77,3 +77,29 @@ class Suppression(SQLModel, table=True):
     reason: str = Field(sa_type=sa.String(20))
     detail: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class BounceEvent(SQLModel, table=True):
+    """One bounce or complaint as it came back (SMTP refusal, DSN, ARF report, ESP webhook), and what it did.
+
+    ``report_key`` (the report's Message-ID or the provider's event id, with the address) is unique, so a
+    report read twice (an IMAP fetch retried, a webhook redelivered) counts once. ``delivery_id`` and
+    ``subscriber_id`` are plain ids, not foreign keys: the event stays true after a delivery row is gone,
+    and forgetting a subscriber deletes their events by address (:mod:`distro.services.privacy`).
+    """
+
+    __tablename__ = "bounceevent"
+    __table_args__ = (sa.Index("ix_bounceevent_email_at", "email", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_type=sa.String(320))  # lower-cased, as on the suppression list
+    kind: str = Field(sa_type=sa.String(20))  # hard, soft, complaint
+    status: str | None = Field(default=None, sa_type=sa.String(20))  # enhanced status code, e.g. 5.1.1
+    diagnostic: str | None = Field(default=None, sa_type=sa.Text)
+    source: str = Field(sa_type=sa.String(20))  # smtp, dsn, arf, provider
+    provider: str | None = Field(default=None, sa_type=sa.String(20))
+    delivery_id: int | None = Field(default=None, index=True)
+    subscriber_id: int | None = Field(default=None, index=True)
+    action: str = Field(sa_type=sa.String(40))  # what it did: suppressed, counted, unsubscribed, ...
+    report_key: str | None = Field(default=None, sa_type=sa.String(300), unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -49,6 +49,7 @@ class AccountStatus(StrEnum):
 
 class SuppressionReason(StrEnum):
     HARD_BOUNCE = "hard_bounce"
+    SOFT_BOUNCE = "soft_bounce"  # soft bounces reached [bounces] soft_limit within the window
     COMPLAINT = "complaint"
     MANUAL = "manual"
     UNSUBSCRIBED = "unsubscribed"

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from distro.app import App
-from distro.models import DeliveryStatus, utcnow
+from distro.models import BounceEvent, DeliveryStatus, utcnow
+from distro.store import bounce_events
 from distro.store import delivery_log as log
 from distro.store.delivery_log import LogFilter as LogFilter  # faces build it, the store reads it
 
@@ -38,6 +39,8 @@ class LogEntry:
     updated_at: datetime
     sent_at: datetime | None
     post: str | None = None  # the title of the article a social post is about
+    # What came back after it was sent: a bounce or complaint, e.g. "hard 5.1.1 (dsn): suppressed".
+    bounce: str | None = None
 
     @property
     def time(self) -> datetime:
@@ -58,6 +61,9 @@ def delivery_log(
     """Deliveries matching the filters, oldest first (``newest_first``: most recently queued first)."""
     wanted = LogFilter(digest, channel, status, address)
     rows = log.entries(app.engine, wanted, limit=limit, offset=offset, newest_first=newest_first)
+    events = bounce_events.latest_for_deliveries(
+        app.engine, [row.id for row in rows if row.channel == "email"]
+    )
     return [
         LogEntry(
             row.id,
@@ -71,9 +77,17 @@ def delivery_log(
             row.updated_at,
             row.sent_at,
             row.title,
+            describe(events[row.id]) if row.id in events else None,
         )
         for row in rows
     ]
+
+
+def describe(event: BounceEvent) -> str:
+    """One event in a few words: kind, status, where it came from, what it did."""
+    status = f" {event.status}" if event.status else ""
+    via = event.provider or event.source
+    return f"{event.kind}{status} ({via}): {event.action}"
 
 
 # -- the chart --------------------------------------------------------------------------------------------

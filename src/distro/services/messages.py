@@ -16,6 +16,7 @@ from distro.compose.dkim import signer_from_settings
 from distro.compose.message import PreparedMessage, build_message_template
 from distro.dispatch import Suppressed
 from distro.errors import PermanentFailure
+from distro.feedback import verp
 from distro.models import (
     Article,
     Digest,
@@ -29,6 +30,7 @@ from distro.services.digest_variants import sections_key
 from distro.services.personal import personal_for
 from distro.store import articles as stored_articles
 from distro.store import editions, one_off, recipients, social_posts
+from distro.tokens import bounce_token
 
 TEST_SUBJECT_PREFIX = "[TEST] "
 _TEST = "\x00test"  # variant key of the test copy; never a sections key
@@ -142,8 +144,7 @@ class MessageBuilder:
                 continue
             if self._signer is not None:
                 data = self._signer.sign(data)
-            sender = self.app.settings.email.from_address
-            built[claimed.id] = EmailOut(claimed.key, sender, claimed.recipient, data)
+            built[claimed.id] = EmailOut(claimed.key, self._sender(claimed.id), claimed.recipient, data)
         return built
 
     def _render(self, claimed: Claimed, key: str, subscriber_id: int, name: str | None) -> Any:
@@ -163,7 +164,15 @@ class MessageBuilder:
             return PermanentFailure(f"cannot address {claimed.recipient!r}: {exc}")
         if self._signer is not None:
             data = self._signer.sign(data)
-        return EmailOut(claimed.key, self.app.settings.email.from_address, claimed.recipient, data)
+        return EmailOut(claimed.key, self._sender(claimed.id), claimed.recipient, data)
+
+    def _sender(self, delivery_id: int) -> str:
+        """The envelope sender: the delivery's VERP bounce address when one is configured (a bounce then
+        names its delivery, distro.feedback.verp), else the From address."""
+        template = self.app.settings.email.bounce_address
+        if template is None:
+            return self.app.settings.email.from_address
+        return verp.address(template, bounce_token(self.app.signing_key, delivery_id))
 
     def _email(self, claimed: Claimed, subscriber: Subscriber | None) -> Any:
         if subscriber is None:

@@ -1,10 +1,10 @@
 """Data-protection requests: export everything stored about an address, or forget it.
 
-Forgetting deletes the subscriber row, pending sign-ups, stored transactional messages and the address's
-rate-limit events (hashes, but of the address), and rewrites the address in the delivery log (recipient,
-errors) as ``forgotten:<hmac>``: the log keeps every row and outcome, so its counts stay honest, and an
-operator who is asked again about the same address can recompute the tag with the signing key, while nobody
-can read the address back from it.
+Forgetting deletes the subscriber row, pending sign-ups, stored transactional messages, bounce and complaint
+events and the address's rate-limit events (hashes, but of the address), and rewrites the address in the
+delivery log (recipient, errors) as ``forgotten:<hmac>``: the log keeps every row and outcome, so its counts
+stay honest, and an operator who is asked again about the same address can recompute the tag with the signing
+key, while nobody can read the address back from it.
 
 The address is NOT put on the suppression list by default: that list stores addresses in clear, and a
 person who asked to be forgotten did not ask to be remembered. ``suppress=True`` (``--suppress``) adds it
@@ -27,7 +27,7 @@ from distro.models import SuppressionReason
 from distro.services.limits import address_key, clear
 from distro.services.subscribers import normalise_email
 from distro.services.suppression import suppress
-from distro.store import deliveries, one_off, signups, subscribers, suppressions
+from distro.store import bounce_events, deliveries, one_off, signups, subscribers, suppressions
 
 
 def forgotten_tag(app: App, email: str) -> str:
@@ -40,7 +40,8 @@ def _row(obj: SQLModel) -> dict[str, Any]:
 
 
 def export_subscriber(app: App, email: str) -> dict[str, Any]:
-    """Everything stored about ``email``: subscriber row, sign-ups, deliveries with attempts, suppression."""
+    """Everything stored about ``email``: subscriber row, sign-ups, deliveries with attempts, suppression,
+    bounce and complaint events."""
     address = normalise_email(email)
     with session_scope(app.engine) as session:
         subscriber = subscribers.by_email(session, address)
@@ -56,6 +57,7 @@ def export_subscriber(app: App, email: str) -> dict[str, Any]:
             # with the address changes the subscription asked for
             "pending_signups": [_row(s) for s in signups.for_address(session, address, subscriber_id)],
             "suppression": _row(suppression) if suppression else None,
+            "bounces": [_row(e) for e in bounce_events.of_reader(session, address)],
             "messages": [_row(m) for m in one_off.for_recipient(session, address)],
             "deliveries": [{**_row(d), "attempts": by_delivery.get(d.id or 0, [])} for d in delivered],
         }
@@ -72,6 +74,7 @@ def forget_subscriber(app: App, email: str, *, suppress_address: bool = False) -
         counts["subscriber"] = 0
         counts["signups"] = signups.delete_for(session, address, subscriber_id)
         counts["messages"] = one_off.delete_for(session, address)
+        counts["bounces"] = bounce_events.delete_for(session, address, subscriber_id)
         if subscriber is not None:
             session.delete(subscriber)
             counts["subscriber"] = 1

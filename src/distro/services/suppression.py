@@ -16,11 +16,14 @@ cannot count a bounce twice or lose it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from itertools import islice
 from typing import Protocol, TypeVar
 
 from sqlalchemy.engine import Engine
 
+from distro.errors import InvalidInput
 from distro.models import SuppressionReason
 from distro.store import suppressions
 from distro.store.suppressions import key
@@ -28,9 +31,39 @@ from distro.store.suppressions import key
 
 def suppress(engine: Engine, email: str, reason: SuppressionReason | str, detail: str | None = None) -> bool:
     """Put ``email`` on the list; False if it was already there (its first reason is kept)."""
-    reason = SuppressionReason(reason)  # ValueError names the bad reason
+    from distro.services.subscribers import normalise_email  # it stands on this module
+
+    reason, email = _reason(reason), normalise_email(email)
     with engine.begin() as connection:
         return suppressions.add(connection, email, reason, detail)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One address on the list (``distro suppressions list``)."""
+
+    email: str
+    reason: str
+    since: datetime
+    detail: str | None
+
+
+def list_suppressions(engine: Engine, *, reason: str | None = None, limit: int = 1000) -> list[Entry]:
+    """The list, newest first; ``reason`` one of :class:`SuppressionReason` to see one kind only."""
+    if reason is not None:
+        reason = _reason(reason)
+    return [
+        Entry(s.email, s.reason, s.created_at, s.detail)
+        for s in suppressions.listed(engine, reason=reason, limit=limit)
+    ]
+
+
+def _reason(value: str) -> SuppressionReason:
+    try:
+        return SuppressionReason(value)
+    except ValueError:
+        known = ", ".join(r.value for r in SuppressionReason)
+        raise InvalidInput(f"unknown suppression reason {value!r} (one of {known})") from None
 
 
 def unsuppress(engine: Engine, email: str) -> bool:

@@ -31,6 +31,7 @@ from distro.settings.sections import (
     NEWSLETTER_PREFIX,
     SECRET_HEADER,
     BlueskySettings,
+    BouncesSettings,
     DigestSettings,
     DispatchSettings,
     EmailSettings,
@@ -65,6 +66,7 @@ __all__ = [
     "PublicationSettings",
     "SchedulerSettings",
     "Settings",
+    "BouncesSettings",
     "SmtpSettings",
     "SocialAccountSettings",
     "SocialSettings",
@@ -97,6 +99,7 @@ class Settings(BaseSettings):
     publication: PublicationSettings = Field(default_factory=PublicationSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    bounces: BouncesSettings = Field(default_factory=BouncesSettings)
     x: XSettings = Field(default_factory=XSettings)
     facebook: FacebookSettings = Field(default_factory=FacebookSettings)
     mastodon: MastodonSettings = Field(default_factory=MastodonSettings)

@@ -58,6 +58,62 @@ class EmailSettings(_Section):
     dkim_domain: str | None = None
     dkim_private_key_file: Path | None = None
     dkim_private_key: SecretStr | None = None
+    # VERP envelope sender (MAIL FROM) per delivery, e.g. "bounces+{token}@bounces.meridian-review.example":
+    # a bounce then names its delivery (distro.feedback.verp). None: MAIL FROM is from_address.
+    bounce_address: str | None = None
+
+    @field_validator("bounce_address")
+    @classmethod
+    def _one_token(cls, value: str | None) -> str | None:
+        if value is not None and (value.count("{token}") != 1 or "@" not in value.partition("{token}")[2]):
+            raise ValueError(
+                'must be an address with "{token}" once in its local part, e.g. bounces+{token}@example.org'
+            )
+        return value
+
+
+class BouncesSettings(_Section):
+    """What bounces and complaints do (distro.services.bounces) and where they come in from."""
+
+    # Soft bounces (4.x.x: mailbox full, greylisting) after which an address is suppressed, in a window.
+    soft_limit: int = Field(default=3, ge=1)
+    soft_window_days: int = Field(default=30, ge=1)
+    # `distro bounces serve`: the listener an MTA hands the bounce domain to (LMTP, or plain SMTP).
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(default=8024, ge=1, le=65535)
+    protocol: Literal["lmtp", "smtp"] = "lmtp"
+    max_message_bytes: int = Field(default=10_000_000, ge=10_000)
+    # `distro bounces fetch`: an IMAP mailbox polled over TLS; the password from the environment only
+    # (DISTRO_BOUNCES__IMAP_PASSWORD).
+    imap_host: str | None = None
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_security: Literal["ssl", "starttls"] = "ssl"
+    imap_username: str | None = None
+    imap_password: SecretStr | None = None
+    imap_folder: str = "INBOX"
+    imap_processed_folder: str = "distro-processed"
+    imap_ca_file: Path | None = None  # a private CA for the IMAP server's certificate (else the system's)
+    # ESP webhooks on POST /hooks/bounces/<provider>; a provider with nothing set answers 503.
+    # SES via SNS: the topics whose notifications are accepted (ARNs); the signing certificate is checked
+    # against the system's CAs, or sns_ca_file.
+    ses_topic_arns: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    sns_ca_file: Path | None = None
+    # Postmark: basic auth (DISTRO_BOUNCES__POSTMARK_PASSWORD) or a secret path segment
+    # (POST /hooks/bounces/postmark/<DISTRO_BOUNCES__POSTMARK_PATH_SECRET>).
+    postmark_username: str | None = None
+    postmark_password: SecretStr | None = None
+    postmark_path_secret: SecretStr | None = None
+    # Mailgun: the HTTP webhook signing key (DISTRO_BOUNCES__MAILGUN_SIGNING_KEY).
+    mailgun_signing_key: SecretStr | None = None
+    # SendGrid: the signed event webhook's verification key (base64 DER of an ECDSA P-256 public key).
+    sendgrid_public_key: str | None = None
+    # Signed calls older than this (Mailgun, SendGrid timestamps) are refused as replays.
+    max_age_seconds: int = Field(default=300, ge=30)
+
+    @field_validator("ses_topic_arns", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return _listed(value)
 
 
 class SmtpSettings(_Section):

@@ -167,3 +167,9 @@ def make_due(engine: Engine, delivery_id: int, now: datetime) -> None:
     changed = sa.update(_D).where(_D.c.id == delivery_id, _D.c.status.in_(waiting))
     with engine.begin() as connection:
         connection.execute(changed.values(status=DeliveryStatus.PENDING, next_attempt_at=now, updated_at=now))
+
+
+def addressed(connection: Connection, delivery_id: int) -> Row[Any, Any, Any] | None:
+    """A delivery's ``channel``, ``recipient`` and ``subscriber_id`` (a bounce's VERP token names it)."""
+    query = sa.select(_D.c.channel, _D.c.recipient, _D.c.subscriber_id).where(_D.c.id == delivery_id)
+    return connection.execute(query).first()

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from distro.models import Subscriber, Suppression, SuppressionReason, utcnow
@@ -82,6 +82,7 @@ class Bounce:
     subscriber_id: int | None
     email: str
     detail: str
+    delivery_id: int | None = None
 
 
 def count_bounces(connection: Connection, bounces: Sequence[Bounce], *, limit: int) -> list[str]:
@@ -115,3 +116,12 @@ def _add_hard_bounce(connection: Connection, subscriber_id: int) -> int | None:
         .returning(col(Subscriber.hard_bounces))
     )
     return connection.execute(counted).scalar_one_or_none()
+
+
+def listed(engine: Engine, *, reason: str | None = None, limit: int = 1000) -> Sequence[Suppression]:
+    """The newest entries first, optionally of one reason."""
+    query = select(Suppression)
+    if reason is not None:
+        query = query.where(col(Suppression.reason) == reason)
+    with Session(engine) as session:
+        return session.exec(query.order_by(col(Suppression.id).desc()).limit(limit)).all()
