@@ -27,6 +27,7 @@ from distro.sources.fetch import DEFAULT_USER_AGENT, fetch_url
 from distro.tokens import SigningKey, load_or_create_key
 
 ChannelFactory = Callable[[str], Channel[Any]]
+HttpGet = Callable[[str], bytes]  # a URL distro was told to fetch (SNS certificates and confirmations)
 CHANNELS = ("email", "x", "facebook", "mastodon", "bluesky", "<platform>:<account>")
 
 
@@ -37,6 +38,9 @@ class App:
     templates: jinja2.Environment
     signing_key: bytes  # a SigningKey from build_app: signs with the current key, also reads previous ones
     channel_factory: ChannelFactory
+    # How a URL a webhook named is fetched: an SNS signing certificate, a subscription confirmation
+    # (already checked to be on an SNS host); tests point it at what they serve.
+    http_get: HttpGet = field(default_factory=lambda: webhook_fetcher())
     worker_id: str = field(
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     )
@@ -81,6 +85,15 @@ def image_fetcher(*, timeout: float, max_bytes: int, allow_private_addresses: bo
         return Image(image.body, image.content_type)
 
     return fetch
+
+
+def webhook_fetcher(*, timeout: float = 10.0, max_bytes: int = 256 * 1024) -> HttpGet:
+    """GET with the source fetcher's limits and refusal of private addresses, returning the body."""
+
+    def get(url: str) -> bytes:
+        return fetch_url(url, user_agent=DEFAULT_USER_AGENT, timeout=timeout, max_bytes=max_bytes).body
+
+    return get
 
 
 def build_app(

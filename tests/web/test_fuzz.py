@@ -42,8 +42,17 @@ from distro.settings import Settings
 from distro.sources.webhook import sign
 from distro.web.app import ROUTERS, create_web_app
 from tests.conftest import ROOT, postgres_schema
+from tests.feedback.test_providers import SENDGRID_PUBLIC
 
 MAX_EXAMPLES = 30
+BOUNCE_HOOKS = {
+    "ses_topic_arns": ["arn:aws:sns:eu-west-1:123456789012:distro"],
+    "postmark_username": "distro",
+    "postmark_password": SecretStr("fuzz-postmark"),
+    "postmark_path_secret": SecretStr("fuzz-postmark-path"),
+    "mailgun_signing_key": SecretStr("fuzz-mailgun"),
+    "sendgrid_public_key": SENDGRID_PUBLIC,
+}
 SECRET = "fuzz-webhook-secret"
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 # Routes that declare every status they answer are held to it too. The subscriber pages and the desk do
@@ -103,6 +112,7 @@ def fuzzed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             var_dir=tmp / "var",
             templates_dir=ROOT / "templates",
             web={"webhook_secret": SecretStr(SECRET)},
+            bounces=BOUNCE_HOOKS,  # every provider configured: its verification is what gets fuzzed
         )
         app = build_app(settings)
         stack.callback(app.engine.dispose)

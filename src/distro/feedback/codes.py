@@ -14,6 +14,10 @@ _REPLY = re.compile(r"(?<![\w.#])#?([245][0-5]\d)(?=[ :-]|$)")
 # Mailbox full: a 5.x.x by the letter, but it clears up when the reader empties the mailbox, so
 # suppressing the address at once would drop a working reader; it counts as soft like any 4.x.x.
 _MAILBOX_FULL = "5.2.2"
+# 5.7.x is security or policy ("blocked", "rejected as spam", DMARC, a blocklisted sending IP): it says
+# something about the sender more than about the address, and a list-wide block would otherwise
+# suppress every reader at that provider at once. Soft: counted, suppressed only if it keeps happening.
+_POLICY = "5.7."
 
 
 def find_status(text: str | None) -> str | None:
@@ -31,7 +35,7 @@ def failure_kind(status: str | None) -> Kind:
     """
     if status is None:
         return Kind.HARD
-    if status == _MAILBOX_FULL or status.startswith("4"):
+    if status == _MAILBOX_FULL or status.startswith(("4", _POLICY)):
         return Kind.SOFT
     return Kind.HARD if status.startswith("5") else Kind.UNRECOGNISED
 

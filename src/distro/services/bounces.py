@@ -29,6 +29,7 @@ from sqlmodel import Session
 
 from distro.app import App
 from distro.db import session_scope
+from distro.feedback.messages import read_message
 from distro.feedback.report import Feedback, Kind
 from distro.models import Subscriber, SubscriberStatus, SuppressionReason, utcnow
 from distro.store import bounce_events, deliveries, subscribers, suppressions
@@ -58,8 +59,6 @@ class Outcome:
 
 def ingest_message(app: App, data: bytes, *, envelope_recipient: str | None = None) -> Outcome:
     """Read one raw message that arrived at the bounce address and act on it."""
-    from distro.feedback.messages import read_message
-
     feedback = read_message(
         data, bounce_address=app.settings.email.bounce_address, envelope_recipient=envelope_recipient
     )

@@ -36,3 +36,12 @@ def remember(engine: Engine, digest: str, *, expires_at: datetime, now: datetime
 def forget(engine: Engine, digest: str) -> None:
     with session_scope(engine) as session:
         session.execute(sa.delete(SeenWebhookSignature).where(col(SeenWebhookSignature.digest) == digest))
+
+
+def seen(engine: Engine, digest: str, *, now: datetime) -> bool:
+    """Whether a digest is recorded and its window has not ended (a replay to refuse)."""
+    query = sa.select(col(SeenWebhookSignature.digest)).where(
+        col(SeenWebhookSignature.digest) == digest, col(SeenWebhookSignature.expires_at) >= now
+    )
+    with engine.connect() as connection:
+        return connection.execute(query).first() is not None

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from distro.app import App
 from distro.errors import DistroError
 from distro.web import (
+    bounce_hooks,
     desk_auth,
     desk_dashboard,
     desk_digest,
@@ -28,6 +29,7 @@ from distro.web.schema import drop_guessed_bodies
 
 ROUTERS: list[fastapi.APIRouter] = [
     hooks.router,
+    bounce_hooks.router,
     websub.router,
     ops.router,
     subscribers.router,
