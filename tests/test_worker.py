@@ -66,14 +66,14 @@ def queue_example_digest(app: App) -> None:
     queue_edition(app, app.settings.digest, result.digest)
 
 
-def queue_small_digest(app: App) -> None:
+def queue_small_digest(app: App, slug: str = "tiny") -> None:
     """A digest with a one-line body: the point is exactly-once under concurrency, not rendering."""
     template = build_message_template(
-        settings=app.settings, slug="tiny", subject="Tiny", html="<p>Hi</p>", text="Hi"
+        settings=app.settings, slug=slug, subject="Tiny", html="<p>Hi</p>", text="Hi"
     )
     now = utcnow()
     digest = Digest(
-        slug="tiny",
+        slug=slug,
         subject="Tiny",
         window_start=now,
         window_end=now,
