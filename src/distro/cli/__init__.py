@@ -12,6 +12,7 @@ import typer
 
 from distro.cli import (
     accounts,
+    bounces,
     digest,
     editors,
     service,
@@ -46,6 +47,7 @@ cli.add_typer(social.group, name="social")
 cli.add_typer(sources.articles_group, name="articles")
 cli.add_typer(subscribers.group, name="subscribers")
 cli.add_typer(suppressions.group, name="suppressions")
+cli.add_typer(bounces.group, name="bounces")
 cli.add_typer(sources.group, name="sources")
 cli.add_typer(accounts.group, name="accounts")
 cli.add_typer(accounts.auth_group, name="auth")
