@@ -15,50 +15,12 @@ from distro.services.bounces import ingest_message
 from distro.services.delivery import dispatch
 from distro.services.delivery_log import delivery_log
 from distro.services.digest_send import count_recipients
+from tests.fakes.bounce_mail import dsn
 from tests.fakes.smtp_server import running_smtp_server
 from tests.test_worker import add_subscribers, queue_small_digest
 
 BOUNCE_ADDRESS = "bounces+{token}@bounces.meridian-review.example"
 VERP = re.compile(r"^bounces\+(\d+)-[0-9a-f]{20}@bounces\.meridian-review\.example$")
-
-
-def dsn_for(envelope_sender: str, recipient: str, *, status: str = "5.1.1") -> bytes:
-    """What the reader's mail server sends back after accepting and then failing the message (RFC 3464),
-    in Postfix's shape."""
-    return f"""Return-Path: <>
-Delivered-To: {envelope_sender}
-From: Mail Delivery System <MAILER-DAEMON@mx.example.org>
-To: {envelope_sender}
-Subject: Undelivered Mail Returned to Sender
-Message-ID: <20261127120501.ABC123@mx.example.org>
-Auto-Submitted: auto-replied
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="B0UND"
-
---B0UND
-Content-Type: text/plain; charset=us-ascii
-
-I'm sorry to have to inform you that your message could not be delivered to {recipient}.
-
---B0UND
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.example.org
-
-Final-Recipient: rfc822; {recipient}
-Action: failed
-Status: {status}
-Diagnostic-Code: smtp; 550 {status} <{recipient}>: Recipient address rejected: User unknown
-
---B0UND
-Content-Type: text/rfc822-headers
-
-From: The Meridian Review <digest@meridian-review.example>
-To: {recipient}
-Subject: Tiny
-
---B0UND--
-""".replace("\n", "\r\n").encode()
 
 
 def test_a_dsn_after_acceptance_takes_the_reader_out_of_the_next_edition(
@@ -83,7 +45,7 @@ def test_a_dsn_after_acceptance_takes_the_reader_out_of_the_next_edition(
     # The relay accepted it; an hour later the mailbox provider bounces it to the VERP address.
     clock.shift(3600)
     bounced = emails[1]
-    outcome = ingest_message(app, dsn_for(by_rcpt[bounced], bounced.upper()))
+    outcome = ingest_message(app, dsn(by_rcpt[bounced], bounced.upper()))
     assert (outcome.kind, outcome.recipient, outcome.delivery_id, outcome.action) == (
         "hard",
         bounced,
@@ -107,5 +69,5 @@ def test_a_forged_dsn_naming_a_reader_changes_nothing(app: App, clock: time_mach
     app.settings.email.bounce_address = BOUNCE_ADDRESS
     emails = add_subscribers(app, 2)
     forged_sender = "bounces+1-0123456789abcdef0123@bounces.meridian-review.example"
-    outcome = ingest_message(app, dsn_for(forged_sender, emails[0]))
+    outcome = ingest_message(app, dsn(forged_sender, emails[0]))
     assert outcome.action.startswith("ignored") and count_recipients(app, app.settings.digest) == 2

@@ -11,6 +11,7 @@ from distro.app import App
 from distro.dispatch import dispatch_channel
 from distro.models import AttemptOutcome, Delivery, Subscriber, Suppression
 from distro.outbox import Outcome, claim, enqueue_many, record
+from distro.services.bounces import list_events
 from distro.services.delivery import dispatch, suppressing
 from distro.services.messages import MessageBuilder
 from distro.services.suppression import suppress, suppressed_among, unsuppress
@@ -105,3 +106,13 @@ def test_a_5xx_at_rcpt_fails_only_that_recipient_and_is_recorded(app: App) -> No
     assert (report.sent, report.permanent) == (2, 1)
     assert statuses(app) == {emails[0]: "sent", emails[1]: "failed", emails[2]: "sent"}
     assert suppressed_among(app.engine, [emails[1]]) == {emails[1]: "hard_bounce"}  # limit 1 by default
+    # The refusal is an event too (source smtp), beside the bounces that come back later.
+    (event,) = list_events(app)
+    assert (event.email, event.kind, event.status, event.source, event.action) == (
+        emails[1],
+        "hard",
+        "5.1.1",
+        "smtp",
+        "suppressed",
+    )
+    assert "550 5.1.1 No such user" in (event.diagnostic or "")

@@ -29,6 +29,7 @@ from sqlmodel import Session
 
 from distro.app import App
 from distro.db import session_scope
+from distro.errors import InvalidInput
 from distro.feedback.messages import read_message
 from distro.feedback.report import Feedback, Kind
 from distro.models import Subscriber, SubscriberStatus, SuppressionReason, utcnow
@@ -171,3 +172,40 @@ def _apply(
             session.add(subscriber)
     suppressions.add(connection, target.email, SuppressionReason.COMPLAINT, detail, now)
     return "unsubscribed and suppressed" if unsubscribed else "suppressed"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One stored event (``distro bounces list``, a reader's history)."""
+
+    at: datetime
+    email: str
+    kind: str
+    status: str | None
+    source: str
+    provider: str | None
+    delivery_id: int | None
+    action: str
+    diagnostic: str | None
+
+
+def list_events(
+    app: App, *, email: str | None = None, kind: str | None = None, limit: int = 200
+) -> list[Event]:
+    """Bounce and complaint events, newest first, optionally of one address or kind."""
+    if kind is not None and kind not in {str(k) for k in Kind if k != Kind.UNRECOGNISED}:
+        raise InvalidInput(f"unknown kind {kind!r} (one of hard, soft, complaint)")
+    return [
+        Event(
+            e.created_at,
+            e.email,
+            e.kind,
+            e.status,
+            e.source,
+            e.provider,
+            e.delivery_id,
+            e.action,
+            e.diagnostic,
+        )
+        for e in bounce_events.recent(app.engine, email=email, kind=kind, limit=limit)
+    ]
