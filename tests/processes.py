@@ -20,14 +20,14 @@ _PR_SET_PDEATHSIG = 1
 _PRCTL = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None  # looked up before any fork
 
 
-def _die_with_parent() -> None:  # runs in the child, between fork and exec: nothing but the call
+def die_with_parent() -> None:  # runs in the child, between fork and exec: nothing but the call
     if _PRCTL is not None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def spawn(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
     """``subprocess.Popen(args, **kwargs)``, tied to the test that starts it."""
-    process: subprocess.Popen[bytes] = subprocess.Popen(args, preexec_fn=_die_with_parent, **kwargs)
+    process: subprocess.Popen[bytes] = subprocess.Popen(args, preexec_fn=die_with_parent, **kwargs)
     _CHILDREN.append(process)
     return process
 

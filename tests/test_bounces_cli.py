@@ -218,3 +218,54 @@ def test_ingest_exit_codes_for_an_mta(workdir: Path) -> None:
         timeout=60,
     )
     assert down.returncode == 75, down.stderr
+
+
+SAMPLE_KINDS = {
+    "postfix_hard_511": ("hard", "5.1.1"),
+    "dsn_soft_422_mailbox_full": ("soft", "4.2.2"),
+    "dsn_soft_522_over_quota": ("soft", "5.2.2"),
+    "dsn_greylisted_gave_up": ("soft", "4.2.0"),
+    "dsn_delayed": ("unrecognised", "4.4.1"),
+    "dsn_two_recipients": ("hard", "5.1.1"),
+    "dsn_unparseable_recipient": ("hard", "5.1.1"),
+    "exim_permanent": ("hard", "5.1.1"),
+    "qmail_permanent": ("hard", "5.1.1"),
+    "yahoo_permanent": ("hard", None),
+    "gmail_address_not_found": ("hard", "5.1.1"),
+    "exchange_ndr": ("hard", "5.1.1"),
+    "arf_abuse_with_original": ("complaint", None),
+    "arf_abuse_headers_only": ("complaint", None),
+    "arf_not_spam": ("unrecognised", None),
+    "autoreply_vacation": ("unrecognised", None),
+    "autoreply_exchange_ooo": ("unrecognised", None),
+    "human_reply": ("unrecognised", None),
+    "garbage": ("unrecognised", None),
+    "empty": ("unrecognised", None),
+}
+
+
+def test_every_sample_kind_through_bounces_ingest(tmp_path: Path) -> None:
+    """Each captured shape, read by the command an MTA pipes into. The samples' VERP tokens name delivery 42
+    under another key, so each recognised one is also refused as forged: nothing is suppressed."""
+    from typer.testing import CliRunner
+
+    from distro.cli import cli
+
+    samples = sorted((ROOT / "tests" / "samples" / "bounces").glob("*.eml"))
+    assert {p.stem for p in samples} == set(SAMPLE_KINDS)
+    env = {
+        "DISTRO_DATABASE_URL": f"sqlite:///{tmp_path / 'distro.db'}",
+        "DISTRO_VAR_DIR": str(tmp_path / "var"),
+        "DISTRO_TEMPLATES_DIR": str(ROOT / "templates"),
+        "DISTRO_EMAIL__BOUNCE_ADDRESS": "bounces+{token}@bounces.meridian-review.example",
+    }
+    runner = CliRunner()
+    for sample in samples:
+        result = runner.invoke(cli, ["bounces", "ingest", "--format", "json", str(sample)], env=env)
+        assert result.exit_code == 0, (sample.name, result.output)
+        found = json.loads(result.stdout)
+        assert (found["kind"], found["status"]) == SAMPLE_KINDS[sample.stem], sample.name
+        expected = "none" if found["kind"] == "unrecognised" else "ignored: forged or unknown bounce token"
+        assert found["action"] == expected, sample.name
+    listed = runner.invoke(cli, ["suppressions", "list", "--format", "json"], env=env)
+    assert json.loads(listed.stdout) == []

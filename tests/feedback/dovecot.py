@@ -90,7 +90,7 @@ def running_dovecot(directory: Path, *, capabilities: str | None = None) -> Iter
             [dovecot_binary() or "dovecot", "-F", "-c", str(config)],
             stdout=output,
             stderr=subprocess.STDOUT,
-            preexec_fn=processes._die_with_parent,
+            preexec_fn=processes.die_with_parent,
         )
     try:
         _wait_until_listening(process, server, directory)

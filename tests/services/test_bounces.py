@@ -147,3 +147,13 @@ def test_the_log_and_the_data_export_show_the_event_and_forgetting_deletes_it(
     assert [(b["kind"], b["delivery_id"]) for b in exported["bounces"]] == [("hard", delivery)]
     assert forget_subscriber(app, queued[0])["bounces"] == 1
     assert events(app) == []
+
+
+def test_the_dashboard_counts_what_came_back_for_the_last_edition(app: App, queued: list[str]) -> None:
+    from distro.services.desk_overview import overview
+
+    for email, kind in zip(queued, (Kind.HARD, Kind.SOFT, Kind.COMPLAINT), strict=True):
+        record_feedback(app, dsn(kind, token=bounce_token(app.signing_key, delivery_of(app, email))))
+    record_feedback(app, dsn(Kind.HARD, recipient=queued[0], report="no-delivery"))  # names no delivery
+    last = overview(app).last_digest
+    assert last is not None and (last.bounced_later, last.complaints) == (2, 1)

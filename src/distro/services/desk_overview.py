@@ -19,7 +19,7 @@ from distro.models import DeliveryStatus, utcnow
 from distro.services.digest_calendar import digest_job_id, digest_trigger
 from distro.services.ingest import SourceStatus, list_sources
 from distro.services.status import stored_jobs
-from distro.store import articles, deliveries, delivery_log
+from distro.store import articles, bounce_events, deliveries, delivery_log
 from distro.store.editions import TEST_KEY_PREFIX
 
 NEWEST_ARTICLES = 10
@@ -63,6 +63,9 @@ class DigestDeliveries:
     failed: int = 0  # failed for any other reason
     pending: int = 0  # waiting for a first or next try, or being sent
     suppressed: int = 0
+    # Came back after the relay took them (DSNs, complaints, ESP webhooks; distro.services.bounces).
+    bounced_later: int = 0
+    complaints: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +130,7 @@ def _last_digest(app: App, prefix: str, name: str) -> DigestDeliveries | None:
         return sum(by_status.get(state, (0, 0))[0] for state in states)
 
     bounced = by_status.get(DeliveryStatus.FAILED, (0, 0))[1]
+    later = bounce_events.came_back(app.engine, latest.id)
     return DigestDeliveries(
         slug=latest.slug,
         subject=latest.subject,
@@ -140,6 +144,8 @@ def _last_digest(app: App, prefix: str, name: str) -> DigestDeliveries | None:
         failed=count(DeliveryStatus.FAILED) - bounced,
         pending=count(DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.HELD),
         suppressed=count(DeliveryStatus.SUPPRESSED),
+        bounced_later=later.get("hard", 0) + later.get("soft", 0),
+        complaints=later.get("complaint", 0),
     )
 
 

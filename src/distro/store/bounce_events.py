@@ -14,11 +14,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
-from distro.models import BounceEvent
+from distro.models import BounceEvent, Delivery
 from distro.store import table
 from distro.store.suppressions import Bounce, key
 
-E = table(BounceEvent)
+E, _D = table(BounceEvent), table(Delivery)
 
 
 def report_key(report_id: str, email: str) -> str:
@@ -107,3 +107,16 @@ def record_refusals(
                 "created_at": now,
             },
         )
+
+
+def came_back(engine: Engine, digest_id: int) -> dict[str, int]:
+    """Events per kind about an edition's deliveries that came back after the relay took them (DSNs, ARF
+    reports, provider webhooks; not refusals at send time, which the delivery's own status shows)."""
+    query = (
+        sa.select(E.c.kind, sa.func.count())
+        .select_from(E.join(_D, _D.c.id == E.c.delivery_id))
+        .where(_D.c.digest_id == digest_id, E.c.source != "smtp")
+        .group_by(E.c.kind)
+    )
+    with engine.connect() as connection:
+        return {str(kind): int(count) for kind, count in connection.execute(query)}
