@@ -45,6 +45,7 @@ from distro.settings.sections import (
     SocialAccountSettings,
     SocialSettings,
     SourceSettings,
+    TrackingSettings,
     WebSettings,
     XSettings,
     _listed,
@@ -68,6 +69,7 @@ __all__ = [
     "Settings",
     "BouncesSettings",
     "SmtpSettings",
+    "TrackingSettings",
     "SocialAccountSettings",
     "SocialSettings",
     "SourceSettings",
@@ -107,6 +109,7 @@ class Settings(BaseSettings):
     social: SocialSettings = Field(default_factory=SocialSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     sources: list[SourceSettings] = Field(default_factory=list)

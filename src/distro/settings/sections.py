@@ -272,6 +272,9 @@ class DigestSettings(_Section):
     empty_week: Literal["skip", "note"] = "skip"
     intro: str = ""  # default editor's intro (Markdown) when the week's edit has none
     max_html_bytes: int = 102 * 1024  # warn above this HTML size (Gmail clips at 102 KB)
+    # Sent editions on the public web archive (/archive/...) with a "View in browser" link in each message;
+    # false keeps the whole newsletter out (one edition can be kept out on the desk).
+    archive: bool = True
 
     def chosen_by(self, newsletters: list[str] | None) -> bool:
         """Whether a reader who chose ``newsletters`` gets this one (None: never chose, so the default)."""
@@ -295,6 +298,25 @@ class NewsletterSettings(DigestSettings):
     slug_prefix: str = Field(pattern=NEWSLETTER_PREFIX)
     name: str
     subscribe_by_default: bool = False
+
+
+class TrackingSettings(_Section):
+    """What is counted about readers (distro.services.clicks): aggregate counts only, unless per_reader."""
+
+    # Links in the HTML part go through {web.public_url}/r/<token>, counted per edition and link; the
+    # token names the edition and the link, never the reader (unless per_reader). The text part keeps
+    # direct links.
+    clicks: bool = True
+    # The token also names the subscriber, so the report can say who clicked: only if you must.
+    per_reader: bool = False
+    # A tracking pixel; hits from Apple's Mail Privacy Protection proxy are reported as machine opens.
+    opens: bool = False
+    # Social posts' links go through the redirector too, so the report shows clicks per platform.
+    social_links: bool = False
+    # Every link of one message fetched within this many seconds is a link scanner, not a reader.
+    scanner_burst_seconds: float = Field(default=5.0, ge=0)
+    # The keyed hash that counts unique clickers rotates this often (days): nothing links two periods.
+    visitor_key_days: int = Field(default=1, ge=1)
 
 
 class WebSettings(_Section):
