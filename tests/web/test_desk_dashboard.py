@@ -97,7 +97,15 @@ def test_the_dashboard_shows_the_pipeline_s_real_numbers(app: App, client: TestC
     last = card(html, "last-digest")
     assert digest.slug in last and str(escape(digest.subject)) in last
     assert "for 5 recipients" in last
-    assert stats(last) == {"sent": 2, "pending": 1, "bounced": 1, "failed": 1, "suppressed": 0}
+    assert stats(last) == {
+        "sent": 2,
+        "pending": 1,
+        "bounced": 1,
+        "failed": 1,
+        "suppressed": 0,
+        "bounced later": 0,
+        "complaints": 0,
+    }
 
     social = card(html, "social-queue")
     rows = re.findall(
