@@ -28,6 +28,7 @@ from distro.services.ingest import ingest
 from distro.services.signup import confirm, request_signup
 from distro.services.subscribers import InvalidSubscriber, add_subscriber, import_csv
 from distro.settings import NewsletterSettings, Settings
+from distro.store import unsubscribe_events
 from distro.web.app import create_web_app
 
 pytestmark = pytest.mark.clock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))  # the articles arrive that day
@@ -198,7 +199,8 @@ def test_one_click_in_a_brief_stops_the_brief_only_and_its_queued_copies(two: Ap
     got = mail(two)
     brief_to_both = next(m for to, ms in got.items() if "both@" in to for m in ms)
     link = brief_to_both["List-Unsubscribe"].split("<", 1)[1].split(">", 1)[0]
-    assert link.endswith("?list=security")
+    edition = link.rpartition("&e=")[2]
+    assert link.endswith(f"?list=security&e={edition}") and edition.startswith("security-")
     path = link.split("8000", 1)[1]
     later = now + timedelta(days=1)
     # New Security stories arrive the next day.
@@ -214,6 +216,8 @@ def test_one_click_in_a_brief_stops_the_brief_only_and_its_queued_copies(two: Ap
         page = client.get(path)
         assert "Unsubscribe from the Security brief" in page.text and "everything" in page.text
         assert client.post(path, data={"List-Unsubscribe": "One-Click"}).text == "unsubscribed\n"
+        assert client.post(path, data={"List-Unsubscribe": "One-Click"}).text == "unsubscribed\n"  # again
+    assert unsubscribe_events.counts(two.engine, [edition]) == {edition: 1}  # counted once, for its edition
     both = _subscriber(two, "both@example.org")
     assert both.status == "active" and both.newsletters == ["weekly"]  # still gets the weekly
     dispatch(two, ["email"])

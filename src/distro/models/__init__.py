@@ -38,6 +38,7 @@ from distro.models.people import (
     Signup,
     SocialAccount,
     Subscriber,
+    UnsubscribeEvent,
 )
 from distro.models.statuses import (
     AccountStatus,
@@ -74,6 +75,7 @@ __all__ = [
     "Source",
     "StatusString",
     "Subscriber",
+    "UnsubscribeEvent",
     "SubscriberStatus",
     "BounceEvent",
     "Suppression",

@@ -123,3 +123,17 @@ class RateLimitEvent(SQLModel, table=True):
     key_hash: str = Field(sa_type=sa.String(64))
     at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class UnsubscribeEvent(SQLModel, table=True):
+    """One reader leaving through an edition's unsubscribe link (page or RFC 8058 one-click), counted for
+    that edition's report. Aggregate by design: no subscriber id, no address; ``edition`` is the slug the
+    link carried (``?e=``), ``newsletter`` what was left (None: everything)."""
+
+    __tablename__ = "unsubscribeevent"
+
+    id: int | None = Field(default=None, primary_key=True)
+    edition: str = Field(sa_type=sa.String(100), index=True)
+    newsletter: str | None = Field(default=None, sa_type=sa.String(40))
+    via: str = Field(sa_type=sa.String(20))  # one-click, page
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

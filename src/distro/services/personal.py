@@ -64,15 +64,17 @@ def personal_for(
     newsletter: str | None = None,
 ) -> Personal:
     """The per-reader values of one message. With several newsletters, the unsubscribe link names the
-    message's own (``?list=<slug_prefix>``), so one click stops that newsletter, not every one."""
+    message's own (``?list=<slug_prefix>``), so one click stops that newsletter, not every one; it always
+    names the edition (``e=<slug>``), so the edition's report counts the readers who left through it."""
     base = app.settings.web.public_url.rstrip("/")
     unsubscribe = make_token(app.signing_key, UNSUBSCRIBE_SCOPE, subscriber_id)  # once for both forms
     mailbox = app.settings.email.unsubscribe_mailto
-    one_list = f"?list={newsletter}" if newsletter and len(app.settings.all_newsletters) > 1 else ""
+    one_list = f"list={newsletter}&" if newsletter and len(app.settings.all_newsletters) > 1 else ""
     return Personal(
         email=email,
         name=name,
-        unsubscribe_url=f"{base}/unsubscribe/{unsubscribe}{one_list}",
+        # ?e= names the edition, so a reader who leaves is counted in its report (distro report)
+        unsubscribe_url=f"{base}/unsubscribe/{unsubscribe}?{one_list}e={quote(digest_slug)}",
         unsubscribe_mailto=f"mailto:{mailbox}?subject={quote('unsubscribe ' + unsubscribe)}"
         if mailbox
         else None,

@@ -14,7 +14,7 @@ from distro.errors import InvalidInput, NotFound
 from distro.models import Subscriber, SubscriberStatus, utcnow
 from distro.services.signup import clean_newsletters, clean_sections
 from distro.services.subscribers import receiving
-from distro.store import subscribers
+from distro.store import editions, subscribers, unsubscribe_events
 
 
 class UnknownSubscriber(NotFound):
@@ -36,25 +36,44 @@ def _change(app: App, subscriber_id: int, edit: Callable[[Subscriber], object]) 
     return subscriber
 
 
-def set_status(app: App, subscriber_id: int, *, active: bool) -> Subscriber:
-    """Unsubscribe (``active=False``) or re-subscribe; idempotent, so a repeated click changes nothing."""
+def set_status(
+    app: App, subscriber_id: int, *, active: bool, edition: str | None = None, via: str = "page"
+) -> Subscriber:
+    """Unsubscribe (``active=False``) or re-subscribe; idempotent, so a repeated click changes nothing.
+    ``edition``: the slug the unsubscribe link carried; a reader who really left is counted for it."""
     wanted = SubscriberStatus.ACTIVE if active else SubscriberStatus.UNSUBSCRIBED
-    return _change(app, subscriber_id, lambda subscriber: subscribers.set_status(subscriber, wanted))
+    changed: list[bool] = []
+    subscriber = _change(app, subscriber_id, lambda s: changed.append(subscribers.set_status(s, wanted)))
+    if not active and any(changed):
+        _count_unsubscribe(app, edition, None, via)
+    return subscriber
 
 
-def leave_newsletter(app: App, subscriber_id: int, newsletter: str) -> Subscriber:
+def leave_newsletter(
+    app: App, subscriber_id: int, newsletter: str, *, edition: str | None = None, via: str = "page"
+) -> Subscriber:
     """Stop one newsletter (a per-list unsubscribe); when it was the reader's last, or is not configured,
     unsubscribe from everything, which is never less than what was asked."""
     gets = [n.slug_prefix for n in receiving(app.settings, get_subscriber(app, subscriber_id))]
     remaining = [prefix for prefix in gets if prefix != newsletter]
     known = any(n.slug_prefix == newsletter for n in app.settings.all_newsletters)
     if not known or not remaining:
-        return set_status(app, subscriber_id, active=False)
+        return set_status(app, subscriber_id, active=False, edition=edition, via=via)
 
     def keep(subscriber: Subscriber) -> None:
         subscriber.newsletters = remaining
 
-    return _change(app, subscriber_id, keep)
+    left = _change(app, subscriber_id, keep)
+    if newsletter in gets:
+        _count_unsubscribe(app, edition, newsletter, via)
+    return left
+
+
+def _count_unsubscribe(app: App, edition: str | None, newsletter: str | None, via: str) -> None:
+    """One more reader who left through ``edition``'s link (only a real edition: the parameter is not
+    signed, so a made-up slug is not counted)."""
+    if edition and len(edition) <= 100 and editions.status_of(app.engine, edition) is not None:
+        unsubscribe_events.record(app.engine, edition=edition, newsletter=newsletter, via=via, at=utcnow())
 
 
 def set_preferences(

@@ -86,6 +86,8 @@ def _csrf_ok(app: App, scope: str, subscriber_id: int, form: dict[str, list[str]
 
 
 OneList = Annotated[str | None, fastapi.Query(alias="list", max_length=40)]
+# The edition whose link it is (``?e=<slug>``): the reader's leaving is counted for that edition's report.
+Edition = Annotated[str | None, fastapi.Query(alias="e", max_length=100)]
 
 
 def _one_list(app: App, subscriber: Subscriber, prefix: str | None) -> Any:
@@ -126,7 +128,7 @@ async def unsubscribe_page(token: str, app: AppDep, one_list: OneList = None) ->
 
 @router.post("/unsubscribe/{token}", response_model=None)
 async def unsubscribe(
-    token: str, request: fastapi.Request, app: AppDep, one_list: OneList = None
+    token: str, request: fastapi.Request, app: AppDep, one_list: OneList = None, edition: Edition = None
 ) -> HTMLResponse | PlainTextResponse:
     """RFC 8058 one-click (body ``List-Unsubscribe=One-Click``: no page, no token), or the page's buttons.
 
@@ -142,18 +144,28 @@ async def unsubscribe(
     try:
         if first(form, "List-Unsubscribe") == ONE_CLICK:
             if one_list:
-                await run_in_threadpool(prefs.leave_newsletter, app, subscriber_id, one_list)
+                await run_in_threadpool(
+                    lambda: prefs.leave_newsletter(
+                        app, subscriber_id, one_list, edition=edition, via="one-click"
+                    )
+                )
             else:
-                await run_in_threadpool(prefs.set_status, app, subscriber_id, active=False)
+                await run_in_threadpool(
+                    lambda: prefs.set_status(
+                        app, subscriber_id, active=False, edition=edition, via="one-click"
+                    )
+                )
             return PlainTextResponse("unsubscribed\n")
         if not _csrf_ok(app, UNSUBSCRIBE_SCOPE, subscriber_id, form):
             return _message(app, "Unsubscribe", EXPIRED_FORM, 403)
         if first(form, "action") == "leave" and one_list:
-            left = await run_in_threadpool(prefs.leave_newsletter, app, subscriber_id, one_list)
+            left = await run_in_threadpool(
+                lambda: prefs.leave_newsletter(app, subscriber_id, one_list, edition=edition)
+            )
             name = app.settings.newsletter(one_list).name if left.status == "active" else ""
             return await run_in_threadpool(_unsubscribe_page, app, subscriber_id, None, name)
         active = first(form, "action") == "resubscribe"
-        await run_in_threadpool(prefs.set_status, app, subscriber_id, active=active)
+        await run_in_threadpool(lambda: prefs.set_status(app, subscriber_id, active=active, edition=edition))
         return await run_in_threadpool(_unsubscribe_page, app, subscriber_id)
     except prefs.UnknownSubscriber:
         return _message(app, "Unsubscribe", BAD_LINK, 400)
