@@ -15,6 +15,7 @@ from distro.cli import (
     bounces,
     digest,
     editors,
+    report,
     service,
     social,
     sources,
@@ -42,6 +43,7 @@ cli.command("worker")(service.worker_command)
 cli.command("log")(status.log_command)
 cli.command("web")(service.web_command)
 cli.command("status")(status.status_command)
+cli.command("report")(report.report_command)
 cli.add_typer(digest.group, name="digest")
 cli.add_typer(social.group, name="social")
 cli.add_typer(sources.articles_group, name="articles")

@@ -109,14 +109,16 @@ def record_refusals(
         )
 
 
-def came_back(engine: Engine, digest_id: int) -> dict[str, int]:
-    """Events per kind about an edition's deliveries that came back after the relay took them (DSNs, ARF
-    reports, provider webhooks; not refusals at send time, which the delivery's own status shows)."""
+def came_back(engine: Engine, digest_id: int, *, at_send_too: bool = False) -> dict[str, int]:
+    """Addresses per kind among an edition's deliveries that came back after the relay took them (DSNs,
+    ARF reports, provider webhooks); ``at_send_too`` adds refusals at send time (source smtp)."""
     query = (
-        sa.select(E.c.kind, sa.func.count())
+        sa.select(E.c.kind, sa.func.count(sa.distinct(E.c.email)))
         .select_from(E.join(_D, _D.c.id == E.c.delivery_id))
-        .where(_D.c.digest_id == digest_id, E.c.source != "smtp")
+        .where(_D.c.digest_id == digest_id)
         .group_by(E.c.kind)
     )
+    if not at_send_too:
+        query = query.where(E.c.source != "smtp")
     with engine.connect() as connection:
         return {str(kind): int(count) for kind, count in connection.execute(query)}

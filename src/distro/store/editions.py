@@ -209,3 +209,13 @@ def delivery(engine: Engine, delivery_id: int) -> Delivery:
     """One outbox row as it stands (a test copy after its send)."""
     with session_scope(engine) as session:
         return session.get_one(Delivery, delivery_id)
+
+
+def sent_editions(engine: Engine, newsletter: str | None, *, limit: int) -> list[Digest]:
+    """Queued (sent) editions, newest first, of one newsletter or all."""
+    query = select(Digest).where(Digest.status == DigestStatus.QUEUED, col(Digest.queued_at).is_not(None))
+    if newsletter is not None:
+        query = query.where(Digest.newsletter == newsletter)
+    with session_scope(engine) as session:
+        rows = session.exec(query.order_by(col(Digest.queued_at).desc(), col(Digest.id).desc()).limit(limit))
+        return [_detached(session, row) for row in rows]

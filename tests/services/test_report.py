@@ -1,0 +1,79 @@
+"""An edition's report from a seeded edition with known outcomes, on SQLite and PostgreSQL: sent through a
+real SMTP server that refuses one address, then a soft bounce, a complaint and an unsubscribe come back."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from distro.app import App
+from distro.errors import InvalidInput, NotFound
+from distro.feedback.report import Feedback, Kind, Source
+from distro.models import Delivery, Subscriber
+from distro.services.bounces import record_feedback
+from distro.services.delivery import dispatch
+from distro.services.preferences import set_status
+from distro.services.report import edition_report, trend
+from distro.tokens import bounce_token
+from tests.fakes.smtp_server import running_smtp_server
+from tests.test_worker import add_subscribers, queue_small_digest
+
+
+def ids_of(app: App, table: type, column: str) -> dict[str, int]:
+    with app.engine.connect() as c:
+        return dict(c.execute(sa.select(getattr(table, column), table.id)).all())  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def sent(app: App, clock: time_machine.Traveller) -> list[str]:
+    emails = add_subscribers(app, 6)
+    queue_small_digest(app, "tiny-1")
+    with running_smtp_server(rcpt_replies={emails[0]: "550 5.1.1 No such user"}) as server:
+        app.settings.email.mode = "smtp"
+        app.settings.smtp.host, app.settings.smtp.port = server.host, server.port
+        app.settings.smtp.security = "none"
+        assert dispatch(app, ["email"])["email"].sent == 5
+    deliveries = ids_of(app, Delivery, "recipient")
+    for email, kind in ((emails[1], Kind.SOFT), (emails[2], Kind.COMPLAINT), (emails[3], Kind.HARD)):
+        token = bounce_token(app.signing_key, deliveries[email])
+        record_feedback(
+            app, Feedback(kind, Source.DSN, None, "5.1.1" if kind == Kind.HARD else None, None, token, email)
+        )
+    readers = ids_of(app, Subscriber, "email")
+    set_status(app, readers[emails[4]], active=False, edition="tiny-1", via="one-click")
+    set_status(app, readers[emails[4]], active=False, edition="tiny-1", via="one-click")  # twice: once
+    set_status(app, readers[emails[5]], active=False, edition="no-such-edition")  # not counted anywhere
+    return emails
+
+
+def test_the_report_adds_up_what_happened(app: App, sent: list[str]) -> None:
+    report = edition_report(app, "tiny-1")
+    assert (report.recipients, report.sent, report.failed, report.pending) == (6, 5, 1, 0)
+    assert (report.hard_bounces, report.soft_bounces, report.complaints) == (
+        2,
+        1,
+        1,
+    )  # refused + bounced later
+    assert report.unsubscribes == 1 and report.unsubscribe_rate == pytest.approx(1 / 5)
+    assert edition_report(app).slug == "tiny-1"  # the latest sent edition by default
+
+
+def test_trend_lists_sent_editions_oldest_first(
+    app: App, sent: list[str], clock: time_machine.Traveller
+) -> None:
+    clock.shift(7 * 86400)
+    queue_small_digest(app, "tiny-2")
+    points = trend(app)
+    assert [p.slug for p in points] == ["tiny-1", "tiny-2"]
+    assert (points[0].unsubscribes, points[0].complaints, points[1].sent) == (1, 1, 0)
+    assert edition_report(app).slug == "tiny-2"
+
+
+def test_unknown_editions_and_newsletters_are_clear_errors(app: App, clock: time_machine.Traveller) -> None:
+    with pytest.raises(NotFound, match="no edition has been sent yet"):
+        edition_report(app)
+    with pytest.raises(NotFound, match="no edition 'nope'"):
+        edition_report(app, "nope")
+    with pytest.raises(InvalidInput, match="unknown newsletter"):
+        edition_report(app, newsletter="nope")
