@@ -3,6 +3,8 @@ real SMTP server that refuses one address, then a soft bounce, a complaint and a
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 import time_machine
@@ -77,3 +79,26 @@ def test_unknown_editions_and_newsletters_are_clear_errors(app: App, clock: time
         edition_report(app, "nope")
     with pytest.raises(InvalidInput, match="unknown newsletter"):
         edition_report(app, newsletter="nope")
+
+
+def test_the_desk_shows_the_edition_and_the_trend(app: App, sent: list[str]) -> None:
+    from fastapi.testclient import TestClient
+
+    from distro.web.app import create_web_app
+    from tests.web.desk import signed_in
+
+    with TestClient(create_web_app(app)) as client:
+        assert client.get("/desk/reports", follow_redirects=False).status_code in (303, 401)  # signed out
+        signed_in(app, client, "/desk/reports")
+        listing = client.get("/desk/reports")
+        assert listing.status_code == 200 and 'href="/desk/report/tiny-1"' in listing.text
+        page = client.get("/desk/report/tiny-1")
+        assert page.status_code == 200
+        figures = dict(
+            (label, int(n))
+            for n, label in re.findall(r"<li><strong[^>]*>(\d+)</strong>([a-z ]+)</li>", page.text)
+        )
+        assert figures["sent"] == 5 and figures["hard bounces"] == 2 and figures["complaints"] == 1
+        assert figures["unsubscribes"] == 1
+        assert client.get("/desk/report/nope").status_code == 404
+        assert client.get("/desk/reports?newsletter=nope").status_code == 404

@@ -18,6 +18,7 @@ from distro.web import (
     desk_dashboard,
     desk_digest,
     desk_log,
+    desk_report,
     desk_social,
     hooks,
     ops,
@@ -37,6 +38,7 @@ ROUTERS: list[fastapi.APIRouter] = [
     desk_dashboard.router,
     desk_digest.router,
     desk_log.router,
+    desk_report.router,
     desk_social.router,
 ]
 
