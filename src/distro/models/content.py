@@ -68,6 +68,8 @@ class Digest(SQLModel, table=True):
     recipients: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     queued_at: datetime | None = _when()
+    # Shown on the public web archive once queued (distro.services.archive); an editor can keep it out.
+    archived: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
 
 
 class DigestEdit(SQLModel, table=True):
