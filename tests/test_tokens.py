@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from distro.tokens import InvalidToken, SigningKey, make_token, read_sealed, read_token
+from distro.tokens import (
+    InvalidToken,
+    SigningKey,
+    make_token,
+    read_fields,
+    read_sealed,
+    read_token,
+    sign_fields,
+)
 
 KEY = b"k" * 32
 
@@ -70,3 +78,32 @@ def test_a_key_dropped_from_previous_is_refused_and_scopes_still_hold() -> None:
 
 def test_a_signing_key_never_shows_its_bytes() -> None:
     assert "nnnn" not in repr(SigningKey(NEW, [OLD])) and "oooo" not in repr(SigningKey(NEW, [OLD]))
+
+
+def test_field_tokens_round_trip_and_refuse_another_scope_count_or_key() -> None:
+    token = sign_fields(KEY, "click", "weekly-2026-W48", 3)
+    assert read_fields(KEY, "click", token, 2) == ("weekly-2026-W48", "3")
+    assert read_fields(SigningKey(b"new" * 11, [KEY]), "click", token, 2) == ("weekly-2026-W48", "3")
+    for scope, count, key in [
+        ("open", 2, KEY),
+        ("click", 1, KEY),
+        ("click", 3, KEY),
+        ("click", 2, b"x" * 32),
+    ]:
+        with pytest.raises(InvalidToken):
+            read_fields(key, scope, token, count)
+    with pytest.raises(InvalidToken):
+        read_token(KEY, "click", token)  # not a subscriber token either
+    for bad in [token[:-1], token.replace(".", ""), "", "a.b"]:
+        with pytest.raises(InvalidToken):
+            read_fields(KEY, "click", bad, 2)
+
+
+@pytest.mark.parametrize("field", ["a:b", "café", ""])
+def test_a_field_that_could_pose_as_two_or_read_back_differently_is_refused(field: str) -> None:
+    if field:
+        with pytest.raises(ValueError):
+            sign_fields(KEY, "click", field, 1)
+    else:  # an empty field signs, but never reads back as a field
+        with pytest.raises(InvalidToken):
+            read_fields(KEY, "click", sign_fields(KEY, "click", field, 1), 2)

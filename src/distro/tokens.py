@@ -1,4 +1,4 @@
-"""Signed, scoped tokens for links in emails (unsubscribe, preferences).
+"""Signed, scoped tokens for links in emails (unsubscribe, preferences, tracked links).
 
 A token names a subscriber and a scope and carries an HMAC-SHA256 tag, so a link cannot be guessed from a
 database id and an unsubscribe token cannot be replayed as a preferences token. Tokens do not expire:
@@ -100,6 +100,26 @@ def read_sealed(key: bytes, scope: str, token: str) -> tuple[int, str]:
     if base != scope or not seal or not subject.isdigit():
         raise InvalidToken(f"token is not valid for {scope}")
     return int(subject), seal
+
+
+def sign_fields(key: bytes, scope: str, *fields: str | int) -> str:
+    """A token naming several values in ``scope`` (a tracked link: the edition and the link), signed like
+    :func:`make_token`: ``<base64url(scope:field:...)>.<base64url(128-bit tag)>``. A field is ASCII
+    without ":" (ValueError otherwise), so no value can pose as two."""
+    parts = [str(field) for field in fields]
+    if any(":" in part or not part.isascii() for part in [scope, *parts]):
+        raise ValueError("a signed field is ASCII without ':'")
+    payload = ":".join([scope, *parts]).encode()
+    return f"{_b64(payload)}.{_b64(_tag(key, payload))}"
+
+
+def read_fields(key: bytes, scope: str, token: str, count: int) -> tuple[str, ...]:
+    """The ``count`` fields of a :func:`sign_fields` token of ``scope``, or :class:`InvalidToken`."""
+    token_scope, rest = _verified(key, token)
+    fields = tuple(rest.split(":"))
+    if token_scope != scope or len(fields) != count or not all(fields):
+        raise InvalidToken(f"token is not valid for {scope}")
+    return fields
 
 
 def load_or_create_key(configured: str | None, key_file: Path) -> bytes:
