@@ -49,6 +49,13 @@ from distro.models.statuses import (
     SubscriberStatus,
     SuppressionReason,
 )
+from distro.models.tracking import (
+    ClickKind,
+    DigestLink,
+    LinkClick,
+    OpenHit,
+    OpenKind,
+)
 
 __all__ = [
     "AccountStatus",
@@ -56,16 +63,21 @@ __all__ = [
     "AttemptOutcome",
     "Channel",
     "ChannelPause",
+    "ClickKind",
     "Delivery",
     "DeliveryAttempt",
     "DeliveryStatus",
     "Digest",
     "DigestEdit",
+    "DigestLink",
     "DigestStatus",
     "DigestVariant",
     "Editor",
     "EditorSession",
+    "LinkClick",
     "OneOffMessage",
+    "OpenHit",
+    "OpenKind",
     "RateLimitEvent",
     "SeenWebhookSignature",
     "SignInClient",
