@@ -69,7 +69,8 @@ class SocialAccount(SQLModel, table=True):
     status: AccountStatus = Field(default=AccountStatus.OK, sa_type=StatusString(AccountStatus))
     token: str | None = Field(default=None, sa_type=sa.Text)  # encrypted with DISTRO_TOKEN_KEY
     user_id: str | None = Field(default=None, sa_type=sa.String(100))  # the platform's id for the account
-    expires_at: datetime | None = _when()
+    expires_at: datetime | None = _when()  # the access token's end (None: it does not expire)
+    refresh_expires_at: datetime | None = _when()  # the refresh token's end, when there is one (LinkedIn)
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
