@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import html
+import re
+from urllib.parse import quote, urljoin, urlsplit
+
+import nh3
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from distro.sanitize import MAX_URL_LENGTH, safe_url, to_plain_text, truncate
+from distro.sanitize import _CONTROL_IN_URL, _SPACE, MAX_URL_LENGTH, safe_url, to_plain_text, truncate
 
 
 @pytest.mark.parametrize(
@@ -106,3 +111,99 @@ def test_to_plain_text_properties(markup: str, limit: int | None) -> None:
 def test_safe_url_only_returns_http_urls(url: str, base: str | None) -> None:
     result = safe_url(url, base)
     assert result is None or result.lower().startswith(("http://", "https://"))
+
+
+# --- the fast paths give what the slow paths give ---------------------------------------------------
+
+# Text as feeds carry it: any code point (lone surrogates included), plus the characters that matter to
+# an HTML parser, so hypothesis tries "&" before spaces, digits and letters, NULs, CRs, non-breaking spaces,
+# and tags, block and inline, whole and cut.
+ANY_TEXT = st.text(
+    st.characters(codec=None)
+    | st.sampled_from(list("&#;<>\"' \t\r\n\x00\x0c\x85\xa0\u2028\ufeff\ud800aZ9/")),
+    max_size=80,
+)
+MARKUP = st.lists(
+    ANY_TEXT
+    | st.sampled_from(
+        ["<p>", "</P>", "<br/>", "<pre ", "<li", "<td>", "<em>", "<script>", "</style>", "<!--"]
+    ),
+    max_size=8,
+).map("".join)
+
+
+BLOCK_TAG = re.compile(
+    r"<(/?)(address|article|aside|blockquote|br|dd|div|dl|dt|figcaption|figure|footer|h[1-6]|header|hr|"
+    r"li|main|nav|ol|p|pre|section|table|tbody|td|tfoot|th|thead|tr|ul)\b",
+    re.IGNORECASE,
+)
+
+
+def slow_plain_text(markup: str, max_chars: int | None = None) -> str:
+    """to_plain_text as it was before its fast paths, verbatim: every string through nh3."""
+    markup = markup.encode("utf-8", "replace").decode("utf-8")
+    spaced = BLOCK_TAG.sub(r" <\1\2", markup)
+    cleaned = nh3.clean(spaced, tags=set(), clean_content_tags={"script", "style"}, strip_comments=True)
+    text = " ".join(re.sub(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]", "", html.unescape(cleaned)).split())
+    return truncate(text, max_chars) if max_chars is not None else text
+
+
+@settings(max_examples=1500, deadline=None)
+@given(ANY_TEXT | MARKUP, st.one_of(st.none(), st.integers(min_value=0, max_value=40)))
+def test_to_plain_text_is_byte_identical_to_its_slow_path(markup: str, limit: int | None) -> None:
+    assert to_plain_text(markup, limit) == slow_plain_text(markup, limit)
+
+
+@pytest.mark.parametrize(
+    "text", ["Tom & Jerry", "a &", "x > y", "caf\u00e9 \u00a0 \ufeff", "nul\x00l", "\r\n"]
+)
+def test_to_plain_text_fast_path_examples(text: str) -> None:
+    assert to_plain_text(text) == slow_plain_text(text)
+
+
+def slow_safe_url(url: str | None, base: str | None = None) -> str | None:
+    """safe_url as it was before its fast path (a character-by-character scan of every URL)."""
+    if not url:
+        return None
+    candidate = url.strip()
+    control = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+    if not candidate or control.search(candidate) or any(c in candidate for c in "\t\r\n"):
+        return None
+    candidate = "".join(quote(c, safe="") if c.isspace() else c for c in candidate)
+    if base:
+        try:
+            candidate = urljoin(base.strip(), candidate)
+        except ValueError:
+            return None
+    try:
+        parts = urlsplit(candidate)
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host or len(candidate) > MAX_URL_LENGTH:
+        return None
+    return candidate
+
+
+def test_url_character_classes_match_str_methods_for_every_code_point() -> None:
+    for point in range(0x110000):
+        char = chr(point)
+        assert bool(_SPACE.match(char)) == char.isspace(), hex(point)
+        refused = bool(re.match(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]", char)) or char in "\t\r\n"
+        assert bool(_CONTROL_IN_URL.match(char)) == refused, hex(point)
+
+
+URL_TEXT = st.one_of(
+    ANY_TEXT,
+    st.tuples(
+        st.sampled_from(["https://a.example/", "http://b.example", "/p", "//c.example/", ""]), ANY_TEXT
+    ).map("".join),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    URL_TEXT, st.one_of(st.none(), st.sampled_from(["https://site.example/a/", " https://s.example ", "x:"]))
+)
+def test_safe_url_fast_path_is_identical_to_the_character_scan(url: str, base: str | None) -> None:
+    assert safe_url(url, base) == slow_safe_url(url, base)
