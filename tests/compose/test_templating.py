@@ -5,7 +5,16 @@ from pathlib import Path
 
 import pytest
 
-from distro.compose.templating import format_date, make_environment, read_time, render, render_string, wrap
+from distro import packaged
+from distro.compose.templating import (
+    format_date,
+    make_environment,
+    read_time,
+    render,
+    render_string,
+    template_roots,
+    wrap,
+)
 from distro.errors import RenderError
 
 
@@ -116,3 +125,35 @@ def test_string_template_errors_carry_the_given_name(templates: Path) -> None:
     with pytest.raises(RenderError) as caught:
         render_string(env, "Weekly\n{{ lead.title }}", {}, "settings.digest.subject")
     assert (caught.value.template, caught.value.line) == ("settings.digest.subject", 2)
+
+
+def test_a_site_folder_overrides_the_packaged_templates_file_by_file(tmp_path: Path) -> None:
+    packaged, site = tmp_path / "packaged", tmp_path / "site"
+    write(packaged, "email/page.txt.j2", "packaged page, {% include 'email/part.txt.j2' %}")
+    write(packaged, "email/part.txt.j2", "packaged part")
+    write(packaged, "email/other.txt.j2", "packaged other")
+    env = make_environment(site, packaged)  # a site that overrides nothing need not have the folder
+    assert render(env, "email/page.txt.j2", {}) == "packaged page, packaged part"
+    write(site, "email/part.txt.j2", "the site's part")
+    env = make_environment(site, packaged)
+    assert render(env, "email/page.txt.j2", {}) == "packaged page, the site's part"
+    assert render(env, "email/other.txt.j2", {}) == "packaged other"
+
+
+def test_an_error_in_a_site_override_names_the_file_relative_to_the_site_folder(tmp_path: Path) -> None:
+    packaged, site = tmp_path / "packaged", tmp_path / "site"
+    write(packaged, "email/page.txt.j2", "fine\n")
+    write(site, "email/page.txt.j2", "fine\n{{ nobody.name }}\n")
+    with pytest.raises(RenderError) as caught:
+        render(make_environment(site, packaged), "email/page.txt.j2", {})
+    assert (caught.value.template, caught.value.line) == ("email/page.txt.j2", 2)
+
+
+def test_every_shipped_template_loads_without_a_site_folder(tmp_path: Path) -> None:
+    env = make_environment(tmp_path / "no-such-folder")
+    names = packaged.template_names()
+    assert {"email/digest.mjml.j2", "web/subscribe.html.j2", "social/x.txt.j2"} <= set(names)
+    for name in names:
+        assert Path(env.get_template(name).filename or "").is_relative_to(packaged.templates_dir())
+    # run from distro's own repository, the site folder is the packaged one: searched once
+    assert template_roots(packaged.templates_dir()) == [str(packaged.templates_dir().resolve())]

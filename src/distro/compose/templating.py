@@ -1,8 +1,13 @@
 """The Jinja environment for email and social templates, and rendering that reports where it broke.
 
+Templates are looked up in the site's own folder first (``settings.templates_dir``, which need not exist),
+then in the templates distro ships (:func:`distro.packaged.templates_dir`), so a site overrides them file
+by file: a copy of ``email/digest.mjml.j2`` in its folder replaces that one file, and every partial it
+does not copy still comes from distro.
+
 Every failure while rendering (a syntax error, an undefined name, a missing template, an exception inside
 a filter) becomes a :class:`~distro.errors.RenderError` naming the template file, relative to the
-templates directory, and the line in that file, so an editor can open it and fix it.
+templates folder it came from, and the line in that file, so an editor can open it and fix it.
 
 Filters available to templates:
 
@@ -27,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from distro import packaged
 from distro.errors import RenderError
 
 _AUTOESCAPED = (".mjml.j2", ".html.j2", ".mjml", ".html")
@@ -34,14 +40,16 @@ _AUTOESCAPED = (".mjml.j2", ".html.j2", ".mjml", ".html")
 _STRING_TEMPLATE = "<template>"
 
 
-def make_environment(templates_dir: Path) -> jinja2.Environment:
-    """The environment used for every template under ``templates_dir``.
+def make_environment(site_dir: Path | None, packaged_dir: Path | None = None) -> jinja2.Environment:
+    """The environment for every template: ``site_dir``'s file when it has one, else the packaged one.
 
-    Undefined names raise (``StrictUndefined``); HTML-like templates (``.mjml.j2``, ``.html.j2``) are
-    autoescaped, text templates (``.txt.j2``) and string templates (the subject line) are not.
+    ``packaged_dir`` defaults to the templates distro ships; ``site_dir`` may be missing (a site that
+    overrides nothing). Undefined names raise (``StrictUndefined``); HTML-like templates (``.mjml.j2``,
+    ``.html.j2``) are autoescaped, text templates (``.txt.j2``) and string templates (the subject line)
+    are not.
     """
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        loader=jinja2.FileSystemLoader(template_roots(site_dir, packaged_dir)),
         undefined=jinja2.StrictUndefined,
         autoescape=_autoescape,
         trim_blocks=True,
@@ -52,6 +60,16 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
     env.filters["read_time"] = read_time
     env.filters["wrap"] = wrap
     return env
+
+
+def template_roots(site_dir: Path | None, packaged_dir: Path | None = None) -> list[str]:
+    """The folders a template is looked up in, in order: the site's, then the packaged ones (once each).
+
+    A site run from distro's own repository names the packaged folder itself; it is then searched once.
+    """
+    packaged_root = (packaged_dir or packaged.templates_dir()).resolve()
+    roots = [site_dir.resolve()] if site_dir is not None else []
+    return [str(root) for root in dict.fromkeys([*roots, packaged_root])]
 
 
 def _autoescape(name: str | None) -> bool:
