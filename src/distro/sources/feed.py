@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 import xml.sax
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,24 +28,15 @@ import feedparser
 import requests
 
 from distro.errors import SourceError
-from distro.sanitize import safe_url, to_plain_text, truncate
+from distro.sanitize import safe_url
 from distro.settings import SourceSettings
-from distro.sources.base import (
-    AUTHOR_MAX_CHARS,
-    CATEGORY_MAX_CHARS,
-    GUID_MAX_CHARS,
-    MARKUP_SCAN_CHARS,
-    SUMMARY_MAX_CHARS,
-    TITLE_MAX_CHARS,
-    ArticleDraft,
-    FetchResult,
-)
+from distro.sources.base import ArticleDraft, FetchResult
+from distro.sources.feed_entry import entry_to_draft
+from distro.sources.feed_html import EntryMarkup, as_text, mappings, parser_options
 from distro.sources.fetch import HttpSource, read_path, redact_url
 from distro.sources.page import looks_like_html, parse_page
 
 log = logging.getLogger(__name__)
-
-_EMAIL_AND_NAME = re.compile(r"^\s*[^\s@()]+@[^\s()]+\s*\((.+)\)\s*$", re.DOTALL)
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -153,30 +141,42 @@ def parse_feed(
 
 def _feed_links(feed: Mapping[str, Any], base: str | None) -> FeedLinks:
     found: dict[str, str | None] = {"hub": None, "self": None}
-    for link in _dicts(feed.get("links")):
-        rel = _text(link.get("rel")).lower()
+    for link in mappings(feed.get("links")):
+        rel = as_text(link.get("rel")).lower()
         if rel in found and found[rel] is None:
-            found[rel] = safe_url(_text(link.get("href")), base)
+            found[rel] = safe_url(as_text(link.get("href")), base)
     return FeedLinks(hub=found["hub"], self_url=found["self"])
 
 
 def parse_feed_document(
-    data: bytes, *, source: str, base_url: str | None = None, content_type: str | None = None
+    data: bytes,
+    *,
+    source: str,
+    base_url: str | None = None,
+    content_type: str | None = None,
+    sanitize_in_parser: bool = False,
 ) -> tuple[list[ArticleDraft], FeedLinks]:
     """Parse feed bytes into drafts, in feed order, each guid and each URL at most once (first kept).
 
     ``source`` names the feed in errors. ``base_url`` is where the bytes came from; relative links are
     resolved against ``xml:base``, then the feed's own link, then ``base_url``. ``content_type`` (the HTTP
     header) helps feedparser pick the character encoding. Raises SourceError when nothing usable is found.
+
+    HTML fields are sanitised by feedparser only where that could change the draft
+    (:mod:`distro.sources.feed_html`). ``sanitize_in_parser`` has feedparser sanitise every one as it
+    parses, the slower way every feed was read before: the reference the tests hold the fast way to.
     """
     headers = {"content-type": content_type} if content_type else {}
+    options = {} if sanitize_in_parser else parser_options(data, content_type)
     try:
-        parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
+        parsed = feedparser.parse(io.BytesIO(data), response_headers=headers, **options)
     except Exception as exc:  # feedparser is lenient, but must never take a poll down with it
         raise SourceError(source, f"the feed parser failed ({type(exc).__name__}: {exc})") from exc
     feed = parsed.get("feed") or {}
-    site = safe_url(_text(feed.get("link")), base_url) or safe_url(base_url)
-    drafts = list(_unique(_drafts(parsed.get("entries") or [], site, source)))
+    site = safe_url(as_text(feed.get("link")), base_url) or safe_url(base_url)
+    entries = parsed.get("entries") or []
+    resolved = options.get("resolve_relative_uris", True)
+    drafts = list(_unique(_drafts(entries, site, source, resolved=resolved, sanitized=sanitize_in_parser)))
     links = _feed_links(feed, base_url)
     if drafts:
         if parsed.get("bozo"):
@@ -224,160 +224,13 @@ def _unique(drafts: Iterable[ArticleDraft]) -> Iterator[ArticleDraft]:
         yield draft
 
 
-def _drafts(entries: Iterable[Mapping[str, Any]], site: str | None, source: str) -> Iterator[ArticleDraft]:
+def _drafts(
+    entries: Iterable[Mapping[str, Any]], site: str | None, source: str, *, resolved: bool, sanitized: bool
+) -> Iterator[ArticleDraft]:
     for entry in entries:
-        draft = entry_to_draft(entry, site)
+        draft = entry_to_draft(entry, site, EntryMarkup(entry, resolved=resolved, sanitized=sanitized))
         if draft is None:
-            link, guid = _text(entry.get("link"))[:200], _text(entry.get("id"))[:200]
+            link, guid = as_text(entry.get("link"))[:200], as_text(entry.get("id"))[:200]
             log.warning("feed %s: skipped an entry with no safe http(s) link (%r, id %r)", source, link, guid)
         else:
             yield draft
-
-
-def entry_to_draft(entry: Mapping[str, Any], base: str | None) -> ArticleDraft | None:
-    """One feedparser entry as a draft, or None when it has no safe link to point readers to."""
-    guid = _guid(entry.get("id"))
-    url = _link(entry, guid, base)
-    if url is None:
-        return None
-    summary = _summary(entry)
-    title = to_plain_text(_text(entry.get("title")), TITLE_MAX_CHARS) or truncate(summary, 120) or url
-    categories = _categories(entry.get("tags"))
-    return ArticleDraft(
-        guid=guid,
-        url=url,
-        title=title,
-        summary=summary,
-        author=_author(entry),
-        section=categories[0] if categories else None,
-        categories=categories,
-        image_url=_image(entry, url),
-        published_at=_published(entry),
-    )
-
-
-def _link(entry: Mapping[str, Any], guid: str | None, base: str | None) -> str | None:
-    """The entry's link made absolute; an unsafe link disqualifies the entry even when a guid exists.
-
-    Without a link, a guid that is itself an http(s) URL (RSS ``isPermaLink``) serves as the link.
-    """
-    raw = _text(entry.get("link")).strip()
-    if raw:
-        return safe_url(raw, base)
-    return safe_url(guid) if guid else None
-
-
-def _guid(value: Any) -> str | None:
-    text = " ".join(_text(value).split())
-    if not text or len(text) > GUID_MAX_CHARS:
-        return None
-    return text
-
-
-def _summary(entry: Mapping[str, Any]) -> str:
-    summary = to_plain_text(_text(entry.get("summary"))[:MARKUP_SCAN_CHARS], SUMMARY_MAX_CHARS)
-    if summary:
-        return summary
-    for content in _dicts(entry.get("content")):
-        text = to_plain_text(_text(content.get("value"))[:MARKUP_SCAN_CHARS], SUMMARY_MAX_CHARS)
-        if text:
-            return text
-    return ""
-
-
-def _author(entry: Mapping[str, Any]) -> str | None:
-    """The author's name; RSS ``<author>`` is "email (Name)", and only the name is kept.
-
-    The name is taken from the raw string first: feedparser's own split misreads some domains (it
-    turns "desk@site.example (Ada)" into the name "ple (Ada").
-    """
-    raw = _text(entry.get("author"))
-    match = _EMAIL_AND_NAME.match(raw)
-    detail = entry.get("author_detail")
-    name = match.group(1) if match else detail.get("name") if isinstance(detail, Mapping) else None
-    text = to_plain_text(_text(name) or raw, AUTHOR_MAX_CHARS)
-    return text or None
-
-
-def _categories(tags: Any) -> tuple[str, ...]:
-    """Category names in feed order without repeats; an Atom ``label`` is preferred to its ``term``."""
-    names: list[str] = []
-    for tag in _dicts(tags):
-        name = to_plain_text(_text(tag.get("label") or tag.get("term")), CATEGORY_MAX_CHARS)
-        if name and name not in names:
-            names.append(name)
-    return tuple(names)
-
-
-def _image(entry: Mapping[str, Any], base: str) -> str | None:
-    """The first safe image URL among media:content, media:thumbnail, image enclosures and ``<img>``."""
-    for candidate in _image_candidates(entry):
-        url = safe_url(candidate, base)
-        if url:
-            return url
-    return None
-
-
-def _image_candidates(entry: Mapping[str, Any]) -> Iterator[str]:
-    for media in _dicts(entry.get("media_content")):
-        medium = _text(media.get("medium")).lower()
-        kind = _text(media.get("type")).lower()
-        if medium == "image" or kind.startswith("image/") or (not medium and not kind):
-            yield _text(media.get("url"))
-    for thumb in _dicts(entry.get("media_thumbnail")):
-        yield _text(thumb.get("url"))
-    for link in _dicts(entry.get("links")):
-        if _text(link.get("rel")) == "enclosure" and _text(link.get("type")).lower().startswith("image/"):
-            yield _text(link.get("href"))
-    for content in [*_dicts(entry.get("content")), {"value": entry.get("summary")}]:
-        src = first_img_src(_text(content.get("value"))[:MARKUP_SCAN_CHARS])
-        if src:
-            yield src
-
-
-def _published(entry: Mapping[str, Any]) -> datetime | None:
-    """Publication (else update) time; feedparser's parsed times are already UTC."""
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        # dict.get: FeedParserDict.get("updated_parsed") falls back to published with a DeprecationWarning.
-        value = dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
-        if not value:
-            continue
-        try:
-            year, month, day, hour, minute, second = tuple(value)[:6]
-            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-        except (TypeError, ValueError, OverflowError):
-            continue
-    return None
-
-
-class _FirstImage(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.src: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.src is None and tag == "img":
-            self.src = next((value for name, value in attrs if name == "src" and value), None)
-
-
-def first_img_src(markup: str) -> str | None:
-    """The ``src`` of the first ``<img>`` in an HTML fragment (unvalidated; pass it to safe_url)."""
-    if "<img" not in markup.lower():
-        return None
-    finder = _FirstImage()
-    try:
-        finder.feed(markup)
-        finder.close()
-    except (AssertionError, ValueError):  # html.parser's reaction to some broken declarations
-        pass
-    return finder.src
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _dicts(value: Any) -> list[Mapping[str, Any]]:
-    if not isinstance(value, list):
-        return []
-    return [item for item in value if isinstance(item, Mapping)]
