@@ -6,8 +6,9 @@ first poll is seen, never sent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -18,6 +19,7 @@ from distro.models import Article, Digest
 
 FRESH = col(Article.backlog).is_(False)
 _PAGE = 500  # values per IN (...) list
+_INSERT_PAGE = 1000  # rows per executemany: bounds one statement's parameters, not the transaction
 
 
 def matching(session: Session, guids: Sequence[str], urls: Sequence[str]) -> list[Article]:
@@ -30,6 +32,20 @@ def matching(session: Session, guids: Sequence[str], urls: Sequence[str]) -> lis
         )
         found += session.exec(select(Article).where(condition))
     return found
+
+
+def insert_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert new article rows (column values by name) in order, in the session's transaction.
+
+    A Core executemany per page: the driver runs it as one prepared statement, without building an ORM
+    object per row. The session is flushed first so ORM changes pending before it keep their order.
+    """
+    if not rows:
+        return
+    session.flush()
+    connection = session.connection()  # Core, not the ORM's bulk path: no per-row bookkeeping
+    for start in range(0, len(rows), _INSERT_PAGE):
+        connection.execute(sa.insert(Article), list(rows[start : start + _INSERT_PAGE]))
 
 
 def fresh_since(engine: Engine, since: datetime) -> list[Article]:
