@@ -26,29 +26,33 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 from distro.errors import ConfigError
 from distro.settings.files import TomlData, read_config_file, reject_file_secrets
 from distro.settings.sections import (
-    ACCOUNT_NAME,
     DEFAULT_CONFIG,
     NEWSLETTER_PREFIX,
     SECRET_HEADER,
-    BlueskySettings,
     BouncesSettings,
     DigestSettings,
     DispatchSettings,
     EmailSettings,
-    FacebookSettings,
-    MastodonSettings,
     NewsletterSettings,
-    PostingPlan,
     PublicationSettings,
     SchedulerSettings,
     SmtpSettings,
-    SocialAccountSettings,
-    SocialSettings,
     SourceSettings,
     TrackingSettings,
     WebSettings,
-    XSettings,
     _listed,
+)
+from distro.settings.social import (
+    ACCOUNT_NAME,
+    BlueskySettings,
+    FacebookSettings,
+    LinkedInSettings,
+    MastodonSettings,
+    PostingPlan,
+    SocialAccountSettings,
+    SocialSettings,
+    ThreadsSettings,
+    XSettings,
 )
 
 __all__ = [
@@ -61,6 +65,7 @@ __all__ = [
     "DispatchSettings",
     "EmailSettings",
     "FacebookSettings",
+    "LinkedInSettings",
     "MastodonSettings",
     "NewsletterSettings",
     "PostingPlan",
@@ -73,6 +78,7 @@ __all__ = [
     "SocialAccountSettings",
     "SocialSettings",
     "SourceSettings",
+    "ThreadsSettings",
     "WebSettings",
     "XSettings",
     "load_settings",

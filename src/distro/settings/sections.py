@@ -1,4 +1,7 @@
-"""The sections of the settings, one typed model each (``[smtp]``, ``[digest]``, ``[[sources]]``, ...)."""
+"""The sections of the settings, one typed model each (``[smtp]``, ``[digest]``, ``[[sources]]``, ...).
+
+The social platforms' sections are in :mod:`distro.settings.social`.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ from pydantic import (
     Field,
     SecretStr,
     field_validator,
-    model_validator,
 )
 from pydantic_settings import NoDecode
 
@@ -125,123 +127,6 @@ class SmtpSettings(_Section):
     timeout: float = 30.0
     # Messages sent on one connection before it is recycled (servers often cap this).
     messages_per_connection: int = 100
-
-
-ACCOUNT_NAME = r"^[a-z0-9][a-z0-9_-]{0,10}$"  # short: "facebook:" + name must fit the channel column
-
-
-class PostingPlan(_Section):
-    """When an account's posts go out (distro.services.plan): at once, after a delay, or at the next slot.
-
-    Defaults post immediately. ``quiet_start``/``quiet_end`` (HH:MM in ``timezone``) may cross midnight.
-    """
-
-    delay_minutes: int = Field(default=0, ge=0)
-    max_per_hour: int | None = Field(default=None, ge=1)  # in any sliding hour
-    min_spacing_minutes: int = Field(default=0, ge=0)
-    quiet_start: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    quiet_end: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    timezone: str = "UTC"
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA timezone {value!r}") from exc
-        return value
-
-    @model_validator(mode="after")
-    def _quiet_pair(self) -> PostingPlan:
-        if (self.quiet_start is None) != (self.quiet_end is None) or (
-            self.quiet_start is not None and self.quiet_start == self.quiet_end
-        ):
-            raise ValueError("set both quiet_start and quiet_end (HH:MM, different), or neither")
-        return self
-
-
-class SocialAccountSettings(_Section):
-    """One more account on a platform (the platform's own section is its first account)."""
-
-    name: str = Field(pattern=ACCOUNT_NAME)
-    mode: Literal["file", "api"] | None = None  # None: the platform's mode
-    sections: list[str] | None = None  # None: every section
-    page_id: str | None = None  # Facebook: the Page this account posts to
-    posting: PostingPlan = Field(default_factory=PostingPlan)
-
-
-class XSettings(_Section):
-    enabled: bool = True
-    mode: Literal["file", "api"] = "file"
-    account: str = "main"
-    api_key: SecretStr | None = None
-    api_secret: SecretStr | None = None
-    access_token: SecretStr | None = None
-    access_token_secret: SecretStr | None = None
-    timeout: float = 15.0
-    sections: list[str] | None = None  # the first account's sections; None: every section
-    thread: bool = False  # post a long summary as a reply thread instead of shortening it
-    media: bool = False  # upload the article's og:image (with alt text) and attach it
-    accounts: list[SocialAccountSettings] = Field(default_factory=list)
-    posting: PostingPlan = Field(default_factory=PostingPlan)  # the first account's plan
-
-
-class FacebookSettings(_Section):
-    enabled: bool = True
-    mode: Literal["file", "api"] = "file"
-    page_id: str = "100000000000001"
-    graph_version: str = "v25.0"
-    page_access_token: SecretStr | None = None
-    app_secret: SecretStr | None = None
-    timeout: float = 15.0
-    account: str = "page"
-    sections: list[str] | None = None
-    photo: bool = False  # post the og:image as a photo with the text as its caption
-    app_id: str | None = None  # for `distro auth facebook`
-    redirect_uri: str = "https://localhost/"  # `distro auth facebook`: a Valid OAuth Redirect URI of the app
-    accounts: list[SocialAccountSettings] = Field(default_factory=list)
-    posting: PostingPlan = Field(default_factory=PostingPlan)  # the first account's plan
-
-
-class MastodonSettings(_Section):
-    enabled: bool = False
-    mode: Literal["file", "api"] = "file"
-    account: str = "main"
-    sections: list[str] | None = None
-    instance_url: str = "https://mastodon.social"
-    access_token: SecretStr | None = None
-    max_length: int = 500  # the instance's limit; 500 unless the instance says otherwise
-    visibility: Literal["public", "unlisted", "private"] = "public"
-    timeout: float = 15.0
-    accounts: list[SocialAccountSettings] = Field(default_factory=list)
-    posting: PostingPlan = Field(default_factory=PostingPlan)  # the first account's plan
-
-
-class BlueskySettings(_Section):
-    enabled: bool = False
-    mode: Literal["file", "api"] = "file"
-    account: str = "main"
-    sections: list[str] | None = None
-    service_url: str = "https://bsky.social"
-    handle: str | None = None
-    app_password: SecretStr | None = None
-    timeout: float = 15.0
-    accounts: list[SocialAccountSettings] = Field(default_factory=list)
-    posting: PostingPlan = Field(default_factory=PostingPlan)  # the first account's plan
-
-
-class SocialSettings(_Section):
-    # Hashtags added per article section; a template social/<platform>.<Section>.txt.j2 overrides more.
-    hashtags: dict[str, list[str]] = Field(
-        default_factory=lambda: {
-            "Security": ["#Security"],
-            "Geopolitics": ["#Geopolitics"],
-            "Economy": ["#Economy"],
-        }
-    )
 
 
 NEWSLETTER_PREFIX = r"^[a-z0-9][a-z0-9_]{0,30}$"  # no "-": a slug is "<prefix>-<period>"
