@@ -42,6 +42,20 @@ def test_secrets_are_redacted_from_messages_and_tracebacks(capfd: pytest.Capture
     assert err.count("[redacted]") == 3  # the message, and the traceback's source and exception lines
 
 
+def test_tokens_in_query_strings_are_masked_even_when_not_configured(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A stored token (Threads takes it as ?access_token=) is in no setting, so no secret list has it."""
+    configure_logging(verbose=True, fmt="text")
+    logging.getLogger("urllib3.connectionpool").info(
+        'graph.threads.net:443 "GET /v1.0/17841/threads?fields=id&access_token=THAAstored123&limit=25 '
+        'HTTP/1.1" 200 and /refresh_access_token?grant_type=th_refresh_token&access_token=THAAother456'
+    )
+    err = capfd.readouterr().err
+    assert "THAAstored123" not in err and "THAAother456" not in err
+    assert "access_token=[token]&limit=25" in err and "fields=id" in err
+
+
 def test_json_lines() -> None:
     record = logging.LogRecord("distro.dispatch", logging.WARNING, __file__, 1, "paused %s", ("email",), None)
     entry = json.loads(JsonFormatter().format(record))

@@ -24,10 +24,15 @@ from distro.urls import strip_credentials
 
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REDACTED = "[redacted]"
-# Paths that carry a token or secret; it runs up to the next "/", the query, a quote or a space.
+# Paths that carry a token or secret; it runs up to the next "/", the query, a quote or a space. And query
+# parameters that do (Threads takes its token as ?access_token=, which urllib3 logs at DEBUG).
 _TOKEN_PATHS = (
     re.compile(r"(/(?:unsubscribe|preferences|confirm|change-address)/)[^/?#\s\"']+"),
     re.compile(r"(/websub/\d+/)[^/?#\s\"']+"),
+    re.compile(
+        r"([?&](?:access_token|refresh_token|client_secret|fb_exchange_token|input_token)=)"
+        r"(?!\[redacted\])[^&#\s\"']+"
+    ),
 )
 
 
