@@ -9,6 +9,7 @@ entities) and from hostile and broken ones, so both the simple path and the sani
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator, Mapping
 from xml.sax.saxutils import escape, quoteattr
 
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from distro.errors import SourceError
-from distro.sources.feed import parse_feed_document
+from distro.sources.feed import _drafts, parse_feed_document
 from distro.sources.feed_html import Field, first_img_src, html_first_img_src, is_simple, parser_options
 
 SITE = "https://fast.example"
@@ -235,3 +236,25 @@ def test_a_bench_like_feed_takes_the_simple_path_and_reads_the_same() -> None:
     with contextlib.suppress(SourceError):
         drafts, _links = parse_feed_document(rss_feed(entries), source="f")
         assert drafts[0].image_url == "https://news.example/wp-content/uploads/b.jpg"
+
+
+class Unreadable(Mapping[str, object]):
+    """An entry whose fields cannot be read, as one that defeats the sanitiser read after the parse."""
+
+    def __getitem__(self, key: str) -> object:
+        raise RuntimeError("unreadable")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def test_an_entry_that_cannot_be_read_is_skipped_and_the_others_kept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    good = {"link": f"{SITE}/good", "title": "Good"}
+    drafts = list(_drafts([Unreadable(), good], SITE, "f", resolved=False, sanitized=False))
+    assert [draft.url for draft in drafts] == [f"{SITE}/good"]
+    assert "skipped an unreadable entry" in caplog.text

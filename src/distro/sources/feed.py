@@ -227,10 +227,25 @@ def _unique(drafts: Iterable[ArticleDraft]) -> Iterator[ArticleDraft]:
 def _drafts(
     entries: Iterable[Mapping[str, Any]], site: str | None, source: str, *, resolved: bool, sanitized: bool
 ) -> Iterator[ArticleDraft]:
+    """Each entry as a draft; one that cannot be read (no safe link, or markup that defeats the sanitiser
+    read after the parse) is logged and skipped, never the end of the poll."""
     for entry in entries:
-        draft = entry_to_draft(entry, site, EntryMarkup(entry, resolved=resolved, sanitized=sanitized))
+        try:
+            draft = entry_to_draft(entry, site, EntryMarkup(entry, resolved=resolved, sanitized=sanitized))
+        except Exception as exc:  # feedparser's sanitiser is lenient, but one entry must not fail the feed
+            link, guid = _names(entry)
+            log.warning("feed %s: skipped an unreadable entry (%r, id %r): %r", source, link, guid, exc)
+            continue
         if draft is None:
-            link, guid = as_text(entry.get("link"))[:200], as_text(entry.get("id"))[:200]
+            link, guid = _names(entry)
             log.warning("feed %s: skipped an entry with no safe http(s) link (%r, id %r)", source, link, guid)
         else:
             yield draft
+
+
+def _names(entry: Mapping[str, Any]) -> tuple[str, str]:
+    """An entry's link and id as far as they can be shown in a log line."""
+    try:
+        return as_text(entry.get("link"))[:200], as_text(entry.get("id"))[:200]
+    except Exception:  # the entry that just failed may fail again
+        return "", ""
