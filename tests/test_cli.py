@@ -148,6 +148,8 @@ def test_bad_subscriber_lines_are_reported_with_their_line_numbers(workdir: Path
         ["subscribers", "add"],
         ["subscribers", "import"],
         ["subscribers", "list"],
+        ["templates", "list"],
+        ["templates", "copy"],
     ],
 )
 def test_every_command_explains_itself(command: list[str]) -> None:
@@ -178,3 +180,10 @@ def test_each_invocation_in_one_process_builds_its_own_app(
         result = CliRunner().invoke(cli, ["init"], env={"DISTRO_DATABASE_URL": url})
         assert result.exit_code == 0, result.output
         assert name in result.output  # not the previous invocation's database
+
+
+def test_version_is_the_installed_distributions() -> None:
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"distro {version('distro')}"

@@ -22,6 +22,7 @@ from distro.cli import (
     status,
     subscribers,
     suppressions,
+    templates,
 )
 from distro.cli.context import err, root
 from distro.errors import DistroError
@@ -54,6 +55,7 @@ cli.add_typer(sources.group, name="sources")
 cli.add_typer(accounts.group, name="accounts")
 cli.add_typer(accounts.auth_group, name="auth")
 cli.add_typer(editors.group, name="editors")
+cli.add_typer(templates.group, name="templates")
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ first one's App.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from rich.console import Console
 from distro.app import App, build_app
 from distro.db import upgrade
 from distro.logs import configure_logging, redact, secret_values
-from distro.settings import load_settings
+from distro.settings import DEFAULT_CONFIG, Settings, load_settings
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
@@ -49,6 +50,24 @@ class _Invocation:
 _INVOCATION = _Invocation()
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        console.print(f"distro {distro_version()}", highlight=False)
+        raise typer.Exit()
+
+
+def distro_version() -> str:
+    """The installed distribution's version (what pip installed), else the source tree's."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("distro")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        from distro import __version__
+
+        return __version__
+
+
 def root(
     config: Annotated[
         Path | None,
@@ -59,10 +78,31 @@ def root(
         str,
         typer.Option("--log-format", envvar="DISTRO_LOG_FORMAT", help="Log lines as 'text' or 'json'."),
     ] = "text",
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
 ) -> None:
     """distro reads config/distro.toml, then DISTRO_* environment variables (DISTRO_SMTP__HOST=...)."""
     configure_logging(verbose=verbose, fmt=log_format)
     _INVOCATION.config, _INVOCATION.app = config, None
+
+
+def config_file() -> Path:
+    """The config file this command reads: ``--config``, else ``$DISTRO_CONFIG``, else config/distro.toml.
+
+    The same choice as :func:`distro.settings.load_settings`; ``distro init`` writes the file there.
+    """
+    return _INVOCATION.config or Path(os.environ.get("DISTRO_CONFIG") or DEFAULT_CONFIG)
+
+
+def settings() -> Settings:
+    """This command's settings, for commands that need no database (``distro templates``)."""
+    if _INVOCATION.app is not None:
+        return _INVOCATION.app.settings
+    loaded = load_settings(_INVOCATION.config)
+    redact(secret_values(loaded))
+    return loaded
 
 
 def app(*, wait_for_db: bool = False) -> App:
