@@ -8,7 +8,6 @@ entities) and from hostile and broken ones, so both the simple path and the sani
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Mapping
 from xml.sax.saxutils import escape, quoteattr
 
@@ -206,7 +205,7 @@ def test_what_counts_as_simple(markup: str, simple: bool) -> None:
     assert is_simple(markup) is simple
 
 
-def test_a_simple_path_that_is_not_simple_is_refused_in_linear_time() -> None:
+def test_long_markup_that_is_not_simple_is_refused_without_backtracking() -> None:
     assert not is_simple("a" * 49_000 + "<script>")
     assert not is_simple("<p " + 'class="x" ' * 4000 + "<")
 
@@ -226,16 +225,18 @@ def test_the_resolver_stays_on_whenever_a_document_may_set_a_base(data: bytes, r
     assert parser_options(data, None) == {"sanitize_html": False, "resolve_relative_uris": resolve}
 
 
-def test_the_resolver_stays_on_for_a_utf7_content_type() -> None:
-    assert parser_options(b"<rss/>", "text/xml; charset=UTF-7")["resolve_relative_uris"]
+@pytest.mark.parametrize("content_type", ["text/xml; charset=UTF-7", "text/xml;charset=utf7"])
+def test_the_resolver_stays_on_for_a_utf7_content_type(content_type: str) -> None:
+    assert parser_options(b"<rss/>", content_type)["resolve_relative_uris"]
+    assert not parser_options(b"<rss/>", "text/xml; charset=utf-8")["resolve_relative_uris"]
 
 
-def test_a_bench_like_feed_takes_the_simple_path_and_reads_the_same() -> None:
+def test_a_wordpress_feed_takes_the_simple_path_and_reads_the_same() -> None:
     entries = [(f"Story {n} &amp; more", WORDPRESS_SUMMARY, "") for n in range(50)]
     both_ways(rss_feed(entries))
-    with contextlib.suppress(SourceError):
-        drafts, _links = parse_feed_document(rss_feed(entries), source="f")
-        assert drafts[0].image_url == "https://news.example/wp-content/uploads/b.jpg"
+    drafts, _links = parse_feed_document(rss_feed(entries), source="f")
+    assert drafts[0].image_url == "https://news.example/wp-content/uploads/b.jpg"
+    assert drafts[0].summary.startswith("Council approves the new budget\u2026 \u201cIt\u2019s a start")
 
 
 class Unreadable(Mapping[str, object]):
