@@ -101,7 +101,7 @@ def _categories(tags: Any) -> tuple[str, ...]:
     """Category names in feed order without repeats; an Atom ``label`` is preferred to its ``term``."""
     names: list[str] = []
     for tag in mappings(tags):
-        name = to_plain_text(as_text(tag.get("label") or tag.get("term")), CATEGORY_MAX_CHARS)
+        name = to_plain_text(as_text(get_field(tag, "label") or get_field(tag, "term")), CATEGORY_MAX_CHARS)
         if name and name not in names:
             names.append(name)
     return tuple(names)
