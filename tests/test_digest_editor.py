@@ -39,6 +39,7 @@ from distro.services.digest_preview import render_preview
 from distro.services.digest_send import queue_edition
 from distro.services.ingest import ingest
 from distro.services.subscribers import add_subscriber, import_csv
+from distro.services.tracking import direct_html
 from distro.tokens import read_token
 from tests.conftest import EXAMPLE_SUBSCRIBERS, FRIDAY, ROOT
 
@@ -87,7 +88,9 @@ def test_editor_pins_excludes_limits_and_writes_an_intro_then_recomposes(week: A
     page = render_preview(week, week.settings.digest, digest)
     html = page.html.decode()
     assert "<strong>busy</strong>" in html and "<script>" not in html
-    assert 'href="https://meridian-review.example/p"' in html
+    # the intro's link is tracked like a story's (tracking.clicks): it leads to the stored URL
+    assert 'href="https://meridian-review.example/p"' not in html
+    assert 'href="https://meridian-review.example/p"' in direct_html(week, digest.slug, html)
     assert "A **busy** week." in page.text.decode()  # the text part reads the Markdown as written
     assert dropped.title not in html
     # the stored edit survives a plain compose; queueing freezes it

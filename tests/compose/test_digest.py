@@ -135,7 +135,9 @@ def test_every_article_link_carries_utm(digest: ComposedDigest) -> None:
 def test_text_part_is_a_reading_version(digest: ComposedDigest) -> None:
     text = digest.text
     assert text.startswith(
-        "THE MERIDIAN REVIEW\nWeekly digest, 10 March 2025\n\nHello %%DISTRO:text.greeting_name."
+        "THE MERIDIAN REVIEW\nWeekly digest, 10 March 2025\n"
+        "View in browser: http://localhost:8000/archive/weekly-2025-03-10\n"
+        "\nHello %%DISTRO:text.greeting_name."
     )
     story = text[text.index("Story 5: ports") :]
     assert story.startswith(
@@ -222,10 +224,10 @@ def test_undefined_variable_stops_the_digest(templates: Path) -> None:
 
 
 def test_text_template_error_names_the_text_template(templates: Path) -> None:
-    replace_line(templates / "email/digest.txt.j2", 16, "{{ publication.name|no_such_filter }}")
+    replace_line(templates / "email/digest.txt.j2", 19, "{{ publication.name|no_such_filter }}")
     with pytest.raises(RenderError) as caught:
         compose(templates=templates)
-    assert (caught.value.template, caught.value.line) == ("email/digest.txt.j2", 16)
+    assert (caught.value.template, caught.value.line) == ("email/digest.txt.j2", 19)
 
 
 def test_subject_error_names_the_setting() -> None:

@@ -40,7 +40,7 @@ from tests.web.desk import EDITOR, csrf_of, signed_in
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 READERS = ["amira@example.org", "ben@example.org", "chen@example.org"]
 LONDON = ZoneInfo("Europe/London")
-FORMS = ["edit", "test", "send", "schedule", "unschedule"]
+FORMS = ["edit", "test", "send", "schedule", "unschedule", "archive"]
 
 
 @pytest.fixture

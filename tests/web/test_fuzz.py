@@ -57,7 +57,7 @@ SECRET = "fuzz-webhook-secret"
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 # Routes that declare every status they answer are held to it too. The subscriber pages and the desk do
 # not declare their 4xx (400 bad token, 401/403 desk, 422) yet, so for them statuses are not checked.
-EVERY_STATUS_DECLARED = ("/hooks/", "/websub/")
+EVERY_STATUS_DECLARED = ("/hooks/", "/websub/", "/r/", "/o/")
 ALL = list(hypothesis.HealthCheck)
 FIELD = re.compile(r'<(?:input|select|textarea|button)[^>]*\bname="([^"]+)"')
 CONFIG = schemathesis.Config.from_dict(
@@ -143,6 +143,7 @@ def test_every_public_route_is_in_the_schema_and_so_fuzzed() -> None:
     documented = {operation.ok().label for operation in schema.get_all_operations()}
     assert routes == documented
     assert {"GET /healthz", "GET /metrics", "POST /hooks/articles", "GET /subscribe"} <= documented
+    assert {"GET /r/{token}", "GET /o/{token}.gif"} <= documented  # the redirector and the open pixel
 
 
 def _signed(case: schemathesis.Case) -> tuple[bytes, dict[str, str]]:

@@ -1,4 +1,5 @@
-"""``distro digest``: compose, preview, edit, test and send the upcoming edition of a newsletter."""
+"""``distro digest``: compose, preview, edit, test and send the upcoming edition of a newsletter, and keep
+an edition out of the web archive."""
 
 from __future__ import annotations
 
@@ -148,6 +149,27 @@ def digest_send(
         with ticker(console, "sending", sent.queued) as tick:
             reports = dispatch(application, ["email"], progress=tick)
         print_dispatch({"email": reports["email"]})
+
+
+@group.command("archive")
+def digest_archive(
+    slug: Annotated[str, typer.Argument(help="The edition, e.g. weekly-2026-W48.")],
+    show: Annotated[bool, typer.Option("--on/--off", help="Show it in the web archive, or keep it out.")],
+) -> None:
+    """Keep one edition out of the public web archive (--off), or show it there once sent (--on)."""
+    from distro.services.archive import edition_url, set_archived
+
+    application = app()
+    digest = set_archived(application, slug, show)
+    if not show:
+        console.print(f"{digest.slug}: kept out of the archive")
+        return
+    console.print(
+        f"{digest.slug}: shown in the archive once sent, at {edition_url(application.settings, slug)}"
+    )
+    newsletters = application.settings.all_newsletters
+    if not any(n.slug_prefix == digest.newsletter and n.archive for n in newsletters):
+        console.print(f"note: newsletter {digest.newsletter!r} has archive = false: none of it is shown")
 
 
 def _confirm(yes: bool, ready: Ready) -> bool:

@@ -18,10 +18,12 @@ import jinja2
 import mjml
 import premailer
 
+from distro.compose.archive import archive_url
 from distro.compose.intro import intro_html, intro_text
 from distro.compose.links import add_utm
 from distro.compose.message import build_message_template, check_markers, defuse, subscriber_slots
 from distro.compose.templating import render, render_string
+from distro.compose.tracking import Tracker, track_html
 from distro.errors import RenderError
 from distro.models import Article
 from distro.settings import DigestSettings, Settings
@@ -97,11 +99,13 @@ def compose_digest(
     now: datetime,
     edition: Edition | None = None,
     only_sections: Collection[str] | None = None,
+    tracker: Tracker | None = None,
 ) -> ComposedDigest:
     """Render ``newsletter``'s edition of ``articles`` (at most ``max_stories``, pinned lead first, then
     newest first); ``settings`` gives the publication and email settings.
 
-    ``only_sections`` keeps the stories of those sections (case-insensitive) for a subscriber's variant.
+    ``only_sections`` keeps the stories of those sections (case-insensitive) for a subscriber's variant;
+    ``tracker`` rewrites the HTML part's links (:mod:`distro.compose.tracking`), None leaves them direct.
     Raises :class:`RenderError` for any template or MJML problem and ValueError when no article is left
     (there is no lead story to write about).
     """
@@ -120,6 +124,7 @@ def compose_digest(
         "digest": newsletter,
         "email": settings.email,
         "home_url": _tag(newsletter, slug, settings.publication.url),
+        "archive_url": _archive_url(settings, newsletter, slug),
         "lead": lead,
         "sections": _group(rest, edition.sections or newsletter.sections),
         "stories": stories,
@@ -131,7 +136,7 @@ def compose_digest(
     }
     subject = " ".join(render_string(env, newsletter.subject, context, SUBJECT_SETTING).split())
     templates = (f"email/{newsletter.template}.mjml.j2", f"email/{newsletter.template}.txt.j2")
-    composed = _finish(settings, newsletter, env, slug, subject, context, templates)
+    composed = _finish(settings, newsletter, env, slug, subject, context, templates, tracker)
     ids = tuple(s.article_id for s in [lead, *rest] if s.article_id is not None)
     return ComposedDigest(**{**composed.__dict__, "article_ids": ids})
 
@@ -143,7 +148,13 @@ def _lead(stories: Sequence[Story], pin: int | None) -> Story:
 
 
 def compose_empty(
-    *, settings: Settings, newsletter: DigestSettings, env: jinja2.Environment, slug: str, now: datetime
+    *,
+    settings: Settings,
+    newsletter: DigestSettings,
+    env: jinja2.Environment,
+    slug: str,
+    now: datetime,
+    tracker: Tracker | None = None,
 ) -> ComposedDigest:
     """The short "nothing new this week" note (``empty_week = "note"``)."""
     context: dict[str, Any] = {
@@ -151,12 +162,13 @@ def compose_empty(
         "digest": newsletter,
         "email": settings.email,
         "home_url": _tag(newsletter, slug, settings.publication.url),
+        "archive_url": _archive_url(settings, newsletter, slug),
         "slug": slug,
         "now": now,
     }
     subject = f"{settings.publication.name}: no new stories this week"
     templates = (EMPTY_HTML_TEMPLATE, EMPTY_TEXT_TEMPLATE)
-    return _finish(settings, newsletter, env, slug, subject, context, templates)
+    return _finish(settings, newsletter, env, slug, subject, context, templates, tracker)
 
 
 def _finish(
@@ -167,8 +179,10 @@ def _finish(
     subject: str,
     context: dict[str, Any],
     templates: tuple[str, str],
+    tracker: Tracker | None = None,
 ) -> ComposedDigest:
-    """Render both parts with slot markers, compile and inline the HTML, check it, build the message."""
+    """Render both parts with slot markers, compile and inline the HTML, track its links (once per
+    variant, never per reader), check it, build the message."""
     html_template, text_template = templates
     fallback = newsletter.greeting_fallback
     text = render(
@@ -178,6 +192,9 @@ def _finish(
         env, html_template, {**context, "subscriber": subscriber_slots("html", greeting_fallback=fallback)}
     )
     html = _inline_css(_compile_mjml(source, html_template))
+    if tracker is not None:
+        stories = {s.url: (s.title, s.article_id) for s in context.get("stories", ())}
+        html = track_html(html, tracker, own_url=settings.web.public_url, stories=stories)
     _check_slots(html, "html", html_template)
     _check_slots(text, "text", text_template)
     size = len(html.encode("utf-8"))
@@ -201,6 +218,11 @@ def _check_slots(content: str, context: str, template: str) -> None:
         check_markers(content, context)
     except ValueError as exc:
         raise RenderError(template, None, f"{exc}; use subscriber.* values unchanged") from exc
+
+
+def _archive_url(settings: Settings, newsletter: DigestSettings, slug: str) -> str | None:
+    """The "View in browser" link: the edition's archive page, None when the newsletter is not archived."""
+    return archive_url(settings, slug) if newsletter.archive else None
 
 
 def _tag(newsletter: DigestSettings, slug: str, url: str) -> str:

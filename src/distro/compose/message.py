@@ -26,6 +26,7 @@ import html as html_lib
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.policy import SMTP
@@ -34,7 +35,7 @@ from typing import NamedTuple
 
 from distro.settings import Settings
 
-BODY_SLOTS = ("email", "greeting_name", "unsubscribe_url", "unsubscribe_mailto", "preferences_url")
+BODY_SLOTS = ("email", "greeting_name", "unsubscribe_url", "unsubscribe_mailto", "preferences_url", "reader")
 HEADER_SLOTS = ("to", "message_id", "date", "unsubscribe_url", "unsubscribe_mailto")
 _PREFIX = "%%DISTRO:"
 _MARKER = re.compile(r"%%DISTRO:(html|text|header)\.([a-z_]+)(?:\.([A-Za-z0-9_-]+))?%%")
@@ -63,6 +64,7 @@ class Personal:
     message_id: str
     date: str
     preferences_url: str | None = None  # body slots using it render empty when None
+    reader: str | None = None  # signed reader token of tracked links, only with tracking.per_reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,7 @@ class SubscriberSlots:
     unsubscribe_url: str
     unsubscribe_mailto: str
     preferences_url: str
+    reader: str
 
 
 def subscriber_slots(context: str = "html", *, greeting_fallback: str = "reader") -> SubscriberSlots:
@@ -219,6 +222,7 @@ class _Clean(NamedTuple):
     message_id: str
     date: str
     preferences_url: str | None
+    reader: str | None
 
 
 def _clean(personal: Personal) -> _Clean:
@@ -238,6 +242,7 @@ def _clean(personal: Personal) -> _Clean:
         message_id,
         date,
         None if personal.preferences_url is None else _uri(personal.preferences_url, "preferences_url"),
+        None if personal.reader is None else _uri(personal.reader, "reader"),
     )
 
 
@@ -308,7 +313,7 @@ def _plain(clean: _Clean, slot: str, arg: str) -> str:
     """The unencoded value of a body slot."""
     if slot == "greeting_name":
         return clean.name or arg
-    if slot in ("unsubscribe_mailto", "preferences_url"):
+    if slot in ("unsubscribe_mailto", "preferences_url", "reader"):
         return getattr(clean, slot) or ""
     return str(getattr(clean, slot))
 
@@ -373,15 +378,20 @@ class PreparedMessage:
         return b"".join(chunks)
 
 
+def fill_slots(text: str, value: Callable[[str, str, str], str]) -> str:
+    """``text`` with each marker replaced by ``value(context, slot, decoded arg)``, which encodes it for
+    its context; ValueError for a damaged or unknown marker."""
+    return _ANY_MARKER.sub(lambda match: value(*_parse_marker(match[0])), text)
+
+
 def fill_preview(text: str, personal: Personal) -> str:
     """``ComposedDigest.html`` or ``.text`` with the slots filled, as the subscriber will read it."""
     clean = _clean(personal)
 
-    def fill(match: re.Match[str]) -> str:
-        context, slot, arg = _parse_marker(match[0])
+    def fill(context: str, slot: str, arg: str) -> str:
         if context == "header":
             return _header(clean, slot)
         value = _plain(clean, slot, arg)
         return html_lib.escape(value) if context == "html" else value
 
-    return _ANY_MARKER.sub(fill, text)
+    return fill_slots(text, fill)

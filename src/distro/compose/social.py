@@ -23,7 +23,7 @@ from distro.compose.links import add_utm
 from distro.compose.templating import render
 from distro.errors import InvalidInput, RenderError
 from distro.models import Article, utcnow
-from distro.platforms import bluesky, facebook, mastodon, x
+from distro.platforms import bluesky, facebook, linkedin, mastodon, threads, x
 from distro.platforms.text import shorten
 from distro.settings import Settings
 
@@ -67,11 +67,34 @@ RULES: dict[str, Rule] = {
         bluesky.length,
         lambda text, link, s, now: bluesky.build_body(text, created_at=now, language=s.publication.language),
     ),
+    "threads": Rule(
+        lambda s: threads.LIMIT, threads.length, lambda text, link, s, now: threads.build_body(text, link)
+    ),
+    # The link travels in the article card (plan_account adds its title and description), but the text is
+    # still cut at word boundaries, measured escaped as LinkedIn receives it.
+    "linkedin": Rule(
+        lambda s: linkedin.LIMIT,
+        linkedin.length,
+        lambda text, link, s, now: linkedin.build_body(
+            text, organization_id=s.linkedin.organization_id, link=link
+        ),
+    ),
 }
 
 
-def _context(article: Article, *, platform: str, settings: Settings) -> dict[str, Any]:
-    link = add_utm(article.url, source=platform, medium="social", campaign="article")
+SocialLink = Callable[[Article, str], str]  # (article, platform) -> the URL the post links to
+
+
+def article_link(url: str, platform: str) -> str:
+    """Where a post on ``platform`` sends its readers: the article, tagged for the platform. The redirector
+    computes it again from the stored article, so a tracked social link leads nowhere else."""
+    return add_utm(url, source=platform, medium="social", campaign="article")
+
+
+def _context(
+    article: Article, *, platform: str, settings: Settings, links: SocialLink | None = None
+) -> dict[str, Any]:
+    link = links(article, platform) if links is not None else article_link(article.url, platform)
     return {
         "article": article,
         "link": link,
@@ -134,13 +157,33 @@ def build_body(
     return RULES[platform].body(text, link, settings, now or utcnow())
 
 
+def rewrite_body(
+    platform: str, body: dict[str, Any], text: str, settings: Settings, now: datetime | None = None
+) -> dict[str, Any]:
+    """``body`` with an editor's ``text``; what else it carries (link, photo, author, card) stays."""
+    if platform == "linkedin":
+        return linkedin.with_text(body, text)
+    if platform == "threads":
+        return threads.build_body(text, body.get("link_attachment"))
+    photo = str(body["url"]) if "url" in body else None  # a photo post stays one
+    return build_body(platform, text, body.get("link") or "", settings, now, photo_url=photo)
+
+
 def plan_account(
-    env: jinja2.Environment, article: Article, account: Account, settings: Settings, now: datetime
+    env: jinja2.Environment,
+    article: Article,
+    account: Account,
+    settings: Settings,
+    now: datetime,
+    links: SocialLink | None = None,
 ) -> PlannedPost | None:
-    """The account's post for ``article``, or None when the article's section is not the account's."""
+    """The account's post for ``article``, or None when the article's section is not the account's.
+
+    ``links`` gives the post's link (a tracked one, with ``tracking.social_links``); None: the article's
+    URL with the platform's UTM tags."""
     if not account.wants(article.section):
         return None
-    context = _context(article, platform=account.platform, settings=settings)
+    context = _context(article, platform=account.platform, settings=settings, links=links)
     name = template_name(env, account.platform, article.section)
     rendered = _render_text(env, name, context)
     if account.platform == "x" and settings.x.thread and x.length(rendered) > x.LIMIT:
@@ -153,6 +196,10 @@ def plan_account(
         # A photo post has no link preview: the link goes into the caption, under the text.
         text = fit("facebook", text if context["link"] in text else f"{text}\n\n{context['link']}", settings)
     body = build_body(account.platform, text, context["link"], settings, now, photo_url=photo_url)
+    if account.platform == "linkedin":  # the account's page, with the article as the card
+        organization = account.organization_id or settings.linkedin.organization_id
+        card = {"title": article.title, "description": article.summary}
+        body = linkedin.build_body(text, organization_id=organization, link=context["link"], **card)
     return PlannedPost(account.platform, account.name, text, body, account.channel)
 
 
@@ -172,9 +219,14 @@ def x_media(article: Article, settings: Settings) -> tuple[str | None, str]:
 
 
 def plan_posts(
-    env: jinja2.Environment, article: Article, settings: Settings, now: datetime | None = None
+    env: jinja2.Environment,
+    article: Article,
+    settings: Settings,
+    now: datetime | None = None,
+    links: SocialLink | None = None,
 ) -> list[PlannedPost]:
     """One post per account whose sections include the article's; raises RenderError before storing."""
     now = now or utcnow()
-    posts = [plan_account(env, article, account, settings, now) for account in configured_accounts(settings)]
+    accounts = configured_accounts(settings)
+    posts = [plan_account(env, article, account, settings, now, links) for account in accounts]
     return [post for post in posts if post is not None]

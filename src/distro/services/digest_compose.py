@@ -18,6 +18,7 @@ from distro.errors import DistroError
 from distro.models import Article, Digest, DigestEdit, DigestStatus, utcnow
 from distro.services.digest_calendar import digest_slug
 from distro.services.personal import personal_for
+from distro.services.tracking import EditionLinks, edition_tracker
 from distro.settings import DigestSettings
 from distro.store import editions
 
@@ -143,8 +144,12 @@ def _compose(
         if existing is not None:
             raise DistroError(f"the edit of {slug} leaves no stories; remove an excluded article")
         return DigestResult(None, created=False, reason=f"no new articles since {start:%Y-%m-%d %H:%M} UTC")
-    composed = _render(app, newsletter, slug, dated=dated, articles=articles if left else [], edition=edition)
+    tracker = edition_tracker(app, slug)
+    kept = articles if left else []
+    composed = _render(app, newsletter, slug, dated=dated, articles=kept, edition=edition, tracker=tracker)
     check_personalises(app, composed, slug)
+    if tracker is not None:
+        tracker.save()  # before the edition: its links must exist by the time any copy of it does
     draft = Digest(
         slug=slug,
         newsletter=newsletter.slug_prefix,
@@ -169,11 +174,18 @@ def _render(
     dated: datetime,
     articles: list[Article],
     edition: Edition,
+    tracker: EditionLinks | None,
 ) -> ComposedDigest:
-    """The edition of ``articles`` (the editor's choices applied), or the short note when there are none."""
+    """The edition of ``articles`` (the editor's choices applied), or the short note when there are none;
+    ``tracker`` numbers its tracked links."""
     if not articles:
         return compose_empty(
-            settings=app.settings, newsletter=newsletter, env=app.templates, slug=slug, now=dated
+            settings=app.settings,
+            newsletter=newsletter,
+            env=app.templates,
+            slug=slug,
+            now=dated,
+            tracker=tracker,
         )
     return compose_digest(
         settings=app.settings,
@@ -183,4 +195,5 @@ def _render(
         articles=articles,
         now=dated,
         edition=edition,
+        tracker=tracker,
     )

@@ -14,6 +14,7 @@ from distro.app import App
 from distro.compose.digest import Edition, compose_digest
 from distro.models import Article, Digest, DigestVariant
 from distro.services.digest_compose import check_personalises, edition_of
+from distro.services.tracking import EditionLinks, edition_tracker
 from distro.settings import DigestSettings
 from distro.store import editions
 
@@ -41,7 +42,8 @@ def compose_variants(app: App, newsletter: DigestSettings, digest: Digest, keys:
     edition = Edition(
         intro=chosen.intro, pinned_article_id=chosen.pinned_article_id, sections=chosen.sections
     )
-    added = [v for key in wanted if (v := _variant(app, newsletter, digest, articles, edition, key))]
+    tracker = edition_tracker(app, digest.slug, numbering=False)  # the edition's links, numbered already
+    added = [v for key in wanted if (v := _variant(app, newsletter, digest, articles, edition, key, tracker))]
     editions.add_variants(app.engine, added)
     return len(added)
 
@@ -53,6 +55,7 @@ def _variant(
     articles: list[Article],
     edition: Edition,
     key: str,
+    tracker: EditionLinks | None,
 ) -> DigestVariant | None:
     """The variant of ``digest`` for the sections ``key``, checked; None when none of its stories is in
     them."""
@@ -66,6 +69,7 @@ def _variant(
             now=digest.window_end,
             edition=edition,
             only_sections=key.split("|"),
+            tracker=tracker,
         )
     except ValueError:
         log.info("digest %s: no story in sections %r; they get the full digest", digest.slug, key)

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from distro.app import App
 from distro.compose.message import Personal
 from distro.models import utcnow
+from distro.services.tracking import reader_token
 from distro.tokens import make_token
 
 UNSUBSCRIBE_SCOPE = "unsubscribe"
@@ -81,4 +82,5 @@ def personal_for(
         message_id=message_id(app, digest_slug, delivery_id),
         date=_date_now(),
         preferences_url=f"{base}/preferences/{make_token(app.signing_key, PREFERENCES_SCOPE, subscriber_id)}",
+        reader=reader_token(app, digest_slug, subscriber_id),  # None unless tracking.per_reader
     )

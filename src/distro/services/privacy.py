@@ -1,7 +1,8 @@
 """Data-protection requests: export everything stored about an address, or forget it.
 
 Forgetting deletes the subscriber row, pending sign-ups, stored transactional messages, bounce and complaint
-events and the address's rate-limit events (hashes, but of the address), and rewrites the address in the
+events, the clicks and opens that name the reader (only ``tracking.per_reader`` stores any) and the
+address's rate-limit events (hashes, but of the address), and rewrites the address in the
 delivery log (recipient, errors) as ``forgotten:<hmac>``: the log keeps every row and outcome, so its counts
 stay honest, and an operator who is asked again about the same address can recompute the tag with the signing
 key, while nobody can read the address back from it.
@@ -27,7 +28,7 @@ from distro.models import SuppressionReason
 from distro.services.limits import address_key, clear
 from distro.services.subscribers import normalise_email
 from distro.services.suppression import suppress
-from distro.store import bounce_events, deliveries, one_off, signups, subscribers, suppressions
+from distro.store import bounce_events, clicks, deliveries, one_off, signups, subscribers, suppressions
 
 
 def forgotten_tag(app: App, email: str) -> str:
@@ -41,7 +42,7 @@ def _row(obj: SQLModel) -> dict[str, Any]:
 
 def export_subscriber(app: App, email: str) -> dict[str, Any]:
     """Everything stored about ``email``: subscriber row, sign-ups, deliveries with attempts, suppression,
-    bounce and complaint events."""
+    bounce and complaint events, and the clicks and opens that name the reader (``tracking.per_reader``)."""
     address = normalise_email(email)
     with session_scope(app.engine) as session:
         subscriber = subscribers.by_email(session, address)
@@ -51,6 +52,7 @@ def export_subscriber(app: App, email: str) -> dict[str, Any]:
         for attempt in deliveries.attempts_of(session, [d.id or 0 for d in delivered]):
             by_delivery.setdefault(attempt.delivery_id, []).append(_row(attempt))
         suppression = suppressions.entry(session, address)
+        clicked, opened = clicks.of_reader(session, subscriber_id) if subscriber_id else ([], [])
         return {
             "email": address,
             "subscriber": _row(subscriber) if subscriber else None,
@@ -58,6 +60,8 @@ def export_subscriber(app: App, email: str) -> dict[str, Any]:
             "pending_signups": [_row(s) for s in signups.for_address(session, address, subscriber_id)],
             "suppression": _row(suppression) if suppression else None,
             "bounces": [_row(e) for e in bounce_events.of_reader(session, address)],
+            "clicks": [_row(c) for c in clicked],
+            "opens": [_row(o) for o in opened],
             "messages": [_row(m) for m in one_off.for_recipient(session, address)],
             "deliveries": [{**_row(d), "attempts": by_delivery.get(d.id or 0, [])} for d in delivered],
         }
@@ -75,6 +79,7 @@ def forget_subscriber(app: App, email: str, *, suppress_address: bool = False) -
         counts["signups"] = signups.delete_for(session, address, subscriber_id)
         counts["messages"] = one_off.delete_for(session, address)
         counts["bounces"] = bounce_events.delete_for(session, address, subscriber_id)
+        counts["clicks"] = clicks.delete_for(session, subscriber_id) if subscriber_id else 0
         if subscriber is not None:
             session.delete(subscriber)
             counts["subscriber"] = 1

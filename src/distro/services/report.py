@@ -10,12 +10,13 @@ it is: click rate = unique clickers / sent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from distro.app import App
 from distro.errors import InvalidInput, NotFound
 from distro.models import DeliveryStatus, Digest
+from distro.services import clicks
 from distro.store import bounce_events, delivery_log, editions, unsubscribe_events
 from distro.store.editions import TEST_KEY_PREFIX
 
@@ -107,8 +108,21 @@ def edition_report(app: App, slug: str | None = None, *, newsletter: str | None 
 
 
 def _with_clicks(app: App, digest: Digest, report: EditionReport) -> EditionReport:
-    """The click and open figures (distro.services.clicks), when click counting is wired in."""
-    return report
+    """The click, open and social figures (:mod:`distro.services.clicks`: people only, scanners out)."""
+    digest_id = digest.id or 0
+    totals = clicks.totals_by_edition(app, [digest_id]).get(digest_id)
+    opens = clicks.opens_of(app, digest_id) if app.settings.tracking.opens else None
+    return replace(
+        report,
+        clicks=totals.clicks if totals else 0,
+        unique_clickers=totals.unique if totals else 0,
+        links=[
+            LinkFigures(c.index, c.title, c.url, c.clicks, c.unique) for c in clicks.clicks_of(app, digest_id)
+        ],
+        opens=opens.opens if opens else None,
+        machine_opens=opens.machine if opens else None,
+        social_clicks={p.platform: p.clicks for p in clicks.social_clicks_of_edition(app, digest_id)},
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 
 from distro import outbox
 from distro.app import App
-from distro.compose.social import RULES, PlannedPost, build_body, check_fits, plan_posts
+from distro.compose.social import RULES, PlannedPost, check_fits, plan_posts, rewrite_body
 from distro.db import session_scope
 from distro.errors import InvalidInput, NotFound
 from distro.models import Article, DeliveryStatus, utcnow
 from distro.services.plan import schedule_rows
+from distro.services.tracking import social_links
 from distro.store import articles, social_posts
 
 
@@ -37,10 +38,11 @@ def articles_without_posts(app: App, now: datetime) -> list[Article]:
 def plan_social(app: App, now: datetime | None = None) -> int:
     """Create the posts and their delivery rows; return how many delivery rows are new."""
     now = now or utcnow()
+    links = social_links(app)  # through the redirector with tracking.social_links
     planned: list[tuple[Article, PlannedPost]] = [
         (article, post)
         for article in articles_without_posts(app, now)
-        for post in plan_posts(app.templates, article, app.settings, now)
+        for post in plan_posts(app.templates, article, app.settings, now, links)
     ]
     if not planned:
         return 0
@@ -94,9 +96,7 @@ def edit_post(app: App, article_id: int, platform: str, text: str, account: str 
         for post, delivery in rows:
             if delivery.status not in (DeliveryStatus.PENDING, DeliveryStatus.HELD):
                 raise InvalidInput(f"the {platform} post of {post.account} is already {delivery.status}")
-            link = post.body.get("link") or ""
-            photo = str(post.body["url"]) if "url" in post.body else None  # a photo post stays one
-            body = build_body(platform, text, link, app.settings, post.created_at, photo_url=photo)
+            body = rewrite_body(platform, dict(post.body), text, app.settings, post.created_at)
             post.text, post.body = text, body
             session.add(post)
             changed += 1

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from distro.app import App
 from distro.errors import DistroError
 from distro.web import (
+    archive,
     bounce_hooks,
     desk_auth,
     desk_dashboard,
@@ -22,6 +23,7 @@ from distro.web import (
     desk_social,
     hooks,
     ops,
+    redirect,
     subscribers,
     websub,
 )
@@ -33,6 +35,7 @@ ROUTERS: list[fastapi.APIRouter] = [
     bounce_hooks.router,
     websub.router,
     ops.router,
+    redirect.router,
     subscribers.router,
     desk_auth.router,
     desk_dashboard.router,
@@ -40,6 +43,7 @@ ROUTERS: list[fastapi.APIRouter] = [
     desk_log.router,
     desk_report.router,
     desk_social.router,
+    archive.router,
 ]
 
 

@@ -4,7 +4,8 @@ The preview iframes hold exactly :func:`distro.services.digest_preview.render_pr
 bytes ``distro digest preview`` writes); ``/desk/digest/preview.html`` and ``.txt`` serve them raw. Every
 action goes through the services the CLI and the scheduler use (``save_edit``, ``send_test``,
 ``send_edition``, :mod:`distro.services.digest_schedule`). Each form names the edition it was shown
-for, so a second click after an edition was queued never acts on the next one.
+for, so a second click after an edition was queued never acts on the next one. The archive switch
+(:func:`distro.services.archive.set_archived`) names its edition too, the upcoming one or one already sent.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -23,7 +25,7 @@ from markupsafe import Markup
 from distro.app import App
 from distro.errors import DistroError, NotFound
 from distro.models import utcnow
-from distro.services import digest_schedule
+from distro.services import archive, digest_schedule
 from distro.services.digest_desk import UpcomingEdition, changes_from_form, upcoming_edition
 from distro.services.digest_edit import save_edit, send_test
 from distro.services.digest_preview import PreviewPage, render_preview
@@ -118,6 +120,8 @@ def _page(
         min_value=_input_value(view.newsletter, utcnow()),
         raw_query=urlencode({k: v for k, v in (("newsletter", newsletter), ("subscriber", subscriber)) if v}),
         test_to=desk.session.email,
+        sent=archive.sent_editions(app, view.newsletter),
+        archive_url=partial(archive.edition_url, app.settings),
     )
 
 
@@ -271,3 +275,15 @@ def digest_unschedule(form: DeskPost) -> Response:
     if not changed:
         return _back(form.desk, newsletter, notice=f"{view.slug} was not scheduled by hand.")
     return _back(form.desk, newsletter, notice=f"{view.slug} goes out at the newsletter's usual time again.")
+
+
+@router.post("/digest/archive", response_model=None)
+def digest_archive(form: DeskPost) -> Response:
+    """Keep one edition (``slug``) out of the public archive, or show it there once sent."""
+    newsletter, slug, show = form.get("newsletter"), form.get("slug"), form.get("archived") == "on"
+    try:
+        archive.set_archived(form.desk.app, slug, show)
+    except DistroError as exc:
+        return _back(form.desk, newsletter, error=f"Not changed: {exc}.")
+    done = "is shown in the archive once sent" if show else "is kept out of the archive"
+    return _back(form.desk, newsletter, notice=f"{slug} {done}.")

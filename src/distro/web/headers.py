@@ -11,12 +11,14 @@ filled in here, so no page, error page or JSON answer goes out without them:
   hand it to any site the page links to or loads from.
 
 FastAPI answers HEAD with 405 for a GET route; monitors and link checkers send HEAD. Here a HEAD is run as
-the GET it stands for and answered with that GET's status and headers, without the body.
+the GET it stands for and answered with that GET's status and headers, without the body; the route can
+still tell (:func:`was_head`), for a HEAD is not a click (:mod:`distro.web.redirect`).
 """
 
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SUBSCRIBER_CSP = (
@@ -29,6 +31,12 @@ DEFAULT_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
+HEAD_KEY = "distro.head"  # set in the ASGI scope of a HEAD run as GET
+
+
+def was_head(request: Request) -> bool:
+    """Whether the request was a HEAD (which this middleware runs as a GET)."""
+    return bool(request.scope.get(HEAD_KEY))
 
 
 class SecurityHeaders:
@@ -43,7 +51,7 @@ class SecurityHeaders:
             return
         head = scope["method"] == "HEAD"
         if head:
-            scope = {**scope, "method": "GET"}
+            scope = {**scope, "method": "GET", HEAD_KEY: True}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
