@@ -31,12 +31,30 @@ def test_file_values_are_read_and_environment_overrides_them(
     assert settings.digest.timezone == "America/New_York"
 
 
-def test_a_secret_in_the_file_is_refused_with_the_variable_to_use(tmp_path: Path) -> None:
-    path = write(tmp_path, '[smtp]\npassword = "hunter2"\n')
+@pytest.mark.parametrize(
+    ("text", "variable"),
+    [
+        ('[smtp]\npassword = "hunter2"\n', "DISTRO_SMTP__PASSWORD"),
+        ('[linkedin]\nclient_secret = "hunter2"\n', "DISTRO_LINKEDIN__CLIENT_SECRET"),
+    ],
+)
+def test_a_secret_in_the_file_is_refused_with_the_variable_to_use(
+    tmp_path: Path, text: str, variable: str
+) -> None:
+    path = write(tmp_path, text)
     with pytest.raises(ConfigError) as error:
         load_settings(path)
-    assert "DISTRO_SMTP__PASSWORD" in str(error.value)
+    assert variable in str(error.value)
     assert "hunter2" not in str(error.value)
+
+
+def test_threads_and_linkedin_are_off_by_default_and_refuse_a_bad_version(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, ""))
+    assert not settings.threads.enabled and not settings.linkedin.enabled
+    assert settings.threads.mode == settings.linkedin.mode == "file"
+    assert settings.threads.refresh_days == settings.linkedin.refresh_days == 7
+    with pytest.raises(ConfigError, match="linkedin.linkedin_version"):
+        load_settings(write(tmp_path, '[linkedin]\nlinkedin_version = "2026-07"\n'))
 
 
 def test_secrets_from_the_environment_are_masked_when_printed(

@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     facebook: FacebookSettings = Field(default_factory=FacebookSettings)
     mastodon: MastodonSettings = Field(default_factory=MastodonSettings)
     bluesky: BlueskySettings = Field(default_factory=BlueskySettings)
+    threads: ThreadsSettings = Field(default_factory=ThreadsSettings)
+    linkedin: LinkedInSettings = Field(default_factory=LinkedInSettings)
     social: SocialSettings = Field(default_factory=SocialSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     web: WebSettings = Field(default_factory=WebSettings)
