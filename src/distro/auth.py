@@ -1,4 +1,4 @@
-"""`distro auth x` and `distro auth facebook`: obtain an account's user token and store it encrypted.
+"""`distro auth x|facebook|threads|linkedin`: obtain an account's token and store it encrypted.
 
 Both flows are interactive but take their input and output as callables (``ask``, ``say``), so the CLI
 passes ``input``/``print`` and tests pass a script; an ``adapter`` (a requests transport) may be mounted
@@ -9,12 +9,21 @@ X: OAuth 1.0a PIN flow (``oob`` callback) through tweepy's ``OAuth1UserHandler``
 expire. Facebook: OAuth 2.0 code flow through requests-oauthlib's ``OAuth2Session`` with its Facebook
 compliance fix, the user token exchanged for a long-lived one, then ``/me/accounts`` for the Page's token;
 a Page token obtained from a long-lived user token does not expire, which is recorded as no expiry.
-Tokens reach only :func:`distro.accounts.store_token` (Fernet-sealed); nothing here prints or logs them.
+
+Threads and LinkedIn: the editor pastes a token (asked with ``ask_secret``, which the CLI makes a hidden
+prompt). Threads: a long-lived user token, checked with ``GET /me`` and refreshed at once so its end is
+known (a token less than a day old cannot be refreshed yet: then it ends at most 60 days from now, which
+is what is recorded, once the editor says it is that new). LinkedIn: a refresh token, traded for an access
+token (which gives both ends), or else an access token alone, counted as LinkedIn's 60 days from now and
+never refreshable; either way the page's posts are read once, which proves the token, the page and the
+permissions. Tokens reach only :func:`distro.accounts.store_token` (Fernet-sealed); nothing here prints or
+logs them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -25,10 +34,11 @@ from requests_oauthlib import OAuth1Session, OAuth2Session
 from requests_oauthlib.compliance_fixes import facebook_compliance_fix
 from sqlalchemy.engine import Engine
 
-from distro.accounts import Account, configured_accounts, store_token
+from distro.accounts import Account, configured_accounts, save_token, store_token
 from distro.channels.facebook import GRAPH_URL, appsecret_proof
+from distro.channels.tokens import AccountToken
 from distro.crypto import token_box
-from distro.errors import ConfigError, Refused
+from distro.errors import ConfigError, DeliveryError, Refused
 from distro.settings import Settings
 
 X_OAUTH_URL = "https://api.x.com/oauth/"
@@ -254,3 +264,119 @@ def _cause(exc: BaseException) -> str:
         getattr(inner, "response", None), "status_code", None
     )
     return f"HTTP {status}" if status else type(inner).__name__
+
+
+def authorize_threads(
+    engine: Engine,
+    settings: Settings,
+    *,
+    account: str | None = None,
+    ask: Ask,
+    say: Say,
+    ask_secret: Ask | None = None,
+    adapter: BaseAdapter | None = None,
+) -> Account:
+    """Paste a long-lived Threads token: checked (``/me``), refreshed to learn its end, stored sealed."""
+    from distro.channels.threads import GRAPH_URL as THREADS_URL
+    from distro.channels.threads import ThreadsChannel
+
+    chosen = pick_account(settings, "threads", account)
+    token_box(settings.token_key)
+    config = settings.threads
+    say(
+        f"Paste a long-lived Threads user token for the profile of {chosen.channel} (threads_basic and "
+        "threads_content_publish; the Meta app's User Token Generator, or your own login exchanged with "
+        "grant_type=th_exchange_token). It is not shown."
+    )
+    pasted = (ask_secret or ask)("Threads token: ").strip()
+    session = _prepare(requests.Session(), config.timeout, adapter)
+    me = _json_get(
+        session,
+        f"{THREADS_URL}/{quote(config.api_version)}/me",
+        "read the Threads profile",
+        fields="id,username",
+        access_token=pasted,
+    )
+    token = AccountToken(pasted, None, user_id=str(me.get("id") or ""))
+    try:
+        token = ThreadsChannel(config, token, session=session).refresh()
+        note = "refreshed now"
+    except DeliveryError as exc:
+        young = ask(f"Threads did not refresh it ({exc}). Was the token made in the last 24 hours? [y/N] ")
+        if young.strip().lower() not in ("y", "yes"):
+            raise AuthError("the token's end cannot be known; paste a long-lived token again") from None
+        token = AccountToken(pasted, datetime.now(UTC) + timedelta(days=59), user_id=token.user_id)
+        note = "too new to refresh, so counted as ending 59 days from now"
+    save_token(engine, settings, chosen, token)
+    ends = f"{token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else "unknown"
+    say(
+        f"stored the Threads token for {chosen.channel} (@{me.get('username', '?')}, user id "
+        f"{token.user_id}); {note}; it ends {ends} and distro refreshes it {config.refresh_days} days before"
+    )
+    return chosen
+
+
+def authorize_linkedin(
+    engine: Engine,
+    settings: Settings,
+    *,
+    account: str | None = None,
+    ask: Ask,
+    say: Say,
+    ask_secret: Ask | None = None,
+    adapter: BaseAdapter | None = None,
+) -> Account:
+    """Paste a LinkedIn refresh token (or an access token): traded, checked on the page, stored sealed."""
+    from distro.channels.linkedin import LinkedInChannel, exchange_refresh_token
+
+    chosen = pick_account(settings, "linkedin", account)
+    token_box(settings.token_key)
+    organization = chosen.organization_id or settings.linkedin.organization_id
+    config = settings.linkedin.model_copy(update={"organization_id": organization})
+    secret = ask_secret or ask
+    say(
+        f"Paste the tokens of a LinkedIn member who administers page {organization} for {chosen.channel}, "
+        "authorised for w_organization_social and r_organization_social (Developer Portal > your app > "
+        "Auth > OAuth 2.0 tools). They are not shown."
+    )
+    refresh = secret("Refresh token (Enter if you have only an access token): ").strip()
+    session = _prepare(requests.Session(), config.timeout, adapter)
+    client = (config.client_id or "", config.client_secret.get_secret_value() if config.client_secret else "")
+    try:
+        if refresh:
+            token = exchange_refresh_token(
+                session, refresh_token=refresh, client=client, timeout=config.timeout
+            )
+        else:
+            token = AccountToken(secret("Access token: ").strip(), datetime.now(UTC) + timedelta(days=60))
+        LinkedInChannel(config, token, session=session).check_access()
+    except DeliveryError as exc:
+        raise AuthError(f"LinkedIn refused: {exc}") from None
+    except ConfigError as exc:
+        raise AuthError(str(exc)) from None
+    save_token(engine, settings, chosen, token)
+    ends = f"{token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else "unknown"
+    if token.refresh_token and token.refresh_expires_at:
+        again = f"{token.refresh_expires_at:%Y-%m-%d}"
+        later = f"refreshed {config.refresh_days} days before; authorise again by {again}"
+    else:
+        later = "it cannot be refreshed (no refresh token): authorise again before then"
+    say(f"stored the LinkedIn token for {chosen.channel} (page {organization}); it ends {ends}, {later}")
+    return chosen
+
+
+def _json_get(session: requests.Session, url: str, step: str, **params: str) -> dict[str, Any]:
+    """A GET whose failure names the step and the platform's message (never the URL: it holds the token)."""
+    try:
+        response = session.get(url, params=params)
+    except requests.RequestException as exc:
+        raise AuthError(f"could not {step} ({type(exc).__name__}); try again") from None
+    try:
+        data = response.json()
+    except ValueError:
+        data = {}
+    if not response.ok or not isinstance(data, dict):
+        error = data.get("error", {}) if isinstance(data, dict) else {}
+        message = error.get("message", response.reason) if isinstance(error, dict) else response.reason
+        raise AuthError(f"could not {step} (HTTP {response.status_code}: {message}); check the token")
+    return data

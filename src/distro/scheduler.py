@@ -70,8 +70,10 @@ def current() -> SchedulerRuntime:
 
 
 def poll_job() -> None:
-    """Poll the sources, plan posts for new articles, and drop sign-ups nobody confirmed in time."""
+    """Poll the sources, plan posts for new articles, refresh social tokens that end soon (Threads,
+    LinkedIn: even an account with nothing to post keeps its token), and drop sign-ups nobody confirmed."""
     from distro.services.signup import purge_expired
+    from distro.services.social_tokens import refresh_tokens
 
     app = current().app
     try:
@@ -79,6 +81,9 @@ def poll_job() -> None:
         plan_social(app)
     except DistroError as exc:
         log.error("poll failed: %s", exc)
+    for check in refresh_tokens(app):
+        if check.outcome == "refreshed":
+            log.info("%s: token refreshed", check.channel)
     purged = purge_expired(app)
     if purged:
         log.info("sign-ups: %d expired without confirmation, removed", purged)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from getpass import getpass
 from typing import Annotated
 
 import typer
@@ -25,10 +26,18 @@ def accounts_list(fmt: FormatOption = Format.table) -> None:
     application = app()
     show(
         list_accounts(application.engine, application.settings),
-        ["channel", "mode", "sections", "status", "token", "expires_at", "pending", "last_error"],
+        ["channel", "mode", "sections", "status", "token", "expires_at", "pending", "last_error", "paused"],
         fmt,
         "social accounts",
     )
+
+
+@group.command("refresh")
+def accounts_refresh(fmt: FormatOption = Format.table) -> None:
+    """Refresh the Threads and LinkedIn tokens that end soon (the scheduler does it at each poll)."""
+    from distro.services.social_tokens import refresh_tokens
+
+    show(refresh_tokens(app()), ["channel", "outcome", "detail"], fmt, "token refresh")
 
 
 @auth_group.command("x")
@@ -47,3 +56,35 @@ def auth_facebook(account: AuthAccount = None) -> None:
 
     application = app()
     authorize_facebook(application.engine, application.settings, account=account, ask=input, say=typer.echo)
+
+
+@auth_group.command("threads")
+def auth_threads(account: AuthAccount = None) -> None:
+    """Paste a long-lived Threads token (hidden); it is checked, refreshed and stored with its end."""
+    from distro.auth import authorize_threads
+
+    application = app()
+    authorize_threads(
+        application.engine,
+        application.settings,
+        account=account,
+        ask=input,
+        say=typer.echo,
+        ask_secret=getpass,
+    )
+
+
+@auth_group.command("linkedin")
+def auth_linkedin(account: AuthAccount = None) -> None:
+    """Paste a LinkedIn refresh token (or an access token), hidden; checked on the page and stored."""
+    from distro.auth import authorize_linkedin
+
+    application = app()
+    authorize_linkedin(
+        application.engine,
+        application.settings,
+        account=account,
+        ask=input,
+        say=typer.echo,
+        ask_secret=getpass,
+    )

@@ -2,7 +2,9 @@
 
 A post is shown with the text exactly as its stored request body will send it, measured the way its
 platform counts (:data:`distro.compose.social.RULES`). Pending, held and in-flight posts are listed, and
-failed ones for :data:`FAILED_DAYS` days so an editor sees what went wrong.
+failed ones for :data:`FAILED_DAYS` days so an editor sees what went wrong. Each account says when it
+cannot post: a token the platform refused (or one that cannot be refreshed before it ends), and a pause
+with its end and its reason, whoever set it.
 """
 
 from __future__ import annotations
@@ -16,17 +18,32 @@ from distro.accounts import configured_accounts
 from distro.app import App
 from distro.compose.social import RULES, x_thread
 from distro.errors import InvalidInput, NotFound
-from distro.models import Article, DeliveryStatus, utcnow
+from distro.models import AccountStatus, Article, DeliveryStatus, utcnow
 from distro.outbox import worker_of
-from distro.store import deliveries, social_posts
+from distro.platforms import linkedin
+from distro.store import deliveries, pauses, social_accounts, social_posts
 
 FAILED_DAYS = 7
 MAX_ROWS = 500
 SHOWN = (DeliveryStatus.PENDING, DeliveryStatus.HELD, DeliveryStatus.SENDING)
 # The body field that carries the post's text, per platform (a Facebook photo post has a caption).
 TEXT_FIELDS = ("text", "status", "message", "caption")
-PLATFORM_NAMES = {"x": "X", "facebook": "Facebook", "mastodon": "Mastodon", "bluesky": "Bluesky"}
-UNITS = {"x": "weighted", "mastodon": "characters", "bluesky": "graphemes", "facebook": "characters"}
+PLATFORM_NAMES = {
+    "x": "X",
+    "facebook": "Facebook",
+    "mastodon": "Mastodon",
+    "bluesky": "Bluesky",
+    "threads": "Threads",
+    "linkedin": "LinkedIn",
+}
+UNITS = {
+    "x": "weighted",
+    "mastodon": "characters",
+    "bluesky": "graphemes",
+    "facebook": "characters",
+    "threads": "characters (emoji as bytes)",
+    "linkedin": "characters (escaped)",
+}
 NO_LIMIT_SHOWN = {"facebook"}  # 63,206 characters: no editor ever meets it
 
 
@@ -88,6 +105,8 @@ class AccountQueue:
     account: str
     channel: str
     posts: list[QueuedPost] = field(default_factory=list)
+    problem: str | None = None  # why the account cannot post (a refused token), from its stored status
+    paused: str | None = None  # "until <UTC time>: <reason>" while a pause runs
 
     @property
     def counts(self) -> dict[str, int]:
@@ -98,7 +117,10 @@ class AccountQueue:
 
 
 def sent_text(platform: str, body: dict[str, Any], fallback: str) -> str:
-    """The text the body carries (``text``, ``status``, ``message`` or ``caption``)."""
+    """The text the body carries (``text``, ``status``, ``message`` or ``caption``; LinkedIn's commentary as
+    its readers see it)."""
+    if platform == "linkedin":
+        return linkedin.text_of(body) or fallback
     for name in TEXT_FIELDS:
         value = body.get(name)
         if isinstance(value, str):
@@ -145,8 +167,15 @@ def social_queue(app: App, now: datetime | None = None) -> list[AccountQueue]:
     now = now or utcnow()
     since = now - timedelta(days=FAILED_DAYS)
     rows = social_posts.queue(app.engine, waiting=SHOWN, failed_since=since, most=MAX_ROWS)
+    stored, running = social_accounts.every(app.engine), pauses.running(app.engine, now=now)
     groups = {
-        (a.platform, a.name): AccountQueue(a.platform, a.name, a.channel)
+        (a.platform, a.name): AccountQueue(
+            a.platform,
+            a.name,
+            a.channel,
+            problem=_problem(stored.get((a.platform, a.name))),
+            paused=_paused(running.get(a.channel)),
+        )
         for a in configured_accounts(app.settings)
     }
     for row in rows:
@@ -155,6 +184,16 @@ def social_queue(app: App, now: datetime | None = None) -> list[AccountQueue]:
         )
         group.posts.append(_post(app, row))
     return list(groups.values())
+
+
+def _problem(row: Any) -> str | None:
+    if row is None or row.status == AccountStatus.OK:
+        return None
+    return row.last_error or f"the account's status is {row.status}"
+
+
+def _paused(pause: Any) -> str | None:
+    return f"until {pause.until:%Y-%m-%d %H:%M} UTC: {pause.reason}" if pause is not None else None
 
 
 def queued_post(app: App, delivery_id: int) -> QueuedPost:

@@ -26,6 +26,20 @@ def paused_until(engine: Engine, channel: str, *, now: datetime | None = None) -
     return None if row is None else ChannelPause(**row._mapping)
 
 
+def running(engine: Engine, *, now: datetime | None = None) -> dict[str, ChannelPause]:
+    """Every pause still running, by channel (for the desk and ``distro accounts list``)."""
+    now = now or utcnow()
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(P).where(P.c.until > now)).all()
+    return {row.channel: ChannelPause(**row._mapping) for row in rows}
+
+
+def pause(engine: Engine, channel: str, until: datetime, reason: str, *, now: datetime | None = None) -> None:
+    """:func:`pause_channel` in a transaction of its own, for a pause no outcome carries (a token refresh)."""
+    with engine.begin() as connection:
+        pause_channel(connection, channel, until, reason, now or utcnow())
+
+
 def pause_channel(
     connection: sa.Connection, channel: str, until: datetime, reason: str, now: datetime
 ) -> None:

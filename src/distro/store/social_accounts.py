@@ -38,13 +38,15 @@ def status_of(engine: Engine, platform: str, name: str) -> str | None:
 
 
 def every(engine: Engine) -> dict[tuple[str, str], Any]:
-    """Every stored row's platform, name, status, token, expires_at and last_error, by (platform, name)."""
+    """Every stored row's platform, name, status, token, expires_at, refresh_expires_at and last_error, by
+    (platform, name)."""
     query = sa.select(
         col(SocialAccount.platform),
         col(SocialAccount.name),
         col(SocialAccount.status),
         col(SocialAccount.token),
         col(SocialAccount.expires_at),
+        col(SocialAccount.refresh_expires_at),
         col(SocialAccount.last_error),
     )
     with engine.connect() as connection:
