@@ -12,11 +12,13 @@ import time_machine
 from distro.app import App
 from distro.errors import InvalidInput, NotFound
 from distro.feedback.report import Feedback, Kind, Source
-from distro.models import Delivery, Subscriber
+from distro.models import Delivery, DigestLink, Subscriber
 from distro.services.bounces import record_feedback
+from distro.services.clicks import Target, Visit, record_click
 from distro.services.delivery import dispatch
 from distro.services.preferences import set_status
 from distro.services.report import edition_report, trend
+from distro.store.clicks import add_links
 from distro.tokens import bounce_token
 from tests.fakes.smtp_server import running_smtp_server
 from tests.test_worker import add_subscribers, queue_small_digest
@@ -29,6 +31,8 @@ def ids_of(app: App, table: type, column: str) -> dict[str, int]:
 
 @pytest.fixture
 def sent(app: App, clock: time_machine.Traveller) -> list[str]:
+    """Six readers, one refused at send time; then a soft bounce, a complaint, a hard bounce later, one
+    unsubscribe through the edition's link, and clicks on its two links."""
     emails = add_subscribers(app, 6)
     queue_small_digest(app, "tiny-1")
     with running_smtp_server(rcpt_replies={emails[0]: "550 5.1.1 No such user"}) as server:
@@ -46,6 +50,27 @@ def sent(app: App, clock: time_machine.Traveller) -> list[str]:
     set_status(app, readers[emails[4]], active=False, edition="tiny-1", via="one-click")
     set_status(app, readers[emails[4]], active=False, edition="tiny-1", via="one-click")  # twice: once
     set_status(app, readers[emails[5]], active=False, edition="no-such-edition")  # not counted anywhere
+    links = add_links(
+        app.engine,
+        [
+            DigestLink(
+                edition="tiny-1", position=1, url="https://mag.example/a?utm_source=newsletter", title="A"
+            ),
+            DigestLink(
+                edition="tiny-1", position=2, url="https://mag.example/b?utm_source=newsletter", title="B"
+            ),
+        ],
+    )
+    targets = [Target(link.url, "edition:tiny-1", edition="tiny-1", link_id=link.id) for link in links]
+    reader = (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0 Safari/537.36"
+    )
+    for ip, target in (("198.51.100.1", 0), ("198.51.100.2", 0), ("198.51.100.1", 0), ("198.51.100.3", 1)):
+        record_click(app, targets[target], Visit(ip, reader))
+        clock.shift(60)  # people, not a burst
+    record_click(app, targets[0], Visit("203.0.113.9", "Mozilla/5.0 (compatible; BingPreview/1.0b)"))
+    record_click(app, targets[1], Visit("198.51.100.4", reader, head=True))
     return emails
 
 
@@ -59,6 +84,14 @@ def test_the_report_adds_up_what_happened(app: App, sent: list[str]) -> None:
     )  # refused + bounced later
     assert report.unsubscribes == 1 and report.unsubscribe_rate == pytest.approx(1 / 5)
     assert edition_report(app).slug == "tiny-1"  # the latest sent edition by default
+    # Four human clicks by three people; the scanner and the HEAD request are not counted.
+    assert (report.clicks, report.unique_clickers) == (4, 3)
+    assert [(link.index, link.title, link.clicks, link.unique) for link in report.links] == [
+        (1, "A", 3, 2),
+        (2, "B", 1, 1),
+    ]
+    assert report.click_rate == pytest.approx(3 / 5)
+    assert report.opens is None  # opens are not counted by default
 
 
 def test_trend_lists_sent_editions_oldest_first(
