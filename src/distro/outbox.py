@@ -107,22 +107,25 @@ def worker_of(lease_owner: str | None) -> str:
     return (lease_owner or "unknown").partition("#")[0]
 
 
-def _due(
-    channel: str, limit: int, *, now: datetime, due_before: datetime, ids: Sequence[int] | None
-) -> sa.Select[Any]:
-    """The channel's rows a claim may take: pending and due, or sending with an expired lease (its worker
-    vanished), in send order."""
-    due = sa.or_(
-        sa.and_(D.c.status == DeliveryStatus.PENDING, D.c.next_attempt_at <= due_before),
-        sa.and_(D.c.status == DeliveryStatus.SENDING, D.c.lease_until < now),
-    )
+def _due(channel: str, status: DeliveryStatus, due: Any, limit: int, ids: Sequence[int] | None) -> Any:
+    """Up to ``limit`` of the channel's rows in ``status`` that are ``due``, in send order.
+
+    One state per statement, so the database walks ``ix_delivery_claim`` (channel, status,
+    next_attempt_at, id) and stops after ``limit`` rows whatever the queue's depth: an ``OR`` of two
+    states made it read and sort every queued row (issue 17; the plans are in bench/README.md).
+    """
     pick = (
-        sa.select(D.c.id, D.c.status, D.c.lease_owner, D.c.attempts)
-        .where(D.c.channel == channel, due)
+        sa.select(*_PICKED)
+        .where(D.c.channel == channel, D.c.status == status, due)
         .order_by(D.c.next_attempt_at, D.c.id)
         .limit(limit)
     )
     return pick if ids is None else pick.where(D.c.id.in_(list(ids)))
+
+
+# What a claim reads: the fields of a Claimed first (in its order), so nothing is read back after the update.
+_FIELDS = ("id", "key", "channel", "recipient", "digest_id", "subscriber_id", "social_post_id")
+_PICKED = tuple(D.c[name] for name in (*_FIELDS, "status", "lease_owner", "attempts"))
 
 
 def _abandoned(row: Any, now: datetime) -> dict[str, Any]:
@@ -157,20 +160,28 @@ def claim(
     """
     now = now or utcnow()
     token = f"{worker}#{next(_CLAIMS)}"
-    pick = _due(channel, limit, now=now, due_before=due_before or now, ids=ids)
-    if is_postgres(engine):
-        pick = pick.with_for_update(skip_locked=True)
+    # Rows whose worker vanished (lease expired) first, then pending rows that are due: two index walks.
+    picks = [
+        (DeliveryStatus.SENDING, D.c.lease_until < now),
+        (DeliveryStatus.PENDING, D.c.next_attempt_at <= (due_before or now)),
+    ]
+    picked: list[Any] = []
     with engine.begin() as connection:
-        picked = connection.execute(pick).fetchall()
+        for status, due in picks:
+            if len(picked) >= limit:
+                break
+            pick = _due(channel, status, due, limit - len(picked), ids)
+            if is_postgres(engine):
+                pick = pick.with_for_update(skip_locked=True)
+            picked.extend(connection.execute(pick).fetchall())
         if not picked:
             return []
-        taken = [row.id for row in picked]
         abandoned = [_abandoned(row, now) for row in picked if row.status == DeliveryStatus.SENDING]
         if abandoned:
             connection.execute(sa.insert(A), abandoned)
         connection.execute(
             sa.update(D)
-            .where(D.c.id.in_(taken), D.c.status.in_(_CLAIMED_FROM))  # held by this transaction's lock
+            .where(D.c.id.in_([row.id for row in picked]), D.c.status.in_(_CLAIMED_FROM))  # locked by us
             .values(
                 status=DeliveryStatus.SENDING,
                 lease_owner=token,
@@ -179,21 +190,12 @@ def claim(
                 updated_at=now,
             )
         )
-        rows = connection.execute(sa.select(D).where(D.c.id.in_(taken)).order_by(D.c.id)).fetchall()
+    # Every picked row was updated (this transaction held them), so its attempt is the one read plus one.
     return [
         Claimed(
-            row.id,
-            row.key,
-            row.channel,
-            row.recipient,
-            row.digest_id,
-            row.subscriber_id,
-            row.social_post_id,
-            row.attempts,
-            now,
-            token,
+            **dict(zip(_FIELDS, row, strict=False)), attempt=row.attempts + 1, started_at=now, lease=token
         )
-        for row in rows
+        for row in picked
     ]
 
 

@@ -17,7 +17,8 @@ from distro.models.statuses import (
 class Delivery(SQLModel, table=True):
     """The outbox row: exists before anything leaves, carries the outcome afterwards."""
 
-    __table_args__ = (sa.Index("ix_delivery_claim", "channel", "status", "next_attempt_at"),)
+    # The claim's order within one channel and state, so a claim reads its batch off the index (issue 17).
+    __table_args__ = (sa.Index("ix_delivery_claim", "channel", "status", "next_attempt_at", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(sa_type=sa.String(300), unique=True)  # idempotency key
