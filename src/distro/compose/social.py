@@ -35,6 +35,8 @@ class PlannedPost:
     text: str
     body: dict[str, Any]
     channel: str = ""  # the account's channel; defaults to the platform's first account
+    # Why the text cannot fit the platform (stored as a failed delivery the editor can fix); "" when it fits.
+    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +133,20 @@ def fit(platform: str, text: str, settings: Settings) -> str:
     try:
         return shorten(text, limit, measure=rule.measure)
     except ValueError as exc:
-        raise RenderError(f"social/{platform}.txt.j2", None, str(exc)) from None
+        raise Unfit(f"social/{platform}.txt.j2", None, str(exc)) from None
+
+
+class Unfit(RenderError):
+    """The text cannot be cut to the platform's limit: its URLs and hashtags alone are over it."""
+
+
+def _fit_or_keep(platform: str, text: str, settings: Settings) -> tuple[str, str]:
+    """(fitted text, "") or, when nothing fits, (the text as rendered, why): one post's problem, which the
+    planner records as that post's failure so every other article and platform still goes out."""
+    try:
+        return fit(platform, text, settings), ""
+    except Unfit as exc:
+        return text, exc.reason
 
 
 def check_fits(platform: str, text: str, settings: Settings) -> None:
@@ -190,9 +205,9 @@ def plan_account(
         # The summary follows as replies (x_thread): the first tweet is the title and the link.
         tags = " ".join(context["hashtags"])
         rendered = f"{article.title}\n\n{context['link']}" + (f" {tags}" if tags else "")
-    text = fit(account.platform, rendered, settings)
+    text, error = _fit_or_keep(account.platform, rendered, settings)
     photo_url = article.image_url if account.platform == "facebook" and settings.facebook.photo else None
-    if photo_url:
+    if photo_url and not error:
         # A photo post has no link preview: the link goes into the caption, under the text.
         text = fit("facebook", text if context["link"] in text else f"{text}\n\n{context['link']}", settings)
     body = build_body(account.platform, text, context["link"], settings, now, photo_url=photo_url)
@@ -200,7 +215,7 @@ def plan_account(
         organization = account.organization_id or settings.linkedin.organization_id
         card = {"title": article.title, "description": article.summary}
         body = linkedin.build_body(text, organization_id=organization, link=context["link"], **card)
-    return PlannedPost(account.platform, account.name, text, body, account.channel)
+    return PlannedPost(account.platform, account.name, text, body, account.channel, error)
 
 
 def x_thread(article: Article, first_text: str, settings: Settings) -> tuple[str, ...]:

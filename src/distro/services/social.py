@@ -1,12 +1,16 @@
 """Articles -> one post per platform account -> outbox rows.
 
 Every post of the run is rendered first; only when all rendered is anything stored, so a broken template
-queues nothing. A post row and its delivery row are unique per (article, platform, account).
+queues nothing. A post that cannot fit its platform (its URLs and hashtags alone are over the limit) is one
+article's problem, not the run's: it is stored with a failed delivery whose reason names the article, the
+editor can edit it on the desk or with ``distro social edit`` (which queues it again), and every other post
+is queued. A post row and its delivery row are unique per (article, platform, account).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from distro import outbox
 from distro.app import App
@@ -59,25 +63,49 @@ def plan_social(app: App, now: datetime | None = None) -> int:
     ]
     social_posts.add_planned(app.engine, posts)
     ids = social_posts.ids_by_key(app.engine, {a.id or 0 for a, _ in planned})
-    rows = [
-        {
-            "key": post_key(a.id or 0, p.platform, p.account),
-            "channel": p.channel or p.platform,
-            "recipient": p.account,
-            "social_post_id": ids[(a.id or 0, p.platform, p.account)],
-        }
-        for a, p in planned
-    ]
+    rows = [_delivery_row(a, p, ids[(a.id or 0, p.platform, p.account)]) for a, p in planned]
     # Each new row gets its send time from its account's posting plan (distro.services.plan).
-    return outbox.enqueue_many(app.engine, schedule_rows(app.engine, app.settings, rows, now))
+    queued = schedule_rows(app.engine, app.settings, [r for r in rows if "status" not in r], now)
+    unfit = [r for r in rows if "status" in r]  # apart: one insert's rows must have the same columns
+    return outbox.enqueue_many(app.engine, queued) + outbox.enqueue_many(app.engine, unfit)
+
+
+def _delivery_row(article: Article, post: PlannedPost, post_id: int) -> dict[str, Any]:
+    """The delivery row of ``post``: pending, or failed with why when its text cannot fit."""
+    row: dict[str, Any] = {
+        "key": post_key(article.id or 0, post.platform, post.account),
+        "channel": post.channel or post.platform,
+        "recipient": post.account,
+        "social_post_id": post_id,
+    }
+    if post.error:
+        row["status"] = DeliveryStatus.FAILED
+        row["last_error"] = unfit_reason(article, post)
+    return row
+
+
+def unfit_reason(article: Article, post: PlannedPost) -> str:
+    """What ``distro log`` and the desk show for a post that cannot fit, naming the article to fix."""
+    title = article.title if len(article.title) <= 80 else article.title[:79] + "…"
+    return (
+        f"article {article.id} ({title!r}): {post.error}; edit the post "
+        f"(`distro social edit --article {article.id} --platform {post.platform}` or the desk's social queue)"
+    )
+
+
+def editable(status: str, attempts: int) -> bool:
+    """Pending and held posts can change, and a failed one never tried: its text did not fit at planning."""
+    never_tried = status == DeliveryStatus.FAILED and attempts == 0
+    return status in (DeliveryStatus.PENDING, DeliveryStatus.HELD) or never_tried
 
 
 def edit_post(app: App, article_id: int, platform: str, text: str, account: str | None = None) -> int:
     """Replace the planned text of the article's post(s) on ``platform`` before they are sent.
 
-    Only posts whose delivery is still pending (or held) change; the text must fit the platform as it
-    counts. The delivery rows are locked meanwhile (PostgreSQL), so a worker cannot claim a post and send
-    its old text while the new one is stored. Returns how many posts changed; ValueError naming what to
+    Only posts whose delivery is still pending (or held, or failed untried) change; the text must fit the
+    platform as it counts; a post that did not fit at planning is queued again. The delivery rows are
+    locked meanwhile (PostgreSQL), so a worker cannot claim a post and send its old text while the new one
+    is stored. Returns how many posts changed; ValueError naming what to
     fix otherwise.
     """
     if platform not in RULES:
@@ -94,10 +122,14 @@ def edit_post(app: App, article_id: int, platform: str, text: str, account: str 
                 f"article {article_id} has no planned {platform} post; run `distro social send --no-dispatch`"
             )
         for post, delivery in rows:
-            if delivery.status not in (DeliveryStatus.PENDING, DeliveryStatus.HELD):
+            if not editable(delivery.status, delivery.attempts):
                 raise InvalidInput(f"the {platform} post of {post.account} is already {delivery.status}")
             body = rewrite_body(platform, dict(post.body), text, app.settings, post.created_at)
             post.text, post.body = text, body
             session.add(post)
+            if delivery.status == DeliveryStatus.FAILED:  # it never fitted; now it does: queue it again
+                delivery.status, delivery.last_error = DeliveryStatus.PENDING, None
+                delivery.next_attempt_at = delivery.updated_at = utcnow()
+                session.add(delivery)
             changed += 1
     return changed

@@ -21,6 +21,7 @@ from distro.errors import InvalidInput, NotFound
 from distro.models import AccountStatus, Article, DeliveryStatus, utcnow
 from distro.outbox import worker_of
 from distro.platforms import linkedin
+from distro.services.social import editable
 from distro.store import deliveries, pauses, social_accounts, social_posts
 
 FAILED_DAYS = 7
@@ -91,7 +92,7 @@ class QueuedPost:
 
     @property
     def editable(self) -> bool:
-        return self.status in (DeliveryStatus.PENDING, DeliveryStatus.HELD)
+        return editable(self.status, self.attempts)
 
     @property
     def safe_url(self) -> str | None:
