@@ -8,6 +8,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
 import pytest
+import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -58,6 +59,43 @@ def test_to_plain_text_cuts_at_a_word_boundary() -> None:
 )
 def test_truncate(text: str, limit: int, expected: str) -> None:
     assert truncate(text, limit) == expected
+
+
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # one grapheme of five code points
+FLAG = "\U0001f1eb\U0001f1f7"  # two regional indicators, one flag
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        (FAMILY * 3, 9, FAMILY + "\u2026"),  # never "👨\u200d…"
+        (FLAG * 300, 500, FLAG * 249 + "\u2026"),  # never a lone regional indicator
+        ("e\u0301" * 10, 6, "e\u0301" * 2 + "\u2026"),  # a letter keeps its combining accent
+        ("Zwei " + FAMILY + FAMILY, 10, "Zwei\u2026"),
+    ],
+)
+def test_truncate_never_splits_a_grapheme(text: str, limit: int, expected: str) -> None:
+    assert truncate(text, limit) == expected
+
+
+GRAPHEME_TEXT = st.lists(
+    st.sampled_from([FAMILY, FLAG, "\U0001f1eb", "e\u0301", "\u200d", " ", "-", ".", "a", "\u0600", "界"])
+    | st.characters(codec="utf-8"),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(GRAPHEME_TEXT, st.integers(min_value=0, max_value=60))
+def test_truncate_keeps_a_prefix_of_whole_graphemes(text: str, limit: int) -> None:
+    result = truncate(text, limit)
+    assert len(result) <= limit
+    if result == text:
+        return
+    head = result.removesuffix("\u2026")
+    clusters = regex.findall(r"\X", text)
+    prefixes = {"".join(clusters[:k]) for k in range(len(clusters) + 1)}
+    assert head in prefixes
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ import re
 from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
+import regex
 
 # Tags whose boundaries separate words when a browser renders them; without a space, "<p>a</p><p>b</p>"
 # would become "ab" once the tags are stripped. Inline tags (em, a, span) must not add spaces: "un<em>real"
@@ -37,6 +38,7 @@ _SPACE = re.compile(r"\s")  # exactly str.isspace, code point for code point (te
 # "#" after "&" starts a reference, for html5ever as for the HTML standard.
 _MARKUP = re.compile(r"<|&[#0-9A-Za-z]")
 _ELLIPSIS = "\u2026"
+_GRAPHEME = regex.compile(r"\X")  # an extended grapheme cluster: what a reader sees as one character
 
 # Longest URL we keep: the article URL and image columns hold 2000 characters.
 MAX_URL_LENGTH = 2000
@@ -73,17 +75,37 @@ def _markup_to_text(markup: str) -> str:
 def truncate(text: str, max_chars: int) -> str:
     """Cut ``text`` to at most ``max_chars`` characters at a word boundary, marking the cut with an ellipsis.
 
-    A single word longer than the limit is cut inside the word rather than dropped.
+    The limit counts code points (what the database columns hold), but the cut falls between grapheme
+    clusters: a family emoji, a flag or a letter with its combining marks is kept whole or dropped whole,
+    never left as a lone regional indicator or a dangling ZWJ. A single word longer than the limit is cut
+    between its graphemes rather than dropped.
     """
     if max_chars <= 0:
         return ""
-    if len(text) <= max_chars:
+    if len(text) <= max_chars:  # the common case: no grapheme scan at all
         return text
     room = max_chars - len(_ELLIPSIS)
     cut = text[: room + 1]
     space = cut.rfind(" ")
-    head = cut[:space] if space > 0 else text[:room]
-    return head.rstrip(" ,;:.-\u2013\u2014") + _ELLIPSIS
+    head = whole_graphemes(text, space if space > 0 else room)
+    while head:
+        stripped = whole_graphemes(text, len(head.rstrip(" ,;:.-\u2013\u2014")))
+        if stripped == head:
+            break
+        head = stripped
+    return head + _ELLIPSIS
+
+
+def whole_graphemes(text: str, max_chars: int) -> str:
+    """The longest prefix of ``text`` made of whole grapheme clusters and at most ``max_chars`` code points.
+
+    Only the clusters up to the limit are scanned, so a long text costs no more than its head."""
+    end = 0
+    for match in _GRAPHEME.finditer(text):
+        if match.end() > max_chars:
+            break
+        end = match.end()
+    return text[:end]
 
 
 def safe_url(url: str | None, base: str | None = None) -> str | None:

@@ -25,6 +25,7 @@ from distro.errors import InvalidInput, RenderError
 from distro.models import Article, utcnow
 from distro.platforms import bluesky, facebook, linkedin, mastodon, threads, x
 from distro.platforms.text import shorten
+from distro.sanitize import whole_graphemes
 from distro.settings import Settings
 
 
@@ -129,7 +130,7 @@ def fit(platform: str, text: str, settings: Settings) -> str:
     rule = RULES[platform]
     limit = rule.limit(settings)
     if not rule.link_in_text:
-        return text[:limit]
+        return whole_graphemes(text, limit)
     try:
         return shorten(text, limit, measure=rule.measure)
     except ValueError as exc:
@@ -230,7 +231,7 @@ def x_media(article: Article, settings: Settings) -> tuple[str | None, str]:
     """With ``x.media``, the article's image and its alt text (the title, at most 1000 characters)."""
     if not settings.x.media or not article.image_url:
         return None, ""
-    return article.image_url, article.title[: x.MAX_ALT_TEXT]
+    return article.image_url, whole_graphemes(article.title, x.MAX_ALT_TEXT)
 
 
 def plan_posts(

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from distro.sanitize import whole_graphemes
+
 _HREF = re.compile(r'(<a\b[^>]*?\shref=")([^"]*)(")', re.IGNORECASE)
 _ANCHOR_TEXT = re.compile(r"[^>]*>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]*>")
@@ -78,7 +80,7 @@ def track_html(
 def _anchor_text(html: str, start: int) -> str:
     found = _ANCHOR_TEXT.match(html, start)
     text = html_lib.unescape(_TAGS.sub(" ", found[1])) if found else ""
-    return " ".join(text.split())[:MAX_TEXT]
+    return whole_graphemes(" ".join(text.split()), MAX_TEXT)
 
 
 def add_pixel(html: str, url: str) -> str:

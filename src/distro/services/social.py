@@ -18,6 +18,7 @@ from distro.compose.social import RULES, PlannedPost, check_fits, plan_posts, re
 from distro.db import session_scope
 from distro.errors import InvalidInput, NotFound
 from distro.models import Article, DeliveryStatus, utcnow
+from distro.sanitize import truncate
 from distro.services.plan import schedule_rows
 from distro.services.tracking import social_links
 from distro.store import articles, social_posts
@@ -86,7 +87,7 @@ def _delivery_row(article: Article, post: PlannedPost, post_id: int) -> dict[str
 
 def unfit_reason(article: Article, post: PlannedPost) -> str:
     """What ``distro log`` and the desk show for a post that cannot fit, naming the article to fix."""
-    title = article.title if len(article.title) <= 80 else article.title[:79] + "…"
+    title = truncate(article.title, 80)
     return (
         f"article {article.id} ({title!r}): {post.error}; edit the post "
         f"(`distro social edit --article {article.id} --platform {post.platform}` or the desk's social queue)"
