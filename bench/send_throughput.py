@@ -10,10 +10,16 @@ Rows, each at the same number of connections (one process per connection):
    connections, no database.
 4. (for reference) ``SmtpChannel`` alone: pre-rendered bytes through distro's pipelined fast path.
 
+Row 1 runs again on PostgreSQL (a throwaway schema, worker processes sharing one queue through SKIP
+LOCKED claims) when it answers at ``DISTRO_BENCH_POSTGRES_URL``.
+
 Then a memory table: peak RSS of queueing (``queue_edition``) and of dispatching for two list sizes, to
-show that memory does not grow with the number of subscribers (rows are streamed in keyset pages).
+show that memory does not grow with the number of subscribers (rows are streamed in keyset pages); and a
+depth table: the rate of dispatching the first 10,000 of deeper and deeper queues, on SQLite and
+PostgreSQL, with its ratio to the shallowest, and queue_edition's time for each list.
 
     python bench/send_throughput.py [--messages 20000] [--connections 1,4] [--memory-sizes 10000,100000]
+        [--depths 10000,100000,1000000] [--depth-databases sqlite,postgresql] [--no-postgres]
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import smtplib
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
@@ -36,6 +43,9 @@ from typing import Any
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _databases import database_url, postgres_problem, postgres_schema  # noqa: E402
+from _first_message import first_message_table  # noqa: E402
+from _queue_tables import Jobs, depth_table, memory_table  # noqa: E402
 from _runner import Ready, Row, in_child, measure, peak_rss_mb  # noqa: E402
 from _smtp_sink import HOST, SmtpSink  # noqa: E402
 
@@ -43,7 +53,7 @@ from distro.app import App, build_app  # noqa: E402
 from distro.channels.base import EmailOut, Receipt  # noqa: E402
 from distro.channels.smtp import SmtpChannel  # noqa: E402
 from distro.compose.message import PreparedMessage  # noqa: E402
-from distro.db import upgrade  # noqa: E402
+from distro.db import make_engine, upgrade  # noqa: E402
 from distro.models import Delivery, Digest, Subscriber, SubscriberStatus, utcnow  # noqa: E402
 from distro.services.delivery import dispatch  # noqa: E402
 from distro.services.digest_compose import open_edition  # noqa: E402
@@ -68,7 +78,7 @@ RING = 64  # distinct pre-rendered messages the no-database rows cycle through
 def make_settings(work: Path, port: int) -> Settings:
     """The bench's settings; other DISTRO_* variables (DISTRO_DISPATCH__BATCH_SIZE=200) still apply."""
     return Settings(
-        database_url=f"sqlite:///{work / 'distro.db'}",
+        database_url=database_url(work),
         var_dir=work / "var",
         templates_dir=ROOT / "templates",
         sources=[
@@ -92,7 +102,7 @@ def subscriber_name(i: int) -> str:
 # -- work done in child processes (spawned, so each peak RSS is its own) ------------------------------
 
 
-def prepare_database(work: Path, subscribers: int) -> dict[str, Any]:
+def prepare_database(work: Path, subscribers: int, queue: bool = True) -> dict[str, Any]:
     """Ingest the example feed, add subscribers, compose the digest and queue one row per subscriber."""
     app = build_app(make_settings(work, 0))
     upgrade(app.engine)
@@ -107,11 +117,15 @@ def prepare_database(work: Path, subscribers: int) -> dict[str, Any]:
         ]
         with app.engine.begin() as connection:
             connection.execute(sa.insert(table), rows)
+    if not queue:  # the first-message table sends the edition itself
+        return {"queued": 0, "rss_mb": peak_rss_mb(), "queue_s": 0.0}
     result = open_edition(app, app.settings.digest)
     assert result.digest is not None, result.reason
+    began = time.monotonic()
     queued = queue_edition(app, app.settings.digest, result.digest).queued
+    seconds = time.monotonic() - began
     app.engine.dispose()
-    return {"queued": queued, "rss_mb": peak_rss_mb()}
+    return {"queued": queued, "rss_mb": peak_rss_mb(), "queue_s": seconds}
 
 
 def _sample(app: App) -> tuple[PreparedMessage, str]:
@@ -238,7 +252,7 @@ def run_naive(work: Path, port: int, count: int, index: int, ready: Ready) -> in
 
 
 def sent_rows(work: Path) -> int:
-    engine = sa.create_engine(f"sqlite:///{work / 'distro.db'}")
+    engine = make_engine(database_url(work))
     with engine.connect() as connection:
         sent = connection.execute(
             sa.select(sa.func.count()).select_from(Delivery).where(Delivery.status == "sent")  # type: ignore[arg-type]
@@ -273,8 +287,10 @@ def print_table(rows: list[Row], digest_kb: float) -> None:
             f"{row.name:<40} {row.connections:>4} {row.sent:>6} {row.rate:>6.0f} {row.cpu:>6.1f} "
             f"{per_msg:>8} {row.rss_mb:>5.0f} MB {row.sink_cpu:>7.1f}s {vs_naive:>8} {vs_limit:>10}"
         )
-    print("CPU is the sending processes' user+system time (the database is SQLite, in process); wall-clock")
-    print("rates on a shared machine move with its load, CPU per message much less.")
+    print("CPU is the sending processes' user+system time (SQLite runs in them; PostgreSQL's own server CPU")
+    print(
+        "is not counted); wall-clock rates on a shared machine move with its load, CPU per message much less."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -289,9 +305,19 @@ def main(argv: list[str] | None = None) -> int:
         default=10_000,
         help="messages dispatched from each list in the memory table",
     )
+    parser.add_argument("--depths", default="10000,100000", help="queue depths for the depth table")
+    parser.add_argument("--depth-databases", default="sqlite,postgresql", help="databases of that table")
+    parser.add_argument("--first-size", type=int, default=100_000, help="list of the first-message table")
+    parser.add_argument("--no-postgres", action="store_true", help="skip every PostgreSQL row")
     args = parser.parse_args(argv)
     counts = [int(c) for c in args.connections.split(",") if c]
     sizes = [int(c) for c in args.memory_sizes.split(",") if c]
+    depths = [int(c) for c in args.depths.split(",") if c]
+    databases = [d for d in args.depth_databases.split(",") if d]
+    problem = "--no-postgres" if args.no_postgres else postgres_problem()
+    if problem:
+        print(f"PostgreSQL rows skipped: {problem}")
+        databases = [d for d in databases if d != "postgresql"]
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start", flush=True)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="distro-bench-") as tmp, SmtpSink() as sink:
@@ -305,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
                 row = measure("1. distro end to end (SQLite)", run_distro, work, sink, 0, connections)
                 row.sent = sent_rows(work)
                 rows.append(row)
+            if not problem:
+                rows.append(postgres_row(args.messages, sink, connections))
             with fresh_database(template) as work:
                 rows.append(
                     measure(
@@ -342,26 +370,22 @@ def main(argv: list[str] | None = None) -> int:
             f"  (queued {prepared['queued']} rows before the runs; row 2 is a sample of "
             f"{args.naive_messages} messages)"
         )
-        memory_table(sizes, sink, args.memory_send)
+        jobs = Jobs(prepare_database, run_distro, sent_rows)
+        memory_table(sizes, sink, args.memory_send, jobs)
+        if depths:
+            depth_table(depths, databases, sink, args.memory_send, jobs)
+        if args.first_size:
+            first_message_table(args.first_size, databases, sink, prepare_database)
     return 0
 
 
-def memory_table(sizes: list[int], sink: SmtpSink, send: int) -> None:
-    print(
-        f"\nPeak memory vs list size: queue every subscriber, then dispatch the first {send} (1 connection)\n"
-    )
-    print(f"{'subscribers':>11} {'queue_edition RSS':>17} {'dispatch RSS':>13} {'sent':>7} {'msg/s':>7}")
-    for size in sizes:
-        with tempfile.TemporaryDirectory(prefix="distro-bench-") as tmp:
-            work = Path(tmp)
-            prepared = in_child(prepare_database, work, size)
-            row = measure("memory", run_distro, work, sink, send, 1)
-            row.sent = sent_rows(work)
-            print(
-                f"{size:>11} {prepared['rss_mb']:>14.0f} MB {row.rss_mb:>10.0f} MB "
-                f"{row.sent:>7} {row.rate:>7.0f}",
-                flush=True,
-            )
+def postgres_row(messages: int, sink: SmtpSink, connections: int) -> Row:
+    """Row 1 on PostgreSQL: ``connections`` worker processes share one queue (SKIP LOCKED claims)."""
+    with tempfile.TemporaryDirectory(prefix="distro-bench-") as tmp, postgres_schema(Path(tmp)) as work:
+        in_child(prepare_database, work, messages)
+        row = measure("1. distro end to end (PostgreSQL)", run_distro, work, sink, 0, connections)
+        row.sent = sent_rows(work)
+    return row
 
 
 if __name__ == "__main__":
