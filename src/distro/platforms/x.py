@@ -13,7 +13,7 @@ from typing import Any
 
 from twitter_text import parse_tweet
 
-from distro.platforms.text import shorten
+from distro.platforms.text import split_graphemes
 
 LIMIT = 280
 MAX_ALT_TEXT = 1000
@@ -35,7 +35,8 @@ def build_body(text: str, *, reply_to: str | None = None) -> dict[str, Any]:
 
 
 def thread_parts(text: str) -> tuple[str, ...]:
-    """``text`` split at word boundaries into tweets of at most :data:`LIMIT` (a longer word is cut)."""
+    """``text`` split at word boundaries into tweets of at most :data:`LIMIT`; a longer word (CJK, a run of
+    emoji) is split between its graphemes, so every part of the text is in the thread."""
     parts: list[str] = []
     current = ""
     for word in text.split(" "):
@@ -45,7 +46,11 @@ def thread_parts(text: str) -> tuple[str, ...]:
             continue
         if current:
             parts.append(current)
-        current = word if length(word) <= LIMIT else shorten(word, LIMIT, measure=length)
+        if length(word) <= LIMIT:
+            current = word
+            continue
+        *whole, current = split_graphemes(word, LIMIT, measure=length)  # CJK or emoji: no spaces
+        parts.extend(whole)
     if current:
         parts.append(current)
     return tuple(parts)
