@@ -137,9 +137,20 @@ def test_weighted_length_edges(text: str, expected: int) -> None:
     [
         ("hello", 5, 5),
         ("see https://example.com/" + "a" * 100, 4 + 23, 4 + 120),
-        ("👩‍👩‍👧‍👦 e\u0301", 10, 3),
-        ("🇬🇧🇫🇷", 4, 2),
+        ("👩‍👩‍👧‍👦 e\u0301", 3, 3),  # Mastodon counts graphemes too (mb_chars.grapheme_length)
+        ("🇬🇧🇫🇷", 2, 2),
+        ("see https://" + "a" * 450, 4 + 458, 4 + 458),  # no TLD: not a URL to Mastodon, counted in full
+        ("see https://meridian.example/a", 30, 30),  # .example is no TLD twitter-text knows
+        ("hi @editor@meridian-review.com", 10, 30),  # a mention counts without its domain
     ],
 )
 def test_mastodon_and_bluesky_counts(text: str, masto: int, graphemes_: int) -> None:
     assert mastodon.length(text) == masto and bluesky.length(text) == graphemes_
+
+
+def test_bluesky_counts_bytes_too() -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # 1 grapheme, 25 bytes
+    assert bluesky.length(family * 120) == 120  # 3,000 bytes: fits
+    assert bluesky.length(family * 121) == bluesky.LIMIT + 1  # 121 graphemes but 3,025 bytes
+    short = shorten(family * 231, bluesky.LIMIT, measure=bluesky.length)
+    assert len(short.encode()) <= bluesky.MAX_BYTES and short.startswith(family)

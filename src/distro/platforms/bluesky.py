@@ -1,4 +1,7 @@
-"""Bluesky's rules: 300 graphemes, the ``app.bsky.feed.post`` record, and its link and tag facets.
+"""Bluesky's rules: 300 graphemes and 3,000 UTF-8 bytes, the ``app.bsky.feed.post`` record, its facets.
+
+The lexicon gives the post's text both ``maxGraphemes: 300`` and ``maxLength: 3000`` (bytes); a text of
+few graphemes can still be over the bytes (a family emoji is one grapheme of 18 bytes), so both are checked.
 
 Bluesky shows links and hashtags only where the record has *facets*: byte ranges into the UTF-8 text (not
 character indexes), so :func:`facets` computes them on the encoded text.
@@ -15,13 +18,17 @@ import regex
 from distro.platforms.text import URL_RE
 
 LIMIT = 300
+MAX_BYTES = 3000
 RECORD_TYPE = "app.bsky.feed.post"
 _TAG_RE = re.compile(r"(?<!\S)#(\w+)")
 
 
 def length(text: str) -> int:
-    """User-perceived characters (extended grapheme clusters), as Bluesky counts its 300."""
-    return len(regex.findall(r"\X", text))
+    """User-perceived characters (extended grapheme clusters), as Bluesky counts its 300; a text over
+    :data:`MAX_BYTES` UTF-8 bytes counts as over :data:`LIMIT` whatever its graphemes, so one measure
+    answers both of the lexicon's limits (and shortening keeps cutting until both hold)."""
+    graphemes = len(regex.findall(r"\X", text))
+    return graphemes if len(text.encode("utf-8", "surrogatepass")) <= MAX_BYTES else max(graphemes, LIMIT + 1)
 
 
 def facets(text: str) -> list[dict[str, Any]]:
