@@ -61,6 +61,19 @@ def test_truncate(text: str, limit: int, expected: str) -> None:
     assert truncate(text, limit) == expected
 
 
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        ("ABC\u202a\uffffABC\ufffe", "ABCABC"),
+        ("\ufeffTitle\u200b with\u200e\u200f marks", "Title with marks"),
+        ("<p>\u2066isolated\u2069 \u202eevil\u202c</p>", "isolated evil"),
+        ("\U0001f468\u200d\U0001f469 \u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", None),  # kept
+    ],
+)
+def test_invisible_and_bidi_controls_are_removed(markup: str, expected: str | None) -> None:
+    assert to_plain_text(markup) == (markup if expected is None else expected)
+
+
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # one grapheme of five code points
 FLAG = "\U0001f1eb\U0001f1f7"  # two regional indicators, one flag
 
@@ -177,12 +190,18 @@ BLOCK_TAG = re.compile(
 )
 
 
+# C0/C1 controls, and the invisible and bidi controls (ZWJ and ZWNJ kept), as to_plain_text drops them.
+INVISIBLE = re.compile(
+    r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]"
+)
+
+
 def slow_plain_text(markup: str, max_chars: int | None = None) -> str:
     """to_plain_text as it was before its fast paths, verbatim: every string through nh3."""
     markup = markup.encode("utf-8", "replace").decode("utf-8")
     spaced = BLOCK_TAG.sub(r" <\1\2", markup)
     cleaned = nh3.clean(spaced, tags=set(), clean_content_tags={"script", "style"}, strip_comments=True)
-    text = " ".join(re.sub(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]", "", html.unescape(cleaned)).split())
+    text = " ".join(INVISIBLE.sub("", html.unescape(cleaned)).split())
     return truncate(text, max_chars) if max_chars is not None else text
 
 

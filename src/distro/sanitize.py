@@ -2,7 +2,8 @@
 
 Everything a source reads from the outside world passes through here before it is stored, so the rest of
 distro can rely on two facts: an article's title and summary are plain text (no markup, no entities, no
-control characters, whitespace collapsed), and every URL it holds is an absolute ``http``/``https`` URL.
+control characters, no invisible or bidi controls, whitespace collapsed), and every URL it holds is an
+absolute ``http``/``https`` URL.
 
 Plain text is inert only while whoever prints it escapes it for the target format; Jinja's autoescape does
 that for HTML, and the text parts of messages need no escaping. A feed that writes ``&amp;lt;b&amp;gt;``
@@ -28,7 +29,14 @@ _BLOCK_TAG = re.compile(
     re.IGNORECASE,
 )
 # C0/C1 control characters other than whitespace: invisible, and PostgreSQL refuses NUL in text columns.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+# Also the invisible and bidi controls a feed has no business sending into a title: zero-width space,
+# LRM/RLM, the embeddings and overrides (U+202A-E, which can reorder a post's text, "Trojan source"
+# style), the isolates (U+2066-9), the BOM (U+FEFF) and the noncharacters U+FFFE/U+FFFF; X refuses a
+# post holding the last ones. ZWNJ and ZWJ (U+200C, U+200D) are kept: emoji sequences (a family, a
+# profession) and Persian and Indic spelling need them.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]"
+)
 # What makes a URL unusable before it is even parsed: those control characters, and tab, CR and LF (which
 # browsers strip, so "java\tscript:" would run as "javascript:").
 _CONTROL_IN_URL = re.compile(r"[\x00-\x0b\x0d-\x1f\x7f-\x9f]")

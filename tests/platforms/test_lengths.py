@@ -154,3 +154,10 @@ def test_bluesky_counts_bytes_too() -> None:
     assert bluesky.length(family * 121) == bluesky.LIMIT + 1  # 121 graphemes but 3,025 bytes
     short = shorten(family * 231, bluesky.LIMIT, measure=bluesky.length)
     assert len(short.encode()) <= bluesky.MAX_BYTES and short.startswith(family)
+
+
+def test_x_invalid_characters_make_a_post_invalid_not_fitting() -> None:
+    text = "ABC\u202a\uffffABC\ufffe"  # twitter-text's own conformance case
+    assert not x.is_valid(text) and "U+FFFE, U+FFFF" in x.refusal(text)
+    assert x.is_valid("ABC\u202aABC") and x.refusal("fine") == ""
+    assert x.without_invalid(text) == "ABC\u202aABC"

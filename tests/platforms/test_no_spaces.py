@@ -4,10 +4,14 @@ And the ellipsis never attaches to a link: a word holding a URL is neither cut n
 
 from __future__ import annotations
 
+import pytest
 import regex
 
+from distro.compose.social import check_fits, fit
+from distro.errors import InvalidInput
 from distro.platforms import bluesky, mastodon, x
 from distro.platforms.text import shorten, split_graphemes
+from distro.settings import Settings
 
 LINK = "https://meridian-review.example/world/2026/12/01/summit"
 CJK = "東京で開かれた首脳会議では、各国の代表が安全保障について長時間にわたり議論した。" * 8
@@ -56,3 +60,10 @@ def test_the_ellipsis_never_attaches_to_a_url() -> None:
     for facet in bluesky.facets(short):
         uri = facet["features"][0].get("uri")
         assert uri is None or "…" not in uri
+
+
+def test_the_composer_drops_and_an_edit_is_refused_for_x_invalid_characters() -> None:
+    settings = Settings.model_construct()
+    assert fit("x", "ABC\ufeffABC\uffff", settings) == "ABCABC"
+    with pytest.raises(InvalidInput, match="x refuses the text: it holds characters X refuses"):
+        check_fits("x", "ABC\ufeffABC", settings)

@@ -48,10 +48,20 @@ class Rule:
     measure: Callable[[str], int]
     body: Callable[[str, str, Settings, datetime], dict[str, Any]]
     link_in_text: bool = True  # False: the link travels beside the text (Facebook's preview card)
+    # Why the platform refuses a text whatever its length ("" when it does not); and the text cleaned of
+    # what it refuses, for the composer (an editor is told instead).
+    refusal: Callable[[str], str] = lambda text: ""
+    clean: Callable[[str], str] = lambda text: text
 
 
 RULES: dict[str, Rule] = {
-    "x": Rule(lambda s: x.LIMIT, x.length, lambda text, link, s, now: x.build_body(text)),
+    "x": Rule(
+        lambda s: x.LIMIT,
+        x.length,
+        lambda text, link, s, now: x.build_body(text),
+        refusal=x.refusal,
+        clean=x.without_invalid,
+    ),
     "facebook": Rule(
         lambda s: facebook.LIMIT,
         facebook.length,
@@ -128,7 +138,7 @@ def _render_text(env: jinja2.Environment, name: str, context: dict[str, Any]) ->
 def fit(platform: str, text: str, settings: Settings) -> str:
     """``text`` cut to the platform's limit (word boundary, links and hashtags kept)."""
     rule = RULES[platform]
-    limit = rule.limit(settings)
+    limit, text = rule.limit(settings), rule.clean(text)
     if not rule.link_in_text:
         return whole_graphemes(text, limit)
     try:
@@ -151,8 +161,11 @@ def _fit_or_keep(platform: str, text: str, settings: Settings) -> tuple[str, str
 
 
 def check_fits(platform: str, text: str, settings: Settings) -> None:
-    """InvalidInput naming the count and the limit when an editor's text is too long for the platform."""
+    """InvalidInput naming the count and the limit when an editor's text is too long for the platform, or
+    what the platform refuses in it (X: twitter-text's invalid characters)."""
     rule = RULES[platform]
+    if refused := rule.refusal(text):
+        raise InvalidInput(f"{platform} refuses the text: {refused}")
     length, limit = rule.measure(text), rule.limit(settings)
     if length > limit:
         raise InvalidInput(f"the text is {length} long as {platform} counts it; the limit is {limit}")

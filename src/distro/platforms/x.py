@@ -12,6 +12,8 @@ import unicodedata
 from typing import Any
 
 from twitter_text import parse_tweet
+from twitter_text.has_invalid_characters import has_invalid_characters
+from twitter_text.regexp.invalid_chars import invalid_chars
 
 from distro.platforms.text import split_graphemes
 
@@ -23,6 +25,25 @@ MAX_IMAGE_BYTES = 5 * 1024 * 1024  # X's limit for a tweet_image upload
 def length(text: str) -> int:
     """The length X reports for ``text``; the post is accepted when it is at most :data:`LIMIT`."""
     return int(parse_tweet(unicodedata.normalize("NFC", text)).weightedLength)
+
+
+def is_valid(text: str) -> bool:
+    """Whether X accepts ``text``: not empty, at most :data:`LIMIT`, and none of twitter-text's invalid
+    characters (U+FFFE, U+FEFF, U+FFFF), which make X refuse a post whatever its length."""
+    return bool(parse_tweet(unicodedata.normalize("NFC", text)).valid)
+
+
+def refusal(text: str) -> str:
+    """Why X refuses ``text`` apart from its length ("" when nothing): the invalid characters it holds."""
+    if not has_invalid_characters(text):
+        return ""
+    found = sorted({f"U+{ord(c):04X}" for c in invalid_chars.findall(text)})
+    return f"it holds characters X refuses ({', '.join(found)}); remove them"
+
+
+def without_invalid(text: str) -> str:
+    """``text`` without twitter-text's invalid characters (all invisible), as the composer sends it."""
+    return str(invalid_chars.sub("", text))
 
 
 def build_body(text: str, *, reply_to: str | None = None) -> dict[str, Any]:
