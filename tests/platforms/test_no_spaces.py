@@ -67,3 +67,8 @@ def test_the_composer_drops_and_an_edit_is_refused_for_x_invalid_characters() ->
     assert fit("x", "ABC\ufeffABC\uffff", settings) == "ABCABC"
     with pytest.raises(InvalidInput, match="x refuses the text: it holds characters X refuses"):
         check_fits("x", "ABC\ufeffABC", settings)
+
+
+def test_a_url_cut_at_ingest_gives_no_facet_with_the_ellipsis() -> None:
+    found = bluesky.facets("Read https://a.example/long-pa…")
+    assert [f["features"][0]["uri"] for f in found] == ["https://a.example/long-pa"]

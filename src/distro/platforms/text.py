@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import regex
 
-# A URL as the platforms link it: up to white space, without trailing punctuation or closing quotes.
-URL_RE = re.compile(r"https?://[^\s<>\"]+[^\s<>\"\.,;:!?\)\]\}'”’]", re.IGNORECASE)
+# A URL as the platforms link it: up to white space, without trailing punctuation or closing quotes. An
+# ellipsis ends it too: text cut at ingest ("https://a.example/x…") must not give a facet URI with "…".
+URL_RE = re.compile(r"https?://[^\s<>\"…]+[^\s<>\"…\.,;:!?\)\]\}'”’]", re.IGNORECASE)
 _GRAPHEME = regex.compile(r"\X")
 # Where CJK text may be cut when it has no spaces: after its own punctuation (full stop, comma, ...).
 _CJK_BREAK = frozenset("。、，．！？；：」』）】〉》…")
