@@ -187,3 +187,44 @@ def test_version_is_the_installed_distributions() -> None:
 
     result = CliRunner().invoke(cli, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"distro {version('distro')}"
+
+
+def in_folder(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``distro ARGS`` run in ``folder`` with no DISTRO_* variable but ``env``: only what the folder holds
+    counts."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISTRO_")} | {"COLUMNS": "200"} | env
+    result = subprocess.run(
+        [*DISTRO, *args], cwd=folder, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, f"distro {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def test_init_makes_an_empty_folder_a_site_that_works_from_anywhere(tmp_path: Path) -> None:
+    site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    site.mkdir()
+    elsewhere.mkdir()
+    first = in_folder(site, "init")
+    config = site / "config" / "distro.toml"
+    assert f"wrote {Path('config') / 'distro.toml'}" in first.stdout
+    assert (site / "var" / "distro.db").is_file() and not (site / "templates").exists()
+    config.write_text(config.read_text().replace('"Example Weekly"', '"The Site Weekly"', 1))
+    assert "wrote" not in in_folder(site, "init").stdout  # never rewritten
+    assert '"The Site Weekly"' in config.read_text()
+
+    in_folder(elsewhere, "--config", str(config), "subscribers", "add", "ana@example.org")
+    listed = json.loads(in_folder(site, "subscribers", "list", "--format", "json").stdout)
+    assert [s["email"] for s in listed] == ["ana@example.org"]
+    assert list(elsewhere.iterdir()) == []  # nothing of the site landed in the folder it was run from
+
+    copied = in_folder(site, "templates", "copy", "email/digest.txt.j2").stdout
+    assert str(site / "templates" / "email" / "digest.txt.j2") in copied.replace("\n", "")
+    overridden = json.loads(in_folder(site, "templates", "list", "--format", "json").stdout)
+    assert [t["name"] for t in overridden if t["overridden"]] == ["email/digest.txt.j2"]
+
+
+def test_init_writes_the_config_named_by_distro_config(tmp_path: Path) -> None:
+    config = tmp_path / "etc" / "news.toml"
+    in_folder(tmp_path, "init", DISTRO_CONFIG=str(config))
+    assert config.is_file() and not (tmp_path / "config").exists()
+    assert (tmp_path / "var" / "distro.db").is_file()

@@ -1,7 +1,8 @@
 """The composition root: settings in, a wired :class:`App` out. Nothing else builds engines or channels.
 
 Tests and embedders pass ``channels`` to swap a channel for one pointed at a local fake; everything else
-(database, templates, signing key) comes from the settings.
+(database, templates, signing key) comes from the settings. Templates are the packaged ones, overridden
+file by file by the site's ``templates_dir`` when it has that file (the folder need not exist).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from distro.tokens import SigningKey, load_or_create_key
 
 ChannelFactory = Callable[[str], Channel[Any]]
 HttpGet = Callable[[str], bytes]  # a URL distro was told to fetch (SNS certificates and confirmations)
-CHANNELS = ("email", "x", "facebook", "mastodon", "bluesky", "<platform>:<account>")
+CHANNELS = ("email", "x", "facebook", "mastodon", "bluesky", "threads", "linkedin", "<platform>:<account>")
 
 
 @dataclass
@@ -99,8 +100,6 @@ def webhook_fetcher(*, timeout: float = 10.0, max_bytes: int = 256 * 1024) -> Ht
 def build_app(
     settings: Settings, *, channels: ChannelFactory | None = None, engine: Engine | None = None
 ) -> App:
-    if not settings.templates_dir.is_dir():
-        raise ConfigError(f"templates directory {settings.templates_dir} does not exist (set templates_dir)")
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
     engine = engine or make_engine(settings.database_url)
     return App(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from distro.app import App
-from distro.cli.context import app, console
+from distro.cli.context import app, config_file, console
 from distro.cli.reports import print_dispatch
 from distro.errors import DistroError
 from distro.progress import ticker
@@ -20,8 +21,21 @@ ChannelOption = Annotated[list[str] | None, typer.Option("--channel", help="Only
 
 
 def init() -> None:
-    """Create or upgrade the database schema (safe to run again)."""
+    """Make this folder a site: config/distro.toml (unless there is one), var/, and the database schema.
+
+    Safe to run again: an existing config file is never rewritten, and the schema is only upgraded (the
+    same step every command takes, so `distro init` is also the schema upgrade after a new release).
+    With --config or DISTRO_CONFIG naming a file that does not exist yet, that file is written.
+    """
+    from distro import packaged
+    from distro.services.site import write_site_config
+
+    path = config_file()
+    if write_site_config(path, Path.cwd()):
+        documented = packaged.example_config()
+        console.print(f"wrote {path} (every key is documented in {documented})", highlight=False)
     application = app()
+    application.settings.var_dir.mkdir(parents=True, exist_ok=True)
     console.print(f"database ready: {application.engine.url.render_as_string(hide_password=True)}")
 
 
