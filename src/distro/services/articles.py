@@ -18,6 +18,7 @@ from sqlmodel import Session
 from distro.app import App
 from distro.db import session_scope
 from distro.models import Article, utcnow
+from distro.services import events
 from distro.sources.base import ArticleDraft
 from distro.store import articles, sources
 
@@ -115,6 +116,7 @@ def store_drafts(
         else:
             counts[_update(existing, draft, now)] += 1
     articles.insert_many(session, [vars(row) for row in new_rows])
+    events.articles_published(session, new_rows)  # outgoing webhooks, in this transaction
     return counts["new"], counts["updated"], counts["unchanged"], counts["stale"]
 
 

@@ -26,6 +26,7 @@ from distro.models import (
     SubscriberStatus,
 )
 from distro.outbox import Claimed
+from distro.services import events
 from distro.services.digest_variants import sections_key
 from distro.services.personal import personal_for
 from distro.store import articles as stored_articles
@@ -89,6 +90,7 @@ class MessageBuilder:
         posts = social_posts.by_ids(self.app.engine, post_ids)
         articles = self._x_articles(list(posts.values()))
         built: dict[int, Any] = self._one_off([c for c in batch if c.key.startswith(ONE_OFF_PREFIX)])
+        built.update(events.build_messages(self.app.engine, batch))  # outgoing webhooks
         for claimed in batch:
             if claimed.id in built:
                 continue
