@@ -46,10 +46,11 @@ def ingest_command(
 
 @group.command("list")
 def sources_list(fmt: FormatOption = Format.table) -> None:
-    """Every source with its last poll, last error, next poll and WebSub state."""
+    """Every source (config file, desk, or polled before) with its poll state and WebSub state."""
     from distro.services.ingest import list_sources
 
-    columns = ["name", "kind", "articles", "last_polled_at", "next_poll_at", "websub", "last_error", "url"]
+    columns = ["name", "origin", "kind", "paused", "articles", "last_polled_at", "next_poll_at", "websub"]
+    columns += ["last_error", "url"]
     show(list_sources(app()), columns, fmt, "sources")
 
 

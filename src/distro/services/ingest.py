@@ -23,6 +23,7 @@ from distro.db import session_scope
 from distro.errors import SourceError
 from distro.models import Source, utcnow
 from distro.services.articles import IngestReport, store_drafts
+from distro.services.source_list import every_source
 from distro.services.websub import ensure_subscription
 from distro.settings import SourceSettings
 from distro.sources import make_source
@@ -37,10 +38,11 @@ _OLDEST = datetime.min.replace(tzinfo=UTC)
 
 
 def configured_sources(app: App, spec: str | None = None) -> list[SourceSettings]:
-    """The sources named in settings, or just ``spec`` (a configured name, a URL or a path)."""
+    """The sources to poll (the TOML file's, then the desk's unpaused ones), or just ``spec`` (a source's
+    name, paused or not, or a URL or a path)."""
     if spec is None:
-        return list(app.settings.sources)
-    for source in app.settings.sources:
+        return every_source(app)
+    for source in every_source(app, include_paused=True):
         if spec == source.name:
             return [source]
     return [SourceSettings(name=without_credentials(spec), url=spec)]
@@ -139,7 +141,8 @@ def _subscribe_quietly(app: App, config: SourceSettings, result: FetchResult) ->
 
 def ingest(app: App, spec: str | None = None, *, backfill: int | None = None) -> list[IngestReport]:
     """Poll every configured source, or just ``spec`` (a name, or a URL/path read as a feed or a page)."""
-    ad_hoc = spec is not None and all(spec != source.name for source in app.settings.sources)
+    known = every_source(app, include_paused=True) if spec is not None else []
+    ad_hoc = spec is not None and all(spec != source.name for source in known)
     return [
         ingest_source(app, config, backfill=backfill, accept_pages=ad_hoc)
         for config in configured_sources(app, spec)
@@ -156,19 +159,21 @@ class SourceStatus:
     last_error: str | None
     next_poll_at: datetime | None
     websub: str | None  # the subscription state when the feed has a hub
+    origin: str = "config"  # config (the TOML file), desk (added on the desk), earlier (polled once, gone)
+    paused: bool = False  # a desk source left out of the polls
 
 
 def list_sources(app: App) -> list[SourceStatus]:
-    """Every configured source and every source polled before, with its poll state (for ``sources list``)."""
+    """Every source, the TOML file's then the desk's, then any polled before that is neither now (an ad hoc
+    ``distro ingest URL``, a removed desk source, whose articles are kept), with its poll state."""
     counts = articles.counts_by_source(app.engine)
     rows = {r.name: r for r in sources.every(app.engine)}
     subs = websub_subscriptions.states(app.engine)
+    desk = {entry.name: entry for entry in sources.desk_entries(app.engine)}
+    configured = {c.name: c for c in every_source(app, include_paused=True)}
+    toml = {c.name for c in app.settings.sources}
     statuses = []
-    names = [c.name for c in app.settings.sources] + [
-        n for n in rows if n not in {c.name for c in app.settings.sources}
-    ]
-    configured = {c.name: c for c in app.settings.sources}
-    for name in names:
+    for name in [*configured, *(n for n in rows if n not in configured)]:
         row = rows.get(name)
         config = configured.get(name)
         statuses.append(
@@ -179,8 +184,10 @@ def list_sources(app: App) -> list[SourceStatus]:
                 articles=counts.get(row.id, 0) if row else 0,
                 last_polled_at=row.last_polled_at if row else None,
                 last_error=strip_credentials(row.last_error) if row and row.last_error else None,
-                next_poll_at=row.next_poll_at if row else None,
+                next_poll_at=row.next_poll_at if row and not (name in desk and desk[name].paused) else None,
                 websub=subs.get(name),
+                origin="config" if name in toml else "desk" if name in desk else "earlier",
+                paused=name in desk and desk[name].paused,
             )
         )
     return statuses

@@ -25,6 +25,7 @@ from distro.db import session_scope
 from distro.errors import SourceError
 from distro.models import WebSubSubscription, utcnow
 from distro.services.articles import store_pushed
+from distro.services.source_list import every_source
 from distro.settings import SourceSettings
 from distro.sources.feed import parse_feed
 from distro.sources.websub import (
@@ -69,7 +70,7 @@ def _reaches(app: App, sub: WebSubSubscription, secret: str | None) -> bool:
 
 
 def _config(app: App, name: str) -> SourceSettings | None:
-    return next((c for c in app.settings.sources if c.name == name), None)
+    return next((c for c in every_source(app, include_paused=True) if c.name == name), None)
 
 
 def _due(sub: WebSubSubscription, lease: int, now: datetime) -> bool:
