@@ -126,7 +126,8 @@ def test_the_page_shows_each_post_as_sent_with_its_platform_length(
             sa.text("select title, url from article where id = (select min(article_id) from socialpost)")
         ).one()
     assert f'<a href="{url}" rel="noopener noreferrer">{title}</a>' in html
-    assert " UTC" in html and "due " in html
+    # Times in the desk's timezone (the main digest's, Europe/London: GMT in winter), as on the dashboard.
+    assert "Times are in Europe/London." in html and " GMT" in html and "due " in html
 
 
 @SQLITE

@@ -102,10 +102,15 @@ class DigestVariant(SQLModel, table=True):
 
 
 class SocialPost(SQLModel, table=True):
+    """One post: planned from an article (``article_id``, unique per platform and account), or written by
+    an editor (``custom_key``, its idempotency key: an announcement, or a repost linking to ``story_id``)."""
+
     __table_args__ = (sa.UniqueConstraint("article_id", "platform", "account"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    article_id: int = Field(foreign_key="article.id", index=True)
+    article_id: int | None = Field(default=None, foreign_key="article.id", index=True)
+    custom_key: str | None = Field(default=None, sa_type=sa.String(100), unique=True, index=True)
+    story_id: int | None = Field(default=None, foreign_key="article.id")
     platform: str = Field(sa_type=sa.String(20))
     account: str = Field(sa_type=sa.String(100))
     text: str = Field(sa_type=sa.Text)

@@ -113,14 +113,14 @@ class MessageBuilder:
     def _x_articles(self, posts: Sequence[SocialPost]) -> dict[int, Article]:
         """Articles of X posts when ``x.media`` or ``x.thread`` needs them (image, title, summary)."""
         x = self.app.settings.x
-        ids = [p.article_id for p in posts if p.platform == "x"]
+        ids = [p.article_id for p in posts if p.platform == "x" and p.article_id is not None]
         if not ids or not (x.media or x.thread):
             return {}
         return stored_articles.by_ids(self.app.engine, ids)
 
     def _x_extras(self, post: SocialPost, articles: Mapping[int, Article]) -> dict[str, Any]:
         """The image and thread an X post carries beside its stored body (see distro.channels.x)."""
-        article = articles.get(post.article_id)
+        article = articles.get(post.article_id) if post.article_id is not None else None  # None: written
         if post.platform != "x" or article is None:
             return {}
         from distro.compose.social import x_media, x_thread

@@ -12,13 +12,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlmodel import Session
+
 from distro import outbox
 from distro.app import App
 from distro.compose.social import RULES, PlannedPost, check_fits, plan_posts, rewrite_body
 from distro.db import session_scope
 from distro.errors import InvalidInput, NotFound
-from distro.models import Article, DeliveryStatus, utcnow
+from distro.models import Article, Delivery, DeliveryStatus, SocialPost, utcnow
 from distro.sanitize import truncate
+from distro.services.activity import record_activity
 from distro.services.plan import schedule_rows
 from distro.services.tracking import social_links
 from distro.store import articles, social_posts
@@ -123,14 +126,39 @@ def edit_post(app: App, article_id: int, platform: str, text: str, account: str 
                 f"article {article_id} has no planned {platform} post; run `distro social send --no-dispatch`"
             )
         for post, delivery in rows:
-            if not editable(delivery.status, delivery.attempts):
-                raise InvalidInput(f"the {platform} post of {post.account} is already {delivery.status}")
-            body = rewrite_body(platform, dict(post.body), text, app.settings, post.created_at)
-            post.text, post.body = text, body
-            session.add(post)
-            if delivery.status == DeliveryStatus.FAILED:  # it never fitted; now it does: queue it again
-                delivery.status, delivery.last_error = DeliveryStatus.PENDING, None
-                delivery.next_attempt_at = delivery.updated_at = utcnow()
-                session.add(delivery)
+            _change(app, post, delivery, text, session)
             changed += 1
     return changed
+
+
+def _change(app: App, post: SocialPost, delivery: Delivery, text: str, session: Session) -> None:
+    """Store ``text`` (already checked) as the post's, its body rebuilt; a failed untried one is queued."""
+    if not editable(delivery.status, delivery.attempts):
+        raise InvalidInput(f"the {post.platform} post of {post.account} is already {delivery.status}")
+    body = rewrite_body(post.platform, dict(post.body), text, app.settings, post.created_at)
+    post.text, post.body = text, body
+    session.add(post)
+    if delivery.status == DeliveryStatus.FAILED:  # it never fitted; now it does: queue it again
+        delivery.status, delivery.last_error = DeliveryStatus.PENDING, None
+        delivery.next_attempt_at = delivery.updated_at = utcnow()
+        session.add(delivery)
+
+
+def edit_delivery(app: App, delivery_id: int, text: str, *, actor: str | None = None) -> str:
+    """Replace the text of the one post behind delivery ``delivery_id`` (an article's or a written one),
+    by the same rules as :func:`edit_post`; returns its platform. With ``actor``, the edit is recorded."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput("the text is empty")
+    with session_scope(app.engine) as session:
+        found = social_posts.for_edit_delivery(session, delivery_id)
+        if found is None:
+            raise NotFound(f"no social post has delivery {delivery_id}; see `distro log`")
+        post, delivery = found
+        check_fits(post.platform, text, app.settings)
+        _change(app, post, delivery, text, session)
+        if actor is not None:
+            record_activity(
+                session, actor=actor, action="post.edit", subject=f"post {delivery_id}", detail=post.platform
+            )
+    return str(post.platform)

@@ -10,7 +10,7 @@ with its end and its reason, whoever set it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -56,8 +56,8 @@ class QueuedPost:
     channel: str
     platform: str
     account: str
-    article_id: int
-    title: str
+    article_id: int | None  # None: a post an editor wrote (an announcement or a repost)
+    title: str  # the article's (a repost: its story's); "" for an announcement
     url: str
     text: str  # what the stored body sends
     length: int  # as the platform counts it
@@ -69,6 +69,14 @@ class QueuedPost:
     lease_owner: str | None
     lease_until: datetime | None
     thread: tuple[str, ...] = ()  # X replies sent after the first post (x.thread)
+    written: bool = False  # written by an editor (distro.services.custom_posts), not planned
+
+    @property
+    def kind(self) -> str:
+        """ "article", "repost" (written, linking to a story) or "announcement"."""
+        if not self.written:
+            return "article"
+        return "repost" if self.title else "announcement"
 
     @property
     def over_limit(self) -> bool:
@@ -140,7 +148,7 @@ def _post(app: App, row: Any) -> QueuedPost:
     rule = RULES.get(row.platform)
     text = sent_text(row.platform, dict(row.body or {}), row.text)
     thread: tuple[str, ...] = ()
-    if row.platform == "x" and app.settings.x.thread:
+    if row.platform == "x" and app.settings.x.thread and row.article_id is not None:
         thread = x_thread(Article(title=row.title, url=row.url, summary=row.summary), text, app.settings)
     return QueuedPost(
         delivery_id=row.id,
@@ -148,8 +156,8 @@ def _post(app: App, row: Any) -> QueuedPost:
         platform=row.platform,
         account=row.account,
         article_id=row.article_id,
-        title=row.title,
-        url=row.url,
+        title=row.title or "",
+        url=row.url or "",
         text=text,
         length=_measure(row.platform, text),
         limit=rule.limit(app.settings) if rule else len(text),
@@ -160,6 +168,7 @@ def _post(app: App, row: Any) -> QueuedPost:
         lease_owner=worker_of(row.lease_owner) if row.lease_owner else None,  # the worker, not the claim
         lease_until=row.lease_until,
         thread=thread,
+        written=row.custom_key is not None,
     )
 
 
@@ -206,3 +215,157 @@ def queued_post(app: App, delivery_id: int) -> QueuedPost:
     if channel is not None:
         raise InvalidInput(f"delivery {delivery_id} is not a social post (channel {channel})")
     raise NotFound(f"no delivery {delivery_id}; the queue may have changed, reload the page")
+
+
+# -- the desk's page: filtered, one keyset page at a time (issue 21, item 6) ------------------------------
+
+PAGE_SIZE = 20
+STATUSES = ("pending", "held", "sending", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """Which posts the page lists: one status and/or one platform (None: every one)."""
+
+    status: str | None = None
+    platform: str | None = None
+
+    @classmethod
+    def parse(cls, status: str | None, platform: str | None) -> QueueFilter:
+        """From the page's query; InvalidInput naming the values it takes."""
+        status, platform = (status or "").strip() or None, (platform or "").strip() or None
+        if status is not None and status not in STATUSES:
+            raise InvalidInput(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
+        if platform is not None and platform not in PLATFORM_NAMES:
+            raise InvalidInput(f"unknown platform {platform!r}; use one of {', '.join(PLATFORM_NAMES)}")
+        return cls(status, platform)
+
+    def query(self, **cursor: str) -> dict[str, str]:
+        """The page's query string fields for this filter (and a cursor)."""
+        fields = {"status": self.status or "", "platform": self.platform or "", **cursor}
+        return {name: value for name, value in fields.items() if value}
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSummary:
+    """One account's line above the list: its counts per status (whatever the filter) and why it cannot
+    post, if it cannot."""
+
+    platform: str
+    account: str
+    channel: str
+    counts: dict[str, int]
+    problem: str | None = None
+    paused_until: datetime | None = None
+    pause_reason: str = ""
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    accounts: list[AccountSummary]
+    posts: list[QueuedPost]
+    wanted: QueueFilter
+    matching: int  # posts the filter keeps, on every page
+    earlier: str | None  # the cursor of the page before this one (None: this is the first)
+    later: str | None  # the cursor of the page after this one (None: this is the last)
+
+
+def cursor_of(post: QueuedPost) -> str:
+    return f"{post.next_attempt_at.astimezone(UTC):%Y%m%dT%H%M%S%f}-{post.delivery_id}"
+
+
+def parse_cursor(raw: str | None) -> tuple[datetime, int] | None:
+    if not raw:
+        return None
+    at, _, delivery_id = raw.partition("-")
+    try:
+        return datetime.strptime(at, "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC), int(delivery_id)
+    except ValueError:
+        raise InvalidInput("that page of the queue does not exist; start again from the first page") from None
+
+
+def _scope(wanted: QueueFilter, now: datetime) -> tuple[tuple[str, ...], datetime | None]:
+    """(waiting statuses, failed since) for the filter: failed posts are those of the last FAILED_DAYS."""
+    since = now - timedelta(days=FAILED_DAYS)
+    if wanted.status == DeliveryStatus.FAILED:
+        return (), since
+    if wanted.status is not None:
+        return (wanted.status,), None
+    return tuple(SHOWN), since
+
+
+def queue_page(
+    app: App,
+    wanted: QueueFilter,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    now: datetime | None = None,
+    size: int = PAGE_SIZE,
+) -> QueuePage:
+    """One page of the queue in send order, from a cursor (keyset: no page reads the ones before it)."""
+    now = now or utcnow()
+    waiting, failed_since = _scope(wanted, now)
+    rows = list(
+        social_posts.queue(
+            app.engine,
+            waiting=waiting,
+            failed_since=failed_since,
+            most=size + 1,
+            platform=wanted.platform,
+            after=parse_cursor(after),
+            before=parse_cursor(before),
+        )
+    )
+    if before:
+        more_earlier, more_later = len(rows) > size, True
+        rows = rows[-size:]
+    else:
+        more_earlier, more_later = after is not None, len(rows) > size
+        rows = rows[:size]
+    posts = [_post(app, row) for row in rows]
+    accounts = _summaries(app, now)
+    matching = sum(
+        count
+        for a in accounts
+        if wanted.platform in (None, a.platform)
+        for status, count in a.counts.items()
+        if wanted.status in (None, status)
+    )
+    return QueuePage(
+        accounts,
+        posts,
+        wanted,
+        matching,
+        earlier=cursor_of(posts[0]) if posts and more_earlier else None,
+        later=cursor_of(posts[-1]) if posts and more_later else None,
+    )
+
+
+def _summaries(app: App, now: datetime) -> list[AccountSummary]:
+    """Every configured account (settings order, even when empty), then any other with queued posts."""
+    counts = social_posts.queue_counts(
+        app.engine, waiting=SHOWN, failed_since=now - timedelta(days=FAILED_DAYS)
+    )
+    stored, running = social_accounts.every(app.engine), pauses.running(app.engine, now=now)
+    keys = [(a.platform, a.name, a.channel) for a in configured_accounts(app.settings)]
+    keys += [key for key in counts if key not in keys]
+    summaries = []
+    for platform, account, channel in keys:
+        pause = running.get(channel)
+        summaries.append(
+            AccountSummary(
+                platform,
+                account,
+                channel,
+                counts.get((platform, account, channel), {}),
+                problem=_problem(stored.get((platform, account))),
+                paused_until=pause.until if pause is not None else None,
+                pause_reason=pause.reason if pause is not None else "",
+            )
+        )
+    return summaries
