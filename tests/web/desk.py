@@ -38,9 +38,10 @@ def login(client: TestClient, email: str = EDITOR, password: str = PASSWORD, nex
     )
 
 
-def signed_in(app: App, client: TestClient, page: str = "/desk") -> str:
-    """Create the editor, sign in, open ``page``; returns the session's CSRF token from that page's forms."""
-    add_editor(app, EDITOR, PASSWORD)
+def signed_in(app: App, client: TestClient, page: str = "/desk", *, role: str = "admin") -> str:
+    """Create the editor (an admin unless told), sign in, open ``page``; returns the session's CSRF token
+    from that page's forms."""
+    add_editor(app, EDITOR, PASSWORD, role=role)
     response = login(client, next_url=page)
     assert response.status_code == 303, response.text
     opened = client.get(page, follow_redirects=False)

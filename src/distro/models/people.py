@@ -85,6 +85,9 @@ class Editor(SQLModel, table=True):
     last_login_at: datetime | None = _when()
     failed_logins: int = 0  # consecutive; reset by a successful login
     locked_until: datetime | None = _when()  # brute-force lockout, shared by every web process
+    # admin (everything), editor (editions, social posts, subscribers) or viewer (reads only); see
+    # distro.services.editors.ROLES.
+    role: str = Field(default="editor", sa_type=sa.String(20))
 
 
 class SignInClient(SQLModel, table=True):

@@ -33,9 +33,12 @@ from distro.app import App
 from distro.db import session_scope
 from distro.errors import InvalidInput, Refused
 from distro.models import Editor, EditorSession, utcnow
+from distro.services.activity import record_activity
 from distro.settings import WebSettings
 from distro.store import editors
 
+ROLES = ("admin", "editor", "viewer")
+"""admin: everything; editor: editions, social posts, subscribers; viewer: reads all, changes nothing."""
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 MAX_LOCKOUT = timedelta(days=1)
@@ -75,25 +78,54 @@ def _check_password(password: str) -> None:
         raise EditorError(f"the password is longer than {MAX_PASSWORD} characters")
 
 
-def add_editor(app: App, email: str, password: str) -> Editor:
+def _check_role(role: str) -> str:
+    if role not in ROLES:
+        raise EditorError(f"{role!r} is not a role; use one of {', '.join(ROLES)}")
+    return role
+
+
+def add_editor(app: App, email: str, password: str, *, role: str = "editor", actor: str = "system") -> Editor:
     address = _normal(email)
     if "@" not in address or len(address) > 320:
         raise EditorError(f"{email!r} is not an email address")
+    _check_role(role)
     _check_password(password)
     with session_scope(app.engine) as session:
         if editors.by_email(session, address) is not None:
             raise EditorError(
                 f"{address} is already an editor; use `distro editors passwd` to change the password"
             )
-        editor = Editor(email=address, password_hash=_HASHER.hash(password))
+        editor = Editor(email=address, password_hash=_HASHER.hash(password), role=role)
         session.add(editor)
+        record_activity(session, actor=actor, action="editor.add", subject=f"editor {address}", detail=role)
         session.flush()
         session.refresh(editor)
         session.expunge(editor)
     return editor
 
 
-def set_password(app: App, email: str, password: str) -> None:
+def set_role(app: App, email: str, role: str, *, actor: str = "system") -> Editor:
+    """Give an editor another role; it holds from their next request (sessions read it each time)."""
+    _check_role(role)
+    with session_scope(app.engine) as session:
+        editor = editors.by_email(session, _normal(email), lock=True)
+        if editor is None:
+            raise EditorError(f"no editor {email!r}")
+        before, editor.role = editor.role, role
+        record_activity(
+            session,
+            actor=actor,
+            action="editor.role",
+            subject=f"editor {editor.email}",
+            detail=f"{before} -> {role}",
+        )
+        session.flush()
+        session.refresh(editor)
+        session.expunge(editor)
+    return editor
+
+
+def set_password(app: App, email: str, password: str, *, actor: str = "system") -> None:
     """New password; every open session of that editor ends and any lockout is lifted."""
     _check_password(password)
     with session_scope(app.engine) as session:
@@ -104,15 +136,17 @@ def set_password(app: App, email: str, password: str) -> None:
         editor.failed_logins, editor.locked_until = 0, None
         editors.end_sessions(session, editor.id)
         editors.forget_address(session, _hash_of("address", editor.email))
+        record_activity(session, actor=actor, action="editor.passwd", subject=f"editor {editor.email}")
 
 
-def remove_editor(app: App, email: str) -> None:
+def remove_editor(app: App, email: str, *, actor: str = "system") -> None:
     with session_scope(app.engine) as session:
         editor = editors.by_email(session, _normal(email))
         if editor is None:
             raise EditorError(f"no editor {email!r}")
         editors.end_sessions(session, editor.id)
         editors.forget_address(session, _hash_of("address", editor.email))
+        record_activity(session, actor=actor, action="editor.remove", subject=f"editor {editor.email}")
         session.delete(editor)
 
 
@@ -181,7 +215,9 @@ def _reserve(app: App, address: str, client_hash: str, now: datetime) -> _Attemp
         return _Attempt(editor.password_hash, editor.id)
 
 
-def _sign_in(app: App, attempt: _Attempt, password: str, client_hash: str, now: datetime) -> Editor | None:
+def _sign_in(
+    app: App, attempt: _Attempt, password: str, client: str, client_hash: str, now: datetime
+) -> Editor | None:
     """The right password was given: clear the counts; None if the password changed meanwhile."""
     rehashed = _HASHER.hash(password) if _HASHER.check_needs_rehash(attempt.password_hash) else None
     with session_scope(app.engine) as session:
@@ -191,6 +227,13 @@ def _sign_in(app: App, attempt: _Attempt, password: str, client_hash: str, now: 
         editor.password_hash = rehashed or editor.password_hash
         editor.failed_logins, editor.locked_until, editor.last_login_at = 0, None, now
         editors.forget_client(session, _hash_of("address", editor.email), client_hash)
+        record_activity(
+            session,
+            actor=f"editor:{editor.email}",
+            action="signin",
+            subject=f"editor {editor.email}",
+            detail=f"from {client}",
+        )
         session.flush()
         session.refresh(editor)
         session.expunge(editor)
@@ -206,11 +249,29 @@ def authenticate(app: App, email: str, password: str, *, client: str, now: datet
     try:
         _HASHER.verify(attempt.password_hash, password)  # always one verify: every refusal costs the same
     except (VerificationError, InvalidHashError):
+        _record_refusal(app, address, client)
         raise LoginRefused() from None
-    editor = _sign_in(app, attempt, password, client_hash, now) if attempt.editor_id is not None else None
+    editor = None
+    if attempt.editor_id is not None:
+        editor = _sign_in(app, attempt, password, client_of(client), client_hash, now)
     if editor is None:
+        _record_refusal(app, address, client)
         raise LoginRefused()
     return editor
+
+
+def _record_refusal(app: App, address: str, client: str) -> None:
+    """A refused sign-in, in the activity record: an editor's address is named, anything else typed into
+    the address field (a stranger's guess, a password typed in the wrong box) is not."""
+    with session_scope(app.engine) as session:
+        known = editors.by_email(session, address) is not None
+        record_activity(
+            session,
+            actor="anonymous",
+            action="signin.failed",
+            subject=f"editor {address}" if known else "an unknown address",
+            detail=f"from {client_of(client)}",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +279,7 @@ class DeskSession:
     editor_id: int
     email: str
     csrf_token: str
+    role: str = "viewer"  # read from the editor's row with every request, so a new role holds at once
 
 
 def _digest(token: str) -> str:
@@ -247,7 +309,9 @@ def session_of(app: App, token: str | None, now: datetime | None = None) -> Desk
     if found is None:
         return None
     row, editor = found
-    return DeskSession(editor_id=editor.id or 0, email=editor.email, csrf_token=row.csrf_token)
+    return DeskSession(
+        editor_id=editor.id or 0, email=editor.email, csrf_token=row.csrf_token, role=editor.role
+    )
 
 
 def close_session(app: App, token: str | None) -> None:

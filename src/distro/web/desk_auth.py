@@ -7,6 +7,10 @@ cookie is HttpOnly and SameSite=Lax, and ``Secure`` with the ``__Host-`` prefix 
 https. The sign-in form itself carries a double-submit token (login CSRF) and is throttled per client IP;
 wrong passwords lock that client, and then the account, out for a while (:mod:`distro.services.editors`).
 Every refused sign-in gets the same page with the same status, whatever the reason.
+
+Roles (:data:`distro.services.editors.ROLES`): a viewer reads every page, and :data:`DeskPost` answers
+every form a viewer posts with 403 (signing out excepted); :data:`DeskAdminPost` and :data:`DeskAdmin`
+let only admins through (sources, accounts, API tokens, editors). The role is read with every request.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from distro.app import App
+from distro.services.activity import editor_actor
 from distro.services.editors import (
     REFUSED,
     DeskSession,
@@ -71,6 +76,28 @@ class Desk:
     def csrf(self) -> str:
         return self.session.csrf_token
 
+    @property
+    def email(self) -> str:
+        return self.session.email
+
+    @property
+    def role(self) -> str:
+        return self.session.role
+
+    @property
+    def actor(self) -> str:
+        """Who this is in the activity record."""
+        return editor_actor(self.session.email)
+
+    @property
+    def can_edit(self) -> bool:
+        """Editors and admins may change things; viewers only read."""
+        return self.session.role in ("admin", "editor")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.session.role == "admin"
+
 
 def _login_redirect(request: fastapi.Request) -> fastapi.HTTPException:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -88,6 +115,19 @@ async def current_desk(request: fastapi.Request, app: AppDep) -> Desk:
 
 
 DeskDep = Annotated[Desk, fastapi.Depends(current_desk)]
+
+VIEWER_REFUSED = "your desk account may read but not change anything (role: viewer); ask an admin"
+ADMIN_ONLY = "only an admin may do this on the desk; ask an admin"
+
+
+async def admin_desk(desk: DeskDep) -> Desk:
+    """The signed-in editor when they are an admin (403 otherwise)."""
+    if not desk.is_admin:
+        raise fastapi.HTTPException(403, ADMIN_ONLY)
+    return desk
+
+
+DeskAdmin = Annotated[Desk, fastapi.Depends(admin_desk)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +162,7 @@ async def parse_form(request: fastapi.Request) -> dict[str, list[str]]:
     return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
 
 
-async def desk_form(request: fastapi.Request, desk: DeskDep) -> DeskForm:
+async def checked_form(request: fastapi.Request, desk: Desk) -> DeskForm:
     """The form, once its ``csrf_token`` field matches the session's token (else 403, nothing changes)."""
     fields = await parse_form(request)
     offered = (fields.get("csrf_token") or [""])[0]
@@ -133,7 +173,28 @@ async def desk_form(request: fastapi.Request, desk: DeskDep) -> DeskForm:
     return DeskForm(desk, fields)
 
 
+async def desk_form(request: fastapi.Request, desk: DeskDep) -> DeskForm:
+    """A form an editor or admin posted (CSRF checked); a viewer gets 403 and nothing changes."""
+    if not desk.can_edit:
+        raise fastapi.HTTPException(403, VIEWER_REFUSED)
+    return await checked_form(request, desk)
+
+
+async def desk_admin_form(request: fastapi.Request, desk: DeskDep) -> DeskForm:
+    """A form only an admin may post (sources, accounts, API tokens, editors); 403 for anyone else."""
+    if not desk.is_admin:
+        raise fastapi.HTTPException(403, ADMIN_ONLY)
+    return await checked_form(request, desk)
+
+
+async def any_desk_form(request: fastapi.Request, desk: DeskDep) -> DeskForm:
+    """A form every signed-in role may post (signing out)."""
+    return await checked_form(request, desk)
+
+
 DeskPost = Annotated[DeskForm, fastapi.Depends(desk_form)]
+DeskAdminPost = Annotated[DeskForm, fastapi.Depends(desk_admin_form)]
+DeskAnyPost = Annotated[DeskForm, fastapi.Depends(any_desk_form)]
 
 
 def render_desk(
@@ -144,6 +205,8 @@ def render_desk(
         publication=app.settings.publication,
         title=title,
         editor=desk.session.email if desk else None,
+        desk_role=desk.role if desk else None,
+        can_edit=desk.can_edit if desk else False,
         csrf=desk.csrf if desk else "",
         active=template,
         **{"notice": None, "error": None, **context},
@@ -251,7 +314,7 @@ async def login(request: fastapi.Request, app: AppDep) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: fastapi.Request, form: DeskPost) -> Response:
+async def logout(request: fastapi.Request, form: DeskAnyPost) -> Response:
     app = form.desk.app
     await run_in_threadpool(close_session, app, request.cookies.get(session_cookie(app)))
     response = see_other("/desk/login")
