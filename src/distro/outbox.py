@@ -39,7 +39,7 @@ from distro.models import (
     utcnow,
 )
 from distro.settings import DispatchSettings
-from distro.store import bounce_events, deliveries, table, transitions
+from distro.store import bounce_events, deliveries, table, transitions, webhook_events
 from distro.store.pauses import pause_channel
 from distro.store.suppressions import Bounce, count_bounces
 from distro.urls import strip_credentials
@@ -359,6 +359,7 @@ def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings
         if bounces:
             suppressed = count_bounces(connection, bounces, limit=settings.hard_bounce_limit)
             bounce_events.record_refusals(connection, bounces, set(suppressed), now)
+        webhook_events.report(connection, outcomes)  # outgoing webhooks, in this transaction
 
 
 def release(

@@ -33,6 +33,7 @@ from distro.errors import InvalidInput
 from distro.feedback.messages import read_message
 from distro.feedback.report import Feedback, Kind
 from distro.models import Subscriber, SubscriberStatus, SuppressionReason, utcnow
+from distro.services import events
 from distro.store import bounce_events, deliveries, subscribers, suppressions
 from distro.tokens import InvalidToken, read_bounce_token
 
@@ -107,6 +108,7 @@ def record_feedback(app: App, feedback: Feedback, *, now: datetime | None = None
             return outcome(ALREADY, target)
         action = _apply(app, session, connection, feedback, target, now)
         bounce_events.set_action(connection, event_id, action)
+        events.bounced(session, event_id, target, feedback, action)  # outgoing webhooks, this transaction
     return outcome(action, target)
 
 

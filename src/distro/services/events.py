@@ -79,6 +79,23 @@ def articles_published(session: Session, rows: Sequence[Any]) -> None:
         emit(session, "article.published", article_data(article), key=f"article.published:{article.id}")
 
 
+def bounced(session: Session, event_id: int, target: Any, feedback: Any, action: str) -> None:
+    """``delivery.bounced`` for one bounce or complaint report just stored (its BounceEvent id is the key)."""
+    if not wanted(session, "delivery.bounced"):
+        return
+    data: dict[str, object] = {
+        "email": target.email,
+        "subscriber_id": target.subscriber_id,
+        "delivery_id": target.delivery_id,
+        "kind": str(feedback.kind),
+        "status": feedback.status,
+        "source": str(feedback.source),
+        "provider": feedback.provider,
+        "action": action,
+    }
+    emit(session, "delivery.bounced", data, key=f"delivery.bounced:report:{event_id}")
+
+
 def build_messages(engine: Engine, batch: Sequence[Claimed]) -> dict[int, Any]:
     """The wire message of each claimed ``webhook`` row (the dispatcher's builder calls this)."""
     rows = [c for c in batch if c.channel == webhook_events.CHANNEL]

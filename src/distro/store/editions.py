@@ -25,7 +25,7 @@ from distro.models import (
     DigestVariant,
     utcnow,
 )
-from distro.store import transitions
+from distro.store import transitions, webhook_events
 from distro.store.articles import FRESH
 
 _Row = TypeVar("_Row", Digest, DigestEdit, Delivery)
@@ -142,9 +142,12 @@ def mark_queued(engine: Engine, digest_id: int) -> Digest:
             .where(Delivery.digest_id == digest_id, col(Delivery.subscriber_id).is_not(None))
         ).one()
         digest.recipients = int(total)
+        first = digest.status != DigestStatus.QUEUED
         digest.status = DigestStatus.QUEUED
         digest.queued_at = digest.queued_at or utcnow()
         session.add(digest)
+        if first:
+            webhook_events.edition_queued(session, digest)  # outgoing webhooks, in this transaction
         return _detached(session, digest)
 
 

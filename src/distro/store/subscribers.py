@@ -13,11 +13,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
 from distro.db import session_scope
 from distro.models import Subscriber, SubscriberStatus, utcnow
-from distro.store import suppressions, transitions
+from distro.store import suppressions, transitions, webhook_events
 
 _lowered = sa.func.lower(col(Subscriber.email))  # addresses are unique whatever their case
 
@@ -38,6 +39,7 @@ def add(engine: Engine, subscriber: Subscriber) -> bool:
         if by_email(session, subscriber.email) is not None:
             return False
         session.add(subscriber)
+        webhook_events.subscriber_event(session, "subscriber.created", subscriber)
     return True
 
 
@@ -61,6 +63,8 @@ def set_status(subscriber: Subscriber, status: SubscriberStatus, now: datetime |
     transitions.check(subscriber.status, status)
     subscriber.status = status
     subscriber.unsubscribed_at = None if status == SubscriberStatus.ACTIVE else now or utcnow()
+    if status == SubscriberStatus.UNSUBSCRIBED and (session := object_session(subscriber)) is not None:
+        webhook_events.subscriber_event(session, "subscriber.unsubscribed", subscriber)  # in its transaction
     return True
 
 
@@ -73,6 +77,7 @@ def insert_many(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Insert new subscribers (dicts of columns) in the caller's transaction (a CSV import)."""
     if rows:
         connection.execute(sa.insert(Subscriber), list(rows))
+        webhook_events.subscribers_created(connection, [str(row["email"]) for row in rows])
 
 
 def active_page(engine: Engine, *, after: int, limit: int, now: datetime) -> list[Subscriber]:

@@ -14,15 +14,16 @@ from __future__ import annotations
 import json
 import uuid
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
 
-from distro.models import Delivery, DeliveryStatus, WebhookEvent, utcnow
+from distro.models import Delivery, DeliveryStatus, Digest, DigestStatus, Subscriber, WebhookEvent, utcnow
 from distro.settings import WebhookSettings
 from distro.store import table
 
@@ -126,3 +127,141 @@ def forget(connection: Connection, email: str) -> int:
     """Delete the events about ``email`` (any case), so a forgotten reader's address leaves with them."""
     statement = sa.delete(E).where(E.c.email == email.lower())
     return int(connection.execute(statement).rowcount or 0)
+
+
+# -- the changes reported from the store and the outbox, each in its own transaction -------------------
+
+
+def _wants(bind: Engine | Connection, event: str) -> bool:
+    return bool(subscribed(bind.engine, event))
+
+
+def subscriber_data(subscriber: Subscriber) -> dict[str, object]:
+    return {
+        "id": subscriber.id,
+        "email": subscriber.email,
+        "name": subscriber.name,
+        "status": str(subscriber.status),
+        "sections": subscriber.sections,
+        "newsletters": subscriber.newsletters,
+        "created_at": subscriber.created_at,
+        "unsubscribed_at": subscriber.unsubscribed_at,
+    }
+
+
+def subscriber_event(session: Session, event: str, subscriber: Subscriber) -> None:
+    """``subscriber.created`` / ``subscriber.unsubscribed`` for a subscriber in ``session``."""
+    if not _wants(session.connection(), event):
+        return
+    session.add(subscriber)
+    session.flush()  # its id
+    email = subscriber.email.lower()
+    enqueue(session.connection(), event, subscriber_data(subscriber), email=email)
+
+
+def subscribers_created(connection: Connection, emails: Sequence[str]) -> None:
+    """``subscriber.created`` for subscribers just inserted in bulk (a CSV import), by address."""
+    if not emails or not _wants(connection, "subscriber.created"):
+        return
+    S = table(Subscriber)
+    lowered = [email.lower() for email in emails]
+    for start in range(0, len(lowered), 500):
+        page = lowered[start : start + 500]
+        for row in connection.execute(sa.select(S).where(sa.func.lower(S.c.email).in_(page))):
+            data = subscriber_data(Subscriber.model_validate(dict(row._mapping)))
+            enqueue(connection, "subscriber.created", data, email=row.email.lower())
+
+
+def edition_data(digest: Digest) -> dict[str, object]:
+    return {
+        "id": digest.id,
+        "slug": digest.slug,
+        "newsletter": digest.newsletter,
+        "subject": digest.subject,
+        "recipients": digest.recipients,
+        "queued_at": digest.queued_at,
+    }
+
+
+def edition_queued(session: Session, digest: Digest) -> None:
+    """``edition.queued`` the first time an edition's rows are queued (and ``edition.sent`` if none is
+    left to send by then: the workers may have emptied the queue while it was still being filled)."""
+    connection = session.connection()
+    if _wants(connection, "edition.queued"):
+        session.flush()
+        enqueue(connection, "edition.queued", edition_data(digest), uid=f"edition.queued:{digest.id}")
+    editions_sent(connection, [digest.id or 0])
+
+
+def editions_sent(connection: Connection, digest_ids: Collection[int]) -> None:
+    """``edition.sent`` (once: its key is the edition's) for each queued edition with no row left to send."""
+    if not digest_ids or not _wants(connection, "edition.sent"):
+        return
+    G = table(Digest)
+    left = {DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.HELD}
+    for digest_id in sorted(digest_ids):
+        counts = dict(
+            connection.execute(
+                sa.select(D.c.status, sa.func.count())
+                .where(D.c.digest_id == digest_id, D.c.subscriber_id.is_not(None))
+                .group_by(D.c.status)
+            ).all()
+        )
+        row = connection.execute(sa.select(G).where(G.c.id == digest_id)).first()
+        if row is None or row.status != DigestStatus.QUEUED or not counts or set(counts) & left:
+            continue
+        data = edition_data(Digest.model_validate(dict(row._mapping))) | {
+            "deliveries": {str(status): int(n) for status, n in counts.items()}
+        }
+        enqueue(connection, "edition.sent", data, uid=f"edition.sent:{digest_id}")
+
+
+def _email_event(row: Any, hard_bounce: bool) -> tuple[str, dict[str, object]] | None:
+    if row.status != DeliveryStatus.FAILED or row.subscriber_id is None:
+        return None
+    event = "delivery.bounced" if hard_bounce else "delivery.failed"
+    data: dict[str, object] = {
+        "delivery_id": row.id,
+        "email": row.recipient,
+        "subscriber_id": row.subscriber_id,
+        "edition_id": row.digest_id,
+        "error": row.last_error,
+    }
+    return event, data | ({"kind": "hard", "source": "smtp"} if hard_bounce else {})
+
+
+def _post_event(row: Any) -> tuple[str, dict[str, object]] | None:
+    if row.status not in (DeliveryStatus.SENT, DeliveryStatus.FAILED) or row.social_post_id is None:
+        return None
+    sent = row.status == DeliveryStatus.SENT
+    data: dict[str, object] = {
+        "delivery_id": row.id,
+        "post_id": row.social_post_id,
+        "platform": row.channel.partition(":")[0],
+        "account": row.recipient,
+        "provider_id" if sent else "error": row.provider_id if sent else row.last_error,
+    }
+    return ("post.published" if sent else "post.failed"), data
+
+
+_REPORTED = (D.c.id, D.c.channel, D.c.recipient, D.c.status, D.c.digest_id, D.c.subscriber_id)
+_REPORTED += (D.c.social_post_id, D.c.provider_id, D.c.last_error)
+
+
+def report(connection: Connection, outcomes: Sequence[Any]) -> None:
+    """The events of one :func:`distro.outbox.record` (``outcomes`` are its Outcomes), read back from the
+    rows it just moved: ``delivery.failed`` / ``delivery.bounced`` (an SMTP refusal), ``post.published`` /
+    ``post.failed``, and ``edition.sent`` for editions with nothing left to send. Each event's key is its
+    delivery's, so a row recorded twice (a lease taken over) is reported once."""
+    if not _ROUTES.get(connection.engine) or not outcomes:
+        return
+    ids = [o.claimed.id for o in outcomes if o.claimed.channel != CHANNEL]  # never a webhook's own outcome
+    refused = {o.claimed.id for o in outcomes if o.hard_bounce}
+    rows = connection.execute(sa.select(*_REPORTED).where(D.c.id.in_(ids))).all() if ids else []
+    for row in rows:
+        found = _email_event(row, row.id in refused) if row.channel == "email" else _post_event(row)
+        if found is not None and _wants(connection, found[0]):
+            event, data = found
+            email = row.recipient.lower() if row.channel == "email" else None
+            enqueue(connection, event, data, uid=f"{event}:{row.id}", email=email)
+    editions_sent(connection, {r.digest_id for r in rows if r.digest_id is not None and r.subscriber_id})
