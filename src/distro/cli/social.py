@@ -57,10 +57,11 @@ def social_hold(
     account: AccountOpt = None,
 ) -> None:
     """Hold a queued post back: it stays queued and no worker sends it until `distro social release`."""
+    from distro.services.activity import cli_actor
     from distro.services.plan import hold
 
     ids = _post_ids(delivery_id, article, platform, account)
-    console.print(f"held: {hold(app().engine, ids)}")
+    console.print(f"held: {hold(app().engine, ids, actor=cli_actor())}")
 
 
 @group.command("release")
@@ -71,21 +72,91 @@ def social_release(
     account: AccountOpt = None,
 ) -> None:
     """Release a held post: it goes out at its account's next free slot (see posting plans)."""
+    from distro.services.activity import cli_actor
     from distro.services.plan import release
 
     ids = _post_ids(delivery_id, article, platform, account)
-    console.print(f"released: {release(app().engine, app().settings, ids)}")
+    console.print(f"released: {release(app().engine, app().settings, ids, actor=cli_actor())}")
 
 
 @group.command("edit")
 def social_edit(
-    article_id: Annotated[int, typer.Argument(help="The article (see `distro articles list`).")],
-    platform: Annotated[str, typer.Option("--platform", help="x, facebook, mastodon or bluesky.")],
-    text: Annotated[str, typer.Option("--text", help="The post's new text, link included where it goes.")],
+    article_id: Annotated[
+        int | None, typer.Argument(help="The article (see `distro articles list`).")
+    ] = None,
+    platform: PlatformOpt = None,
+    text: Annotated[
+        str, typer.Option("--text", help="The post's new text, link included where it goes.")
+    ] = "",
     account: AccountOpt = None,
+    delivery: Annotated[
+        int | None,
+        typer.Option("--delivery", help="Or: the post's delivery id (a written post has no article)."),
+    ] = None,
 ) -> None:
     """Replace a planned post's text before it is sent (checked against the platform's length rule)."""
-    from distro.services.social import edit_post
+    from distro.services.activity import cli_actor
+    from distro.services.social import edit_delivery, edit_post
 
+    if delivery is not None:
+        edited = edit_delivery(app(), delivery, text, actor=cli_actor())
+        console.print(f"the {edited} post of delivery {delivery} updated")
+        return
+    if article_id is None or platform is None:
+        raise typer.BadParameter("give ARTICLE_ID and --platform, or --delivery")
     changed = edit_post(app(), article_id, platform, text, account)
     console.print(f"{changed} {platform} post(s) of article {article_id} updated")
+
+
+@group.command("post")
+def social_post(
+    platform: Annotated[
+        str, typer.Option("--platform", help="x, facebook, mastodon, bluesky, threads, linkedin.")
+    ],
+    text: Annotated[str, typer.Option("--text", help="What the post says (a link is added at its end).")],
+    account: Annotated[
+        str | None, typer.Option("--account", help="The account (default: the first).")
+    ] = None,
+    link: Annotated[str | None, typer.Option("--link", help="An announcement's link.")] = None,
+    article: Annotated[
+        str | None, typer.Option("--article", help="Repost this stored story: its id or URL.")
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help='Send time, "2026-12-02 09:00" in the desk\'s timezone (default: now).'),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            help="Idempotency key (default: derived from the options, so a retry queues nothing new).",
+        ),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Queue without asking.")] = False,
+) -> None:
+    """Queue a post that is not from an article: an announcement, or a repost of an older story.
+
+    It goes through the same outbox as articles' posts (hold, edit, release and post now apply); workers or
+    `distro social send` send it at its time. A text that does not fit the platform is refused, never cut.
+    """
+    from distro.services.activity import cli_actor
+    from distro.services.custom_posts import PostRequest, local_time, prepare, queue_prepared
+
+    application = app()
+    request = PostRequest(platform, text, account, link, article, at, key)
+    prepared = prepare(application, request)
+    when = local_time(application, prepared.send_at)
+    where = f"{prepared.account.platform} ({prepared.account.name})"
+    console.print(f"{where}, {prepared.length}/{prepared.limit}, at {when}:", highlight=False)
+    console.print(prepared.text, markup=False, highlight=False)
+    if not yes and not typer.confirm("Queue it?"):
+        raise typer.Exit(1)
+    queued = queue_prepared(application, prepared, actor=cli_actor())
+    if queued.created:
+        console.print(f"queued: delivery {queued.delivery_id}, goes out at {when}", highlight=False)
+    else:
+        console.print(
+            f"already queued: delivery {queued.delivery_id} ({queued.status}, "
+            f"{local_time(application, queued.send_at)}); nothing added. Give --key to post it again.",
+            highlight=False,
+        )
