@@ -12,6 +12,8 @@ import typer
 
 from distro.cli import (
     accounts,
+    activity,
+    api_tokens,
     bounces,
     digest,
     editors,
@@ -23,6 +25,7 @@ from distro.cli import (
     subscribers,
     suppressions,
     templates,
+    webhooks,
 )
 from distro.cli.context import err, root
 from distro.errors import DistroError
@@ -45,6 +48,7 @@ cli.command("log")(status.log_command)
 cli.command("web")(service.web_command)
 cli.command("status")(status.status_command)
 cli.command("report")(report.report_command)
+cli.command("activity")(activity.activity_command)
 cli.add_typer(digest.group, name="digest")
 cli.add_typer(social.group, name="social")
 cli.add_typer(sources.articles_group, name="articles")
@@ -55,7 +59,9 @@ cli.add_typer(sources.group, name="sources")
 cli.add_typer(accounts.group, name="accounts")
 cli.add_typer(accounts.auth_group, name="auth")
 cli.add_typer(editors.group, name="editors")
+cli.add_typer(api_tokens.group, name="api-tokens")
 cli.add_typer(templates.group, name="templates")
+cli.add_typer(webhooks.group, name="webhooks")
 
 
 def main() -> None:

@@ -7,6 +7,8 @@ so adding a state needs no type migration); :mod:`distro.store.transitions` list
 
 from __future__ import annotations
 
+from distro.models.activity import Activity
+from distro.models.api import ApiToken
 from distro.models.columns import (
     StatusString,
     UTCDateTime,
@@ -29,6 +31,7 @@ from distro.models.delivery import (
     DeliveryAttempt,
     Suppression,
 )
+from distro.models.desk_sources import DeskSource
 from distro.models.people import (
     Editor,
     EditorSession,
@@ -56,15 +59,19 @@ from distro.models.tracking import (
     OpenHit,
     OpenKind,
 )
+from distro.models.webhooks import WebhookEvent
 
 __all__ = [
+    "Activity",
     "AccountStatus",
+    "ApiToken",
     "Article",
     "AttemptOutcome",
     "Channel",
     "ChannelPause",
     "ClickKind",
     "Delivery",
+    "DeskSource",
     "DeliveryAttempt",
     "DeliveryStatus",
     "Digest",
@@ -88,6 +95,7 @@ __all__ = [
     "StatusString",
     "Subscriber",
     "UnsubscribeEvent",
+    "WebhookEvent",
     "SubscriberStatus",
     "BounceEvent",
     "Suppression",

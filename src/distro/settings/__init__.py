@@ -54,6 +54,7 @@ from distro.settings.social import (
     ThreadsSettings,
     XSettings,
 )
+from distro.settings.webhooks import Webhooks, WebhookSettings
 
 __all__ = [
     "ACCOUNT_NAME",
@@ -80,6 +81,7 @@ __all__ = [
     "SourceSettings",
     "ThreadsSettings",
     "WebSettings",
+    "WebhookSettings",
     "XSettings",
     "load_settings",
     "read_config_file",
@@ -123,6 +125,7 @@ class Settings(BaseSettings):
     sources: list[SourceSettings] = Field(default_factory=list)
     # More newsletters beside [digest] (e.g. a daily Security brief), each with its own schedule and list.
     newsletters: list[NewsletterSettings] = Field(default_factory=list)
+    webhooks: Webhooks = Field(default_factory=list)  # [[webhooks]], distro.settings.webhooks
     # Credential headers per source name, from DISTRO_SOURCE_HEADERS only (JSON), e.g.
     # {"private-feed": {"Authorization": "Bearer ..."}}; they become that source's secret_headers.
     source_headers: dict[str, dict[str, SecretStr]] = Field(default_factory=dict)

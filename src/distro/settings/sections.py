@@ -150,7 +150,7 @@ class DigestSettings(_Section):
     window_days: int = 7
     max_stories: int = 12
     sections: list[str] = Field(default_factory=lambda: ["Geopolitics", "Security", "Economy", "Commentary"])
-    subject: str = "{{ publication.name }} weekly · {{ lead.title }}"
+    subject: str = "{{ lead.title }}"  # the From name already says the publication
     greeting_fallback: str = "reader"
     utm_source: str = "newsletter"
     # A week without new articles: "skip" sends nothing, "note" sends the short email/empty.mjml.j2 note.
@@ -233,6 +233,11 @@ class WebSettings(_Section):
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
     login_per_ip_per_hour: int = Field(default=30, ge=1)
+    # Let admins add sources on the desk that fetch from loopback, private and link-local addresses
+    # (refused by default: SSRF protection, as sources.<name>.allow_private_addresses is for TOML ones).
+    desk_private_sources: bool = False
+    # REST API (/api/v1): requests allowed per token in a sliding minute (429 with Retry-After beyond).
+    api_requests_per_minute: int = Field(default=120, ge=1)
     # Bearer token that GET /metrics asks for (Authorization: Bearer ...); from DISTRO_WEB__METRICS_TOKEN
     # only. Unset: /metrics answers anyone, so keep it off the public side of the proxy.
     metrics_token: SecretStr | None = None
