@@ -11,13 +11,14 @@ import pytest
 import requests
 import sqlalchemy as sa
 from pydantic import SecretStr
+from sqlmodel import select
 
 from distro.app import App, build_app, make_channel
 from distro.channels.base import Channel
 from distro.channels.mastodon import MastodonChannel
-from distro.db import upgrade
+from distro.db import session_scope, upgrade
 from distro.feedback.report import Feedback, Kind, Source
-from distro.models import Subscriber
+from distro.models import Signup, Subscriber, WebhookEvent
 from distro.services import preferences
 from distro.services.bounces import record_feedback
 from distro.services.delivery import dispatch
@@ -144,3 +145,24 @@ def test_mastodon_posts_published_and_failed(hooked_settings: Settings, receiver
     assert {e.data["provider_id"] for e in published} == {status["id"] for status in fake.statuses}
     assert failed[0].data["platform"] == "mastodon" and "Validation failed" in failed[0].data["error"]
     assert all("email" not in e.data for e in published + failed)
+
+
+def test_a_sign_up_confirmed_is_created_and_forgetting_deletes_the_readers_events(
+    hooked: App, receiver: Receiver
+) -> None:
+    from distro.services.privacy import forget_subscriber
+    from distro.services.signup import confirm, confirm_url, request_signup
+
+    request_signup(hooked, "new.reader@example.org", None, None)
+    with session_scope(hooked.engine) as session:
+        (signup,) = session.exec(select(Signup)).all()
+    confirm(hooked, confirm_url(hooked, signup).rsplit("/", 1)[1])
+    with hooked.engine.connect() as connection:
+        stored = connection.execute(sa.select(WebhookEvent.event, WebhookEvent.email)).all()
+    assert ("subscriber.created", "new.reader@example.org") in stored
+
+    assert forget_subscriber(hooked, "new.reader@example.org")["webhook_events"] == 1
+    with hooked.engine.connect() as connection:
+        assert connection.execute(sa.select(WebhookEvent.event, WebhookEvent.email)).all() == []
+    dispatch(hooked, ["webhook"])
+    assert receiver.events == []  # its deliveries are settled as suppressed, nothing sent

@@ -9,9 +9,9 @@ address only in the events about that reader (``subscriber.*``, ``delivery.*``);
 The places that report: :mod:`distro.services.articles` (``article.published``),
 :func:`distro.store.editions.mark_queued` (``edition.queued``), :func:`distro.outbox.record`
 (``edition.sent``, ``delivery.failed``, ``post.published``, ``post.failed``),
-:mod:`distro.services.bounces` (``delivery.bounced``), :mod:`distro.store.subscribers`
-(``subscriber.created``, ``subscriber.unsubscribed``) and :mod:`distro.services.social` (a post that
-cannot fit its platform: ``post.failed``).
+:mod:`distro.services.bounces` (``delivery.bounced``), :mod:`distro.store.subscribers` and
+:mod:`distro.services.signup` (``subscriber.created``, ``subscriber.unsubscribed``). A post stored as failed
+at planning because it cannot fit its platform is not reported (it never reached the outbox's record).
 """
 
 from __future__ import annotations
