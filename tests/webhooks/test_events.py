@@ -5,11 +5,13 @@ refused), bounce and complaint reports, an unsubscribe click, and Mastodon posts
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import requests
 import sqlalchemy as sa
+import time_machine
 from pydantic import SecretStr
 from sqlmodel import select
 
@@ -22,6 +24,7 @@ from distro.models import Signup, Subscriber, WebhookEvent
 from distro.services import preferences
 from distro.services.bounces import record_feedback
 from distro.services.delivery import dispatch
+from distro.services.digest_send import send_edition
 from distro.services.ingest import ingest
 from distro.services.jobs import run_once
 from distro.services.social import plan_social
@@ -166,3 +169,35 @@ def test_a_sign_up_confirmed_is_created_and_forgetting_deletes_the_readers_event
         assert connection.execute(sa.select(WebhookEvent.event, WebhookEvent.email)).all() == []
     dispatch(hooked, ["webhook"])
     assert receiver.events == []  # its deliveries are settled as suppressed, nothing sent
+
+
+def test_edition_sent_waits_for_the_last_row_and_comes_once(
+    hooked_settings: Settings, receiver: Receiver, clock: time_machine.Traveller
+) -> None:
+    later = "j.okonkwo@example.com"
+    with running_smtp_server(data_replies={later: "451 4.3.0 Try again later"}) as server:
+        s = hooked_settings
+        s.email.mode, s.smtp.host, s.smtp.port, s.smtp.security = "smtp", server.host, server.port, "none"
+        s.dispatch.batch_size = 2  # the edition's rows are recorded over several batches
+        app = build_app(s)
+        upgrade(app.engine)
+        import_csv(app, EXAMPLE_SUBSCRIBERS)
+        ingest(app)
+        send_edition(app, s.digest)
+        assert dispatch(app, ["email"])["email"].sent == 4
+        assert _stored(app, "edition.sent") == []  # one row is waiting for its retry
+        server.data_replies.clear()
+        clock.shift(timedelta(hours=2))
+        assert dispatch(app, ["email"])["email"].sent == 1
+        dispatch(app, ["email", "webhook"])
+    app.engine.dispose()
+    (sent,) = receiver.of_type("edition.sent")
+    assert sent.data["deliveries"] == {"sent": 5}
+    assert not receiver.of_type("delivery.failed")  # a retried row is not a failure
+
+
+def _stored(app: App, event: str) -> list[str]:
+    with app.engine.connect() as connection:
+        return list(
+            connection.execute(sa.select(WebhookEvent.uid).where(WebhookEvent.event == event)).scalars()
+        )  # type: ignore[arg-type]
