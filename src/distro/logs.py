@@ -92,6 +92,8 @@ def secret_values(model: BaseModel) -> set[str]:
         elif isinstance(value, BaseModel):
             for name in type(value).model_fields:
                 walk(getattr(value, name))
+            for item in (value.__pydantic_private__ or {}).values():  # e.g. a webhook's secret
+                walk(item)
         elif isinstance(value, list | tuple):
             for item in value:
                 walk(item)

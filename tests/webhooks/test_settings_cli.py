@@ -12,6 +12,7 @@ from distro.app import build_app
 from distro.cli import cli
 from distro.db import upgrade
 from distro.errors import ConfigError
+from distro.logs import secret_values
 from distro.services.delivery import dispatch
 from distro.services.subscribers import add_subscriber
 from distro.settings import load_settings
@@ -134,3 +135,8 @@ def test_deliveries_show_in_distro_log(
     assert result.exit_code == 0, result.output
     assert "webhook" in result.output and "crm" in result.output and "failed" in result.output
     assert "answered 400" in result.output
+
+
+def test_the_secret_is_redacted_from_logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    assert SECRET in secret_values(load_settings(write(tmp_path)))
