@@ -21,7 +21,7 @@ from distro.services import api_pages
 from distro.services.api_tokens import Caller, record_write
 from distro.services.preferences import set_preferences, set_status
 from distro.services.privacy import forget_subscriber
-from distro.services.signup import request_signup
+from distro.services.signup import clean_sections, request_signup
 from distro.services.subscribers import Listed, add_subscriber
 from distro.web.api.auth import Reader, Writer
 from distro.web.api.pages import Cursor, Id, Limit, Page, after, page
@@ -86,6 +86,15 @@ class Forgotten(BaseModel):
     forgotten: dict[str, int]  # rows deleted or anonymised, by kind
 
 
+def _sections(app: App, given: list[str] | None) -> list[str] | None:
+    """The sections as stored (configured order; every section is None); 422 naming an unknown one."""
+    known = app.settings.digest.sections
+    unknown = [s for s in given or [] if s.casefold() not in {k.casefold() for k in known}]
+    if unknown:
+        raise ApiProblem(422, f"unknown section {unknown[0]!r}; the sections are {', '.join(known)}")
+    return clean_sections(app, given)
+
+
 def subscriber_out(listed: Listed) -> SubscriberOut:
     return SubscriberOut.model_validate(listed, from_attributes=True)
 
@@ -127,11 +136,12 @@ def get_subscriber(subscriber_id: Id, _caller: Reader, app: AppDep) -> Subscribe
 
 def _create(app: App, caller: Caller, body: SubscriberIn) -> JSONResponse:
     if body.confirm:
-        result = request_signup(app, body.email, body.name, body.sections, body.newsletters)
+        result = request_signup(app, body.email, body.name, _sections(app, body.sections), body.newsletters)
         record_write(app, caller, "subscriber.create", "sign-up", "confirmation asked")
         answer = ConfirmationSent(queued=result.queued, detail=result.reason or "confirmation mail queued")
         return JSONResponse(answer.model_dump(), status_code=202)
-    if not add_subscriber(app, body.email, body.name, body.sections, body.newsletters):
+    sections = _sections(app, body.sections)
+    if not add_subscriber(app, body.email, body.name, sections, body.newsletters):
         raise ApiProblem(409, "this address is already known (in some state); PATCH or GET it instead")
     created = api_pages.subscriber_at(app, body.email)
     record_write(app, caller, "subscriber.create", f"subscriber {created.id}", "active at once")
@@ -160,7 +170,7 @@ def update_subscriber(
     set_preferences(
         app,
         subscriber_id,
-        sections=body.sections if "sections" in given else current.sections,
+        sections=_sections(app, body.sections) if "sections" in given else current.sections,
         pause_weeks=body.pause_weeks,
         newsletters=body.newsletters if "newsletters" in given else None,
     )
