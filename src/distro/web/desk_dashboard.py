@@ -24,6 +24,5 @@ def dashboard(desk: DeskDep, request: fastapi.Request) -> Response:
         notice=flash.notice,
         error=flash.error,
         overview=overview(app),
-        zone=app.settings.digest.timezone,
     )
     return flash.clear(page)
