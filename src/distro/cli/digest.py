@@ -63,6 +63,7 @@ def digest_edit(
     newsletter: NewsletterOption = None,
 ) -> None:
     """Change the upcoming edition before it is queued, then preview again; recomposes it at once."""
+    from distro.services.activity import cli_actor
     from distro.services.digest_calendar import upcoming_at
     from distro.services.digest_edit import EditChanges, save_edit
 
@@ -77,7 +78,7 @@ def digest_edit(
         sections=tuple(section) if section else None,
     )
     application, chosen = _newsletter(newsletter)
-    result = save_edit(application, chosen, changes, at=upcoming_at(application, chosen))
+    result = save_edit(application, chosen, changes, at=upcoming_at(application, chosen), actor=cli_actor())
     if result.digest is None:
         console.print(f"edit saved; nothing to compose: {result.reason}")
         return
@@ -103,13 +104,14 @@ def digest_test(
     newsletter: NewsletterOption = None,
 ) -> None:
     """Send one copy of this week's digest to --to now, subject "[TEST] ...", logged apart."""
+    from distro.services.activity import cli_actor
     from distro.services.digest_edit import send_test
 
     application, chosen = _newsletter(newsletter)
     result = _upcoming(application, chosen)
     if result.digest is None:
         raise DistroError(f"nothing to test: {result.reason}")
-    row = send_test(application, result.digest, to)
+    row = send_test(application, result.digest, to, actor=cli_actor())
     reason = f" ({row.last_error})" if row.last_error else ""
     console.print(f"{row.key}: {row.status} to {row.recipient}{reason}")
     if row.status != "sent":
@@ -125,6 +127,7 @@ def digest_send(
     newsletter: NewsletterOption = None,
 ) -> None:
     """Compose and queue this week's digest for every active subscriber, then send it."""
+    from distro.services.activity import cli_actor
     from distro.services.delivery import dispatch
     from distro.services.digest_calendar import upcoming_at
     from distro.services.digest_send import send_edition
@@ -136,6 +139,7 @@ def digest_send(
         at=upcoming_at(application, chosen),
         confirm=partial(_confirm, yes),
         progress=partial(ticker, console, "queueing"),
+        actor=cli_actor(),
     )
     if sent.digest is None:
         console.print(f"nothing sent: {sent.reason}")
@@ -157,10 +161,11 @@ def digest_archive(
     show: Annotated[bool, typer.Option("--on/--off", help="Show it in the web archive, or keep it out.")],
 ) -> None:
     """Keep one edition out of the public web archive (--off), or show it there once sent (--on)."""
+    from distro.services.activity import cli_actor
     from distro.services.archive import edition_url, set_archived
 
     application = app()
-    digest = set_archived(application, slug, show)
+    digest = set_archived(application, slug, show, actor=cli_actor())
     if not show:
         console.print(f"{digest.slug}: kept out of the archive")
         return

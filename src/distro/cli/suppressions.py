@@ -40,9 +40,10 @@ def suppressions_add(
     detail: Annotated[str | None, typer.Option(help="A note kept with the entry.")] = None,
 ) -> None:
     """Never mail this address again (whether or not it is a subscriber); queued mail to it is skipped."""
+    from distro.services.activity import cli_actor
     from distro.services.suppression import suppress
 
-    added = suppress(app().engine, email, reason, detail)
+    added = suppress(app().engine, email, reason, detail, actor=cli_actor())
     console.print(f"{email}: {'suppressed' if added else 'already on the list, left as it was'}")
 
 
@@ -50,8 +51,9 @@ def suppressions_add(
 def suppressions_remove(email: Annotated[str, typer.Argument(help="The address.")]) -> None:
     """Take an address off the list (an editor's decision: it does not re-subscribe anyone who left)."""
     from distro.errors import NotFound
+    from distro.services.activity import cli_actor
     from distro.services.suppression import unsuppress
 
-    if not unsuppress(app().engine, email):
+    if not unsuppress(app().engine, email, actor=cli_actor()):
         raise NotFound(f"{email} is not on the suppression list")
     console.print(f"{email}: removed from the suppression list")

@@ -2,7 +2,8 @@
 
 Each use case that changes something calls :func:`record_activity` inside its own transaction, with the
 ``actor`` its face passed in, so the record and the change commit (or roll back) together and every face
-gets the same record once. Actors: ``editor:<email>`` (desk), ``cli`` / ``cli:<os user>``,
+gets the same record once (a use case whose store functions commit by themselves calls :func:`record`
+right after them). Actors: ``editor:<email>`` (desk), ``cli`` / ``cli:<os user>``,
 ``api:<token name>``, ``system``. Actions are short dotted verbs (``edition.send``, ``post.hold``,
 ``subscriber.forget``, ``signin.failed``...). ``detail`` is short text for a person: never a secret, never
 a password, never the address of a reader who was forgotten.
@@ -17,10 +18,11 @@ import getpass
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from distro.app import App
+from distro.db import session_scope
 from distro.errors import InvalidInput
 from distro.models import Activity, utcnow
 from distro.store import activity
@@ -41,6 +43,16 @@ def record_activity(
         detail=" ".join(detail.split())[:MAX_DETAIL],
     )
     activity.add(session, row)
+
+
+def record(app: App | Engine, *, actor: str | None, action: str, subject: str = "", detail: str = "") -> None:
+    """One activity row in a transaction of its own, for a use case whose change the store commits by
+    itself (an edition's edit, schedule or send): recorded right after the change has committed. No
+    ``actor``: a caller that records for itself (or the scheduler's own sends), nothing is written."""
+    if actor is None:
+        return
+    with session_scope(app.engine if isinstance(app, App) else app) as session:
+        record_activity(session, actor=actor, action=action, subject=subject, detail=detail)
 
 
 def cli_actor() -> str:

@@ -18,6 +18,7 @@ from distro.app import App
 from distro.compose.archive import PublicCopy, archive_url, public_copy, signup_url
 from distro.errors import NotFound
 from distro.models import Digest, utcnow
+from distro.services.activity import record
 from distro.services.tracking import direct_html
 from distro.settings import DigestSettings, Settings
 from distro.store import archive as store
@@ -164,10 +165,13 @@ def sent_editions(app: App, newsletter: DigestSettings, *, limit: int = 5) -> li
     return store.sent(app.engine, newsletter.slug_prefix, limit=limit)
 
 
-def set_archived(app: App, slug: str, archived: bool) -> Digest:
+def set_archived(app: App, slug: str, archived: bool, *, actor: str | None = None) -> Digest:
     """Keep edition ``slug`` out of the archive (``archived`` False) or show it once sent; NotFound when
     there is no such edition. Its content is untouched: a queued edition still never changes."""
-    return store.set_archived(app.engine, slug, archived)
+    digest = store.set_archived(app.engine, slug, archived)
+    said = "shown in the archive once sent" if archived else "kept out of the archive"
+    record(app, actor=actor, action="edition.archive", subject=f"edition {slug}", detail=said)
+    return digest
 
 
 def _public(app: App, digest: Digest) -> PublicCopy:

@@ -16,6 +16,7 @@ from distro.dispatch import _attempt
 from distro.errors import DistroError
 from distro.models import Delivery, Digest, DigestEdit, DigestStatus, utcnow
 from distro.outbox import Claimed
+from distro.services.activity import record
 from distro.services.digest_calendar import digest_slug
 from distro.services.digest_compose import DigestResult, recompose_edition
 from distro.services.messages import MessageBuilder
@@ -44,6 +45,7 @@ def save_edit(
     now: datetime | None = None,
     *,
     at: datetime | None = None,
+    actor: str | None = None,
 ) -> DigestResult:
     """Store the edit of ``newsletter``'s edition holding ``at`` (default ``now``) and recompose it;
     DistroError once it is queued.
@@ -54,8 +56,24 @@ def save_edit(
     now = now or utcnow()
     if changes.max_stories is not None and changes.max_stories < 1:
         raise DistroError("--max-stories must be at least 1")
-    editions.update_edit(app.engine, digest_slug(newsletter, at or now), partial(_apply, changes))
+    slug = digest_slug(newsletter, at or now)
+    editions.update_edit(app.engine, slug, partial(_apply, changes))
+    record(app, actor=actor, action="edition.edit", subject=f"edition {slug}", detail=_described(changes))
     return recompose_edition(app, newsletter, now, at=at)
+
+
+def _described(changes: EditChanges) -> str:
+    """What an edit changed, in a few words (the activity record; never the intro's text)."""
+    said = [
+        "intro" if changes.intro is not None else "",
+        "lead" if changes.pin is not None or changes.unpin else "",
+        f"excluded {len(changes.exclude)}" if changes.exclude else "",
+        f"included {len(changes.include)}" if changes.include else "",
+        f"at most {changes.max_stories} stories" if changes.max_stories is not None else "",
+        "window" if changes.window_days is not None else "",
+        "sections" if changes.sections is not None else "",
+    ]
+    return ", ".join(s for s in said if s)
 
 
 def _apply(changes: EditChanges, edit: DigestEdit, digest: Digest | None) -> None:
@@ -77,7 +95,7 @@ def _apply(changes: EditChanges, edit: DigestEdit, digest: Digest | None) -> Non
         edit.sections = list(changes.sections) or None
 
 
-def send_test(app: App, digest: Digest, to: str) -> Delivery:
+def send_test(app: App, digest: Digest, to: str, *, actor: str | None = None) -> Delivery:
     """Send one copy of ``digest`` to ``to`` now through the real email channel, subject "[TEST] ...".
 
     It is an outbox row of its own (key ``test:<slug>:<n>``, no subscriber), so the log shows it apart and
@@ -94,4 +112,12 @@ def send_test(app: App, digest: Digest, to: str) -> Delivery:
     finally:
         channel.close()
     outbox.record(app.engine, [outcome], worker=app.worker_id, settings=app.settings.dispatch)
-    return editions.delivery(app.engine, claimed.id)
+    row = editions.delivery(app.engine, claimed.id)
+    record(
+        app,
+        actor=actor,
+        action="edition.test",
+        subject=f"edition {digest.slug}",
+        detail=f"to {to}: {row.status}",
+    )
+    return row

@@ -9,12 +9,13 @@ of a newsletter waits for its hand-set time, that newsletter's cron digest job s
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 
 from distro.app import App
 from distro.errors import DistroError, InvalidInput
 from distro.models import Digest, DigestEdit, DigestStatus, utcnow
+from distro.services.activity import record
 from distro.services.digest_send import queue_edition
 from distro.settings import DigestSettings
 from distro.store import editions
@@ -39,7 +40,9 @@ def _set_send_at(slug: str, send_at: datetime | None, edit: DigestEdit, digest: 
     edit.send_at = send_at
 
 
-def schedule(app: App, slug: str, send_at: datetime, now: datetime | None = None) -> DigestEdit:
+def schedule(
+    app: App, slug: str, send_at: datetime, now: datetime | None = None, *, actor: str | None = None
+) -> DigestEdit:
     """Send the composed edition ``slug`` at ``send_at`` (aware); DistroError for a past time or a queued
     edition."""
     now = now or utcnow()
@@ -47,15 +50,19 @@ def schedule(app: App, slug: str, send_at: datetime, now: datetime | None = None
         raise InvalidInput("send_at must be timezone-aware")
     if send_at <= now:
         raise DistroError(f"{send_at:%Y-%m-%d %H:%M %Z} is in the past; choose a later time")
-    return editions.update_edit(app.engine, slug, partial(_set_send_at, slug, send_at))
+    edit = editions.update_edit(app.engine, slug, partial(_set_send_at, slug, send_at))
+    when = f"at {send_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    record(app, actor=actor, action="edition.schedule", subject=f"edition {slug}", detail=when)
+    return edit
 
 
-def unschedule(app: App, slug: str) -> bool:
+def unschedule(app: App, slug: str, *, actor: str | None = None) -> bool:
     """Back to the newsletter's cron time; False when the edition was not scheduled by hand."""
     edit = editions.load_edit(app.engine, slug)
     if edit is None or edit.send_at is None:
         return False
     editions.update_edit(app.engine, slug, partial(_set_send_at, slug, None))
+    record(app, actor=actor, action="edition.unschedule", subject=f"edition {slug}", detail="the usual time")
     return True
 
 

@@ -20,6 +20,7 @@ from distro.app import App
 from distro.errors import DistroError
 from distro.models import Digest
 from distro.progress import Ticker
+from distro.services.activity import record
 from distro.services.digest_compose import open_edition, recompose_edition
 from distro.services.digest_variants import compose_variants, sections_key
 from distro.settings import DigestSettings
@@ -66,6 +67,7 @@ def send_edition(
     refresh: bool = False,
     confirm: Confirm | None = None,
     progress: Progress | None = None,
+    actor: str | None = None,
 ) -> SentEdition:
     """Queue ``newsletter``'s edition of the period holding ``at`` (default ``now``) for every recipient.
 
@@ -74,6 +76,7 @@ def send_edition(
     composed again with its window moved on to ``now``, the editor's choices kept. ``confirm`` sees the
     edition and its recipient count before anything is queued and may decline; ``progress`` is opened
     with that count around the queueing. Idempotent: sending again queues only readers added since.
+    ``actor`` (a face naming who asked) is written to the activity record.
     """
     opened = (
         recompose_edition(app, newsletter, now, at=at, refresh=True)
@@ -88,6 +91,8 @@ def send_edition(
         return SentEdition(opened.digest, 0, 0, "not confirmed", warnings, confirmed=False)
     with progress(total) if progress is not None else nullcontext(None) as ticker:
         sent = queue_edition(app, newsletter, opened.digest, progress=ticker)
+    detail = f"{sent.queued} new rows queued, {sent.recipients} readers"
+    record(app, actor=actor, action="edition.send", subject=f"edition {opened.digest.slug}", detail=detail)
     return replace(sent, reason=opened.reason, warnings=warnings)
 
 

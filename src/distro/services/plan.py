@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from distro.errors import InvalidInput, NotFound
 from distro.models import DeliveryStatus, utcnow
+from distro.services.activity import record, record_activity
 from distro.settings import PostingPlan, Settings
 from distro.store import deliveries, social_posts
 
@@ -132,16 +133,27 @@ def find_deliveries(
     return social_posts.delivery_ids(engine, article_id=article_id, platform=platform, account=account)
 
 
-def hold(engine: Engine, delivery_ids: Sequence[int]) -> int:
-    """Hold pending social posts back: they stay queued but are never claimed. Returns how many changed."""
+def hold(engine: Engine, delivery_ids: Sequence[int], *, actor: str | None = None) -> int:
+    """Hold pending social posts back: they stay queued but are never claimed. Returns how many changed;
+    with ``actor``, each one asked for is in the activity record."""
     _check(engine, delivery_ids, allowed={DeliveryStatus.PENDING, DeliveryStatus.HELD}, verb="hold")
-    return deliveries.hold(engine, delivery_ids, utcnow())
+    changed = deliveries.hold(engine, delivery_ids, utcnow())
+    if changed:
+        for delivery_id in delivery_ids:
+            record(engine, actor=actor, action="post.hold", subject=f"post {delivery_id}")
+    return changed
 
 
 def release(
-    engine: Engine, settings: Settings, delivery_ids: Sequence[int], now: datetime | None = None
+    engine: Engine,
+    settings: Settings,
+    delivery_ids: Sequence[int],
+    now: datetime | None = None,
+    *,
+    actor: str | None = None,
 ) -> int:
-    """Release held posts into the queue at their account's next free slot. Returns how many changed."""
+    """Release held posts into the queue at their account's next free slot. Returns how many changed;
+    with ``actor``, each one released is in the activity record."""
     now = now or utcnow()
     _check(engine, delivery_ids, allowed={DeliveryStatus.HELD, DeliveryStatus.PENDING}, verb="release")
     changed = 0
@@ -149,7 +161,13 @@ def release(
         for row in deliveries.held(connection, delivery_ids):
             plan = plan_for(settings, row.channel)
             when = next_slot(plan, max(now, row.next_attempt_at), _taken(connection, row.channel, now))
-            changed += deliveries.release(connection, row.id, at=when, now=now)
+            released = deliveries.release(connection, row.id, at=when, now=now)
+            if released and actor is not None:
+                at = f"at {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+                record_activity(
+                    connection, actor=actor, action="post.release", subject=f"post {row.id}", detail=at
+                )
+            changed += released
     return changed
 
 

@@ -17,6 +17,7 @@ from distro.app import App
 from distro.dispatch import DispatchReport, dispatch_channel
 from distro.errors import InvalidInput
 from distro.models import DeliveryStatus, utcnow
+from distro.services.activity import record
 from distro.services.messages import MessageBuilder
 from distro.services.social_queue import QueuedPost, queued_post
 from distro.store import deliveries
@@ -75,8 +76,9 @@ def _result(app: App, delivery_id: int, report: DispatchReport) -> PostNowResult
     return PostNowResult(delivery_id, PostNowOutcome.BUSY, f"{where} was not sent: it is {post.status}.")
 
 
-def post_now(app: App, delivery_id: int) -> PostNowResult:
-    """Send delivery ``delivery_id`` now if nobody else is; ValueError when it is not a post that can go."""
+def post_now(app: App, delivery_id: int, *, actor: str | None = None) -> PostNowResult:
+    """Send delivery ``delivery_id`` now if nobody else is; ValueError when it is not a post that can go.
+    With ``actor``, the attempt and its outcome are in the activity record."""
     post = queued_post(app, delivery_id)
     now = utcnow()
     if post.status == DeliveryStatus.SENDING and post.lease_until is not None and post.lease_until > now:
@@ -96,4 +98,6 @@ def post_now(app: App, delivery_id: int) -> PostNowResult:
         )
     finally:
         channel.close()
-    return _result(app, delivery_id, report)
+    result = _result(app, delivery_id, report)
+    record(app, actor=actor, action="post.now", subject=f"post {delivery_id}", detail=str(result.outcome))
+    return result

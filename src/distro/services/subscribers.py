@@ -20,6 +20,7 @@ from distro.app import App
 from distro.errors import InvalidInput
 from distro.models import Subscriber, SubscriberStatus, SuppressionReason, utcnow
 from distro.progress import Ticker
+from distro.services.activity import record
 from distro.services.subscriber_csv import ImportRefused, read_rows, write_rows
 from distro.services.suppression import suppressed_among
 from distro.settings import DigestSettings, Settings
@@ -66,11 +67,13 @@ def add_subscriber(
     newsletters: list[str] | None = None,
     *,
     unsubscribed: bool = False,
+    actor: str | None = None,
 ) -> bool:
     """Add an active (or, from an export, an unsubscribed) subscriber; False if the address is already
     known (in any state).
 
-    ``newsletters`` (slug prefixes) must all be configured; None means the default newsletters.
+    ``newsletters`` (slug prefixes) must all be configured; None means the default newsletters. With
+    ``actor``, an added subscriber is in the activity record.
     """
     address = normalise_email(email)
     _check_newsletters(newsletters, [n.slug_prefix for n in app.settings.all_newsletters])
@@ -86,7 +89,10 @@ def add_subscriber(
         status=SubscriberStatus.UNSUBSCRIBED if unsubscribed else SubscriberStatus.ACTIVE,
         unsubscribed_at=utcnow() if unsubscribed else None,
     )
-    return subscribers.add(app.engine, subscriber)
+    added = subscribers.add(app.engine, subscriber)
+    if added:
+        record(app, actor=actor, action="subscriber.create", subject=f"subscriber {address}")
+    return added
 
 
 def _check_newsletters(chosen: list[str] | None, configured: list[str]) -> None:
@@ -117,7 +123,9 @@ class _Row:
     block: SuppressionReason | None
 
 
-def import_csv(app: App, path: Path, *, progress: Ticker | None = None) -> ImportReport:
+def import_csv(
+    app: App, path: Path, *, progress: Ticker | None = None, actor: str | None = None, name: str | None = None
+) -> ImportReport:
     """Read ``email,name,sections[,newsletters][,status]`` rows (lists separated by ``;``; newsletters by
     slug prefix, empty for the default ones), as ``export_csv`` writes them.
 
@@ -126,6 +134,8 @@ def import_csv(app: App, path: Path, *, progress: Ticker | None = None) -> Impor
     (:class:`ImportRefused`, as for a file that cannot be read at all). An address already known is left
     as it is. A row whose status is ``unsubscribed``, ``bounced`` or ``suppressed`` stays unmailable (the
     last two go on the suppression list), so moving a list never re-subscribes or re-mails anyone.
+    With ``actor``, the import and its counts are in the activity record (``name``: the file as the
+    editor knows it, e.g. an upload's name).
     """
     report, rows = ImportReport(), []
     newsletters = [n.slug_prefix for n in app.settings.all_newsletters]
@@ -145,6 +155,9 @@ def import_csv(app: App, path: Path, *, progress: Ticker | None = None) -> Impor
         reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ImportRefused(f"{path}: nothing was imported: the database refused a write ({reason})") from exc
     report.rejected.sort()
+    counts = f"{report.added} added, {report.existing} already known, {len(report.rejected)} lines rejected"
+    subject = f"file {name or path.name}"
+    record(app, actor=actor, action="subscriber.import", subject=subject, detail=counts)
     return report
 
 

@@ -25,17 +25,32 @@ from sqlalchemy.engine import Engine
 
 from distro.errors import InvalidInput
 from distro.models import SuppressionReason
+from distro.services.activity import record_activity
 from distro.store import suppressions
 from distro.store.suppressions import key
 
 
-def suppress(engine: Engine, email: str, reason: SuppressionReason | str, detail: str | None = None) -> bool:
-    """Put ``email`` on the list; False if it was already there (its first reason is kept)."""
+def suppress(
+    engine: Engine,
+    email: str,
+    reason: SuppressionReason | str,
+    detail: str | None = None,
+    *,
+    actor: str | None = None,
+) -> bool:
+    """Put ``email`` on the list; False if it was already there (its first reason is kept). With
+    ``actor`` (an editor's decision, not a bounce), an addition is in the activity record."""
     from distro.services.subscribers import normalise_email  # it stands on this module
 
     reason, email = _reason(reason), normalise_email(email)
     with engine.begin() as connection:
-        return suppressions.add(connection, email, reason, detail)
+        added = suppressions.add(connection, email, reason, detail)
+        if added and actor is not None:
+            said = f"{reason}: {detail}" if detail else str(reason)
+            record_activity(
+                connection, actor=actor, action="suppression.add", subject=f"suppression {email}", detail=said
+            )
+        return added
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +81,15 @@ def _reason(value: str) -> SuppressionReason:
         raise InvalidInput(f"unknown suppression reason {value!r} (one of {known})") from None
 
 
-def unsuppress(engine: Engine, email: str) -> bool:
-    """Take ``email`` off the list (an editor's decision); resets its hard-bounce count too."""
+def unsuppress(engine: Engine, email: str, *, actor: str | None = None) -> bool:
+    """Take ``email`` off the list (an editor's decision); resets its hard-bounce count too. With
+    ``actor``, a removal is in the activity record."""
     with engine.begin() as connection:
-        return suppressions.remove(connection, email)
+        removed = suppressions.remove(connection, email)
+        if removed and actor is not None:
+            subject = f"suppression {email.strip()}"
+            record_activity(connection, actor=actor, action="suppression.remove", subject=subject)
+        return removed
 
 
 def suppressed_among(engine: Engine, emails: Iterable[str]) -> dict[str, str]:

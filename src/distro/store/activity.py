@@ -67,3 +67,27 @@ def actions(engine: Engine) -> list[str]:
     with engine.connect() as connection:
         query = sa.select(_T.c.action).distinct().order_by(_T.c.action)
         return [str(a) for (a,) in connection.execute(query)]
+
+
+def scrub(session: Session, names: Sequence[str], tag: str) -> int:
+    """Rewrite every row naming one of ``names`` (a reader's addresses, any case) to ``tag``: a reader who
+    is forgotten is not remembered here either. Returns how many rows changed."""
+    changed = 0
+    for name in {n.lower() for n in names if n}:
+        naming = sa.or_(
+            sa.func.lower(col(Activity.subject)).contains(name, autoescape=True),
+            sa.func.lower(col(Activity.detail)).contains(name, autoescape=True),
+        )
+        for row in session.exec(select(Activity).where(naming)):
+            row.subject, row.detail = _replaced(row.subject, name, tag), _replaced(row.detail, name, tag)
+            session.add(row)
+            changed += 1
+    return changed
+
+
+def _replaced(text: str, name: str, tag: str) -> str:
+    found = text.lower().find(name)
+    while found >= 0:
+        text = text[:found] + tag + text[found + len(name) :]
+        found = text.lower().find(name, found + len(tag))
+    return text
