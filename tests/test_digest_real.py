@@ -81,7 +81,9 @@ def test_chromium_renders_the_digest_without_overflow_at_desktop_and_phone_width
                     page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
                 )
                 assert hrefs <= shown
-                srcs = page.eval_on_selector_all("img", "els => els.map(e => [e.getAttribute('src'), e.alt])")
+                srcs = page.eval_on_selector_all(
+                    "img", "els => els.map(e => [e.getAttribute('src'), e.hasAttribute('alt')])"
+                )  # alt="" is right for a picture that only repeats the headline's link
                 assert {src for src, _ in srcs} >= images and all(alt for _, alt in srcs)
                 page.screenshot(path=str(ARTIFACTS / f"digest-{width}px.png"), full_page=True)
                 page.close()

@@ -91,8 +91,8 @@ def test_sections_follow_the_configured_order(digest: ComposedDigest) -> None:
         "MORE",
     ]
     positions = [
-        digest.html.index(f">{name}<")
-        for name in ("GEOPOLITICS", "SECURITY", "ECONOMY", "COMMENTARY", "ARTS", "SCIENCE", "MORE")
+        digest.html.index(f">{name}</h2>")  # shown in capitals by CSS, read as words
+        for name in ("Geopolitics", "Security", "Economy", "Commentary", "Arts", "Science", "More")
     ]
     assert positions == sorted(positions)
 
@@ -100,12 +100,15 @@ def test_sections_follow_the_configured_order(digest: ComposedDigest) -> None:
 def test_lead_is_the_newest_story_with_an_image(digest: ComposedDigest) -> None:
     lead = "Story 1: ports &amp; “policy”"
     assert digest.html.index(lead) < digest.html.index("Story 0: ports")
+    # no description from the feed: alt="" and the picture's link, a repeat of the headline's, is hidden
     assert re.search(
-        rf'<img alt="{re.escape(lead)}"[^>]*src="https://img.meridian-review.example/1.jpg"', digest.html
+        r'<a href="[^"]*" target="_blank" aria-hidden="true" tabindex="-1"[^>]*>'
+        r'<img src="https://img.meridian-review.example/1.jpg" alt=""',
+        digest.html,
     )
-    assert 'width="552"' in digest.html
+    assert 'width="552"' in digest.html and f'title="{lead}"' not in digest.html
     assert digest.text.count("Story 1: ports") == 1  # the lead is not repeated in its section
-    assert digest.subject == "The Meridian Review weekly · Story 1: ports & “policy”"
+    assert digest.subject == "Story 1: ports & “policy”"  # the headline first: From names the publication
 
 
 def test_lead_falls_back_to_the_newest_story() -> None:
@@ -157,11 +160,10 @@ def test_html_is_a_responsive_accessible_email(digest: ComposedDigest) -> None:
     assert html.startswith("<!doctype html>")
     assert '<meta name="color-scheme" content="light dark">' in html
     assert '<meta name="supported-color-schemes" content="light dark">' in html
-    assert (
-        "@media (prefers-color-scheme: dark)" in html and "@media only screen and (max-width:479px)" in html
-    )
+    assert "@media (prefers-color-scheme: dark)" in html and "width:100%; max-width:552px" in html
     assert "max-width:600px" in html
-    assert "Story 1: ports &amp; “policy” · and 11 more stories this week</div>" in html  # preheader
+    assert 'mso-hide:all;">Summary of story 1. A sentence to read.' in html  # preheader: the lead's summary
+    assert "color:#ffffff;line-height:1px" not in html  # not hidden by colour (HTML_FONT_LOW_CONTRAST)
     assert "Hello %%DISTRO:html.greeting_name." in html
     assert 'href="%%DISTRO:html.unsubscribe_url%%"' in html
     assert "1 Example Street" in html and "You are receiving this because you subscribed" in html
@@ -274,5 +276,5 @@ def test_lead_without_a_section() -> None:
     article.section = None
     digest = compose(articles=[article])
     assert "\nTOP STORY\n" in digest.text
-    assert ">TOP STORY</div>" in digest.html
+    assert ">Top story</h2>" in digest.html
     assert "Here is this week's 1 story from The Meridian Review." in digest.text

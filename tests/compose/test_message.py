@@ -67,7 +67,7 @@ def test_message_structure_and_headers(prepared: PreparedMessage) -> None:
     assert message["Reply-To"] == "desk@meridian-review.example"
     assert message["To"].addresses[0].addr_spec == "zoe@example.org"
     assert message["To"].addresses[0].display_name == 'Zoë <b>&"Ops"'
-    assert message["Subject"] == "The Meridian Review weekly · Story 1: ports & “policy”"
+    assert message["Subject"] == "Story 1: ports & “policy”"
     assert message["MIME-Version"] == "1.0"
     assert message["Message-ID"] == f"<{SLUG}.1@meridian-review.example>"
     assert parsedate_to_datetime(message["Date"]) == NOW

@@ -56,7 +56,7 @@ def test_a_reader_browses_the_archive_reads_an_edition_and_signs_up(
             screenshot(page, f"archive-list-{width}")
             page.get_by_role("link", name=digest.subject).click()
             expect(page).to_have_url(server.link(f"/archive/{digest.slug}"))
-            expect(page.get_by_role("heading", name=digest.subject)).to_be_visible()
+            expect(page.get_by_role("heading", name=digest.subject, level=1)).to_be_visible()
             expect(page.get_by_text("Hello reader,")).to_be_visible()
             expect(page.get_by_role("link", name="Read the story")).to_be_visible()
             expect(page.get_by_label("Email address")).to_be_visible()

@@ -26,7 +26,9 @@ from distro.settings import Settings
 EMAIL_ONLY = "dm-email-only"  # css-class of blocks that only make sense in a reader's own copy
 _EMAIL_ONLY_XPATH = f'//*[contains(concat(" ", normalize-space(@class), " "), " {EMAIL_ONLY} ")]'
 # The inbox's preview line (mj-preview): hidden text, which a feed reader that drops styles would show.
-_PREHEADER_XPATH = "/html/body/div[contains(translate(@style, ' ', ''), 'display:none')]"
+_PREHEADER_XPATH = (
+    "/html/body/div[contains(translate(@style, ' ', ''), 'display:none')]|//*[@class='dm-preheader']"
+)
 _LINK_SLOTS = ("unsubscribe_url", "unsubscribe_mailto", "preferences_url")
 
 
@@ -59,6 +61,9 @@ def public_copy(html: str, *, signup: str) -> PublicCopy:
     dropped = document.xpath(f"{_EMAIL_ONLY_XPATH}|{_PREHEADER_XPATH}|//comment()|//script")
     for element in dropped:
         element.drop_tree()  # keeps the text that follows it
+    for wrapper in document.xpath('//*[@role="main"]'):
+        for name in ("role", "aria-label", "aria-roledescription"):
+            wrapper.attrib.pop(name, None)  # the page has its own main landmark; the email's goes
     styles = tuple(_safe_css(str(style.text or "")) for style in document.xpath("//style"))
     body = document.body
     for style in body.xpath(".//style"):

@@ -15,14 +15,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
-import mjml
 import premailer
 
 from distro.compose.archive import archive_url
 from distro.compose.intro import intro_html, intro_text
 from distro.compose.links import add_utm
 from distro.compose.message import build_message_template, check_markers, defuse, subscriber_slots
-from distro.compose.templating import render, render_string
+from distro.compose.mjml_strict import compile_mjml
+from distro.compose.templating import read_time, render, render_string
 from distro.compose.tracking import Tracker, track_html
 from distro.errors import RenderError
 from distro.models import Article
@@ -36,6 +36,7 @@ EMPTY_TEXT_TEMPLATE = "email/empty.txt.j2"
 SUBJECT_SETTING = "settings.digest.subject"  # names the setting in errors (a newsletter's ``subject``)
 OTHER_SECTION = "More"
 GMAIL_CLIP_BYTES = 102 * 1024  # Gmail hides ("clips") anything after this much HTML
+WORDS_PER_MINUTE = 230
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,15 @@ class Story:
     image_url: str | None
     published_at: datetime
     article_id: int | None = None
+    image_alt: str = ""  # the picture's description from the feed; "" when it only repeats the headline
+    word_count: int = 0  # the whole article's (0: unknown, the summary is counted instead)
+
+    @property
+    def read_minutes(self) -> int:
+        """Minutes to read the article itself (its word count), not the teaser shown here."""
+        if self.word_count > 0:
+            return max(1, round(self.word_count / WORDS_PER_MINUTE))
+        return read_time(self.summary)
 
 
 @dataclass(frozen=True)
@@ -191,7 +201,7 @@ def _finish(
     source = render(
         env, html_template, {**context, "subscriber": subscriber_slots("html", greeting_fallback=fallback)}
     )
-    html = _inline_css(_compile_mjml(source, html_template))
+    html = _inline_css(compile_mjml(source, html_template))
     if tracker is not None:
         stories = {s.url: (s.title, s.article_id) for s in context.get("stories", ())}
         html = track_html(html, tracker, own_url=settings.web.public_url, stories=stories)
@@ -208,8 +218,16 @@ def _finish(
         html=html,
         text=text,
         list_id=settings.list_id_of(newsletter),
+        list_label=list_label(settings, newsletter),
     )
     return ComposedDigest(subject=subject, html=html, text=text, message_template=template, size_bytes=size)
+
+
+def list_label(settings: Settings, newsletter: DigestSettings) -> str:
+    """The List-Id's phrase: the publication and, for any newsletter but the main one, its name."""
+    if newsletter.slug_prefix == settings.digest.slug_prefix:
+        return settings.publication.name
+    return f"{settings.publication.name} {newsletter.name}"
 
 
 def _check_slots(content: str, context: str, template: str) -> None:
@@ -253,6 +271,8 @@ def _select(
             image_url=defuse(a.image_url or "", url=True) or None,
             published_at=_published(a),
             article_id=a.id,
+            image_alt=defuse(" ".join((getattr(a, "image_alt", None) or "").split())),
+            word_count=getattr(a, "word_count", None) or 0,
         )
         for a in newest
     ]
@@ -272,13 +292,6 @@ def _group(stories: Sequence[Story], order: Sequence[str]) -> list[tuple[str, li
     )
     tail = [OTHER_SECTION] if OTHER_SECTION in groups and OTHER_SECTION not in configured else []
     return [(name, groups[name]) for name in configured + others + tail]
-
-
-def _compile_mjml(source: str, template: str = HTML_TEMPLATE) -> str:
-    try:
-        return str(mjml.mjml2html(source, fonts={}))  # no web-font imports: they track readers
-    except (ValueError, RuntimeError) as exc:  # mjml-python reports MJML parse errors as ValueError
-        raise RenderError(template, None, f"MJML could not compile the rendered template: {exc}") from exc
 
 
 def _inline_css(html: str) -> str:

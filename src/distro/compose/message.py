@@ -125,12 +125,20 @@ def check_markers(content: str, context: str) -> None:
 
 
 def build_message_template(
-    *, settings: Settings, slug: str, subject: str, html: str, text: str, list_id: str | None = None
+    *,
+    settings: Settings,
+    slug: str,
+    subject: str,
+    html: str,
+    text: str,
+    list_id: str | None = None,
+    list_label: str | None = None,
 ) -> str:
     """The digest as one multipart/alternative message (ASCII, CRLF, text then html) with slot markers.
 
     ``list_id`` is the newsletter's (:meth:`~distro.settings.Settings.list_id_of`; None: the main
-    digest's ``email.list_id``). Static headers are encoded and folded by ``email.policy.SMTP``.
+    digest's ``email.list_id``); ``list_label`` its phrase (None: the publication's name). Static headers
+    are encoded and folded by ``email.policy.SMTP``.
     ValueError for a damaged marker.
     """
     check_markers(html, "html")
@@ -149,7 +157,7 @@ def build_message_template(
         f"Message-ID: {_marker('header', 'message_id')}\r\n",
         "MIME-Version: 1.0\r\n",
         _fold("Content-Language", publication.language),
-        _fold("List-Id", f"{_phrase(publication.name)} <{list_id}>"),
+        _fold("List-Id", f"{_phrase(list_label or publication.name)} <{list_id}>"),
         f"List-Unsubscribe: <{_marker('header', 'unsubscribe_url')}>{mailto}\r\n",
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
         _fold("Feedback-ID", feedback),
