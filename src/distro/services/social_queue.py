@@ -362,7 +362,7 @@ def _summaries(app: App, now: datetime) -> list[AccountSummary]:
                 platform,
                 account,
                 channel,
-                counts.get((platform, account, channel), {}),
+                {s: n for s in STATUSES if (n := counts.get((platform, account, channel), {}).get(s))},
                 problem=_problem(stored.get((platform, account))),
                 paused_until=pause.until if pause is not None else None,
                 pause_reason=pause.reason if pause is not None else "",

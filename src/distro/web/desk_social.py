@@ -143,7 +143,7 @@ def social_hold(delivery_id: str, form: DeskPost) -> Response:
     app = form.desk.app
     try:
         post = queued_post(app, _delivery_id(delivery_id))
-        changed = plan.hold(app.engine, [post.delivery_id])
+        changed = plan.hold(app.engine, [post.delivery_id], actor=form.desk.actor)
     except DistroError as exc:
         return _back(form, None, error=f"Not held: {exc}.")
     if not changed:
@@ -158,7 +158,7 @@ def social_release(delivery_id: str, form: DeskPost) -> Response:
     app = form.desk.app
     try:
         post = queued_post(app, _delivery_id(delivery_id))
-        changed = plan.release(app.engine, app.settings, [post.delivery_id])
+        changed = plan.release(app.engine, app.settings, [post.delivery_id], actor=form.desk.actor)
         after = queued_post(app, post.delivery_id)
     except DistroError as exc:
         return _back(form, None, error=f"Not released: {exc}.")
@@ -175,7 +175,7 @@ def social_release(delivery_id: str, form: DeskPost) -> Response:
 @router.post("/social/{delivery_id}/post-now", response_model=None)
 def social_post_now(delivery_id: str, form: DeskPost) -> Response:
     try:
-        result = post_now(form.desk.app, _delivery_id(delivery_id))
+        result = post_now(form.desk.app, _delivery_id(delivery_id), actor=form.desk.actor)
     except DistroError as exc:
         return _back(form, None, error=f"Not posted: {exc}.")
     if result.outcome in (PostNowOutcome.SENT, PostNowOutcome.BUSY):
@@ -191,7 +191,8 @@ def _new_page(
 ) -> HTMLResponse:
     """The form; its ``key`` is a fresh nonce unless a refused submission is shown again with its own."""
     app = desk.app
-    fields = {"key": secrets.token_urlsafe(18), **(fields or {})}
+    blank = dict.fromkeys(("account", "text", "link", "story", "at"), "")
+    fields = {**blank, "key": secrets.token_urlsafe(18), **(fields or {})}
     return render_desk(
         desk,
         app,
