@@ -91,8 +91,8 @@ def test_each_newsletter_goes_to_its_own_readers_with_its_own_stories_and_list(t
     ]
     brief_mail = got["brief@example.org"][0]
     assert brief_mail["Subject"].startswith("Security brief · ")
-    assert brief_mail["List-Id"].endswith("<security.meridian-review.example>")
-    assert got["weekly@example.org"][0]["List-Id"].endswith("<weekly.meridian-review.example>")
+    assert brief_mail["List-Id"] == "The Meridian Review Security brief <security.meridian-review.example>"
+    assert got["weekly@example.org"][0]["List-Id"] == "The Meridian Review <weekly.meridian-review.example>"
     text = brief_mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Security brief, 25 November 2026" in text and "today's" in text
     assert "subscribed to the security brief of" in " ".join(text.split())

@@ -7,7 +7,10 @@ for an RSA key, Ed25519-SHA256 (RFC 8463) for an Ed25519 key. The key is parsed 
 verify every signature with dkimpy's ``dkim.verify``; ``bench/digest_render.py`` measures both.
 
 The signed headers include List-Unsubscribe and List-Unsubscribe-Post, which receivers require to be
-signed before they offer one-click unsubscribe (RFC 8058 section 4).
+signed before they offer one-click unsubscribe (RFC 8058 section 4), and Feedback-ID, which Google's
+feedback loop only trusts signed. From, Subject and both List-Unsubscribe headers are *oversigned*: named
+once more in ``h=`` than the message has them (RFC 6376 5.4.2), so a relay or attacker who adds another
+instance after signing breaks the signature instead of changing what the reader sees or clicks.
 """
 
 from __future__ import annotations
@@ -35,9 +38,11 @@ SIGNED_HEADERS = (
     b"list-id",
     b"list-unsubscribe",
     b"list-unsubscribe-post",
+    b"feedback-id",
     b"mime-version",
     b"content-type",
 )
+OVERSIGNED = (b"from", b"subject", b"list-unsubscribe", b"list-unsubscribe-post")
 _WSP_RUN = re.compile(rb"[ \t]+")
 _SPACE_RUN = re.compile(rb"  +")
 _FOLD = re.compile(rb"\r\n(?![ \t])")  # a line break that does not continue a field
@@ -116,8 +121,7 @@ class DkimSigner:
         if not sep:
             head, body = message.removesuffix(b"\r\n"), b""
         fields = _fields(head)
-        present = {name.strip(b" \t").lower() for name, _ in fields}
-        names = [h for h in SIGNED_HEADERS if h in present]
+        names = signed_names(fields)
         signed = _select(fields, names)
         body_hash = base64.b64encode(hashlib.sha256(canonical_body(body)).digest())
         timestamp = int(time.time()) if now is None else now
@@ -145,12 +149,26 @@ class DkimSigner:
         return self._key.sign(hashlib.sha256(data).digest())  # RFC 8463: Ed25519 over the SHA-256 hash
 
 
+def signed_names(fields: list[tuple[bytes, bytes]]) -> list[bytes]:
+    """The ``h=`` list: each signed header as often as the message has it, an oversigned one once more
+    (also when absent, so it cannot be added later)."""
+    counts: dict[bytes, int] = {}
+    for name, _ in fields:
+        key = name.strip(b" \t").lower()
+        counts[key] = counts.get(key, 0) + 1
+    names: list[bytes] = []
+    for header in SIGNED_HEADERS:
+        names += [header] * (counts.get(header, 0) + (header in OVERSIGNED))
+    return names
+
+
 def _select(fields: list[tuple[bytes, bytes]], names: list[bytes]) -> list[tuple[bytes, bytes]]:
-    """For each signed name, its last instance (RFC 6376 5.4.2: instances are used from the bottom up)."""
-    last: dict[bytes, tuple[bytes, bytes]] = {}
+    """The instances ``names`` sign, bottom up (RFC 6376 5.4.2); a name with no instance left (oversigned)
+    signs nothing."""
+    instances: dict[bytes, list[tuple[bytes, bytes]]] = {}
     for name, value in fields:
-        last[name.strip(b" \t").lower()] = (name, value)
-    return [last[n] for n in names]
+        instances.setdefault(name.strip(b" \t").lower(), []).append((name, value))
+    return [instances[n].pop() for n in names if instances.get(n)]
 
 
 def _fold_tags(tags: list[bytes]) -> bytes:

@@ -160,7 +160,7 @@ def build_message_template(
         _fold("List-Id", f"{_phrase(list_label or publication.name)} <{list_id}>"),
         f"List-Unsubscribe: <{_marker('header', 'unsubscribe_url')}>{mailto}\r\n",
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
-        _fold("Feedback-ID", feedback),
+        f"Feedback-ID: {_one_line(feedback)}\r\n",  # one token: never folded before its value
         f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n\r\n',
     ]
     for subtype, body in (("plain", text), ("html", html)):

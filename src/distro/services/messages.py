@@ -12,6 +12,7 @@ from typing import Any
 
 from distro.app import App
 from distro.channels.base import EmailOut, SocialOut
+from distro.compose.digest import list_label
 from distro.compose.dkim import signer_from_settings
 from distro.compose.message import PreparedMessage, build_message_template
 from distro.dispatch import Suppressed
@@ -64,6 +65,7 @@ class _DigestMessages:
                 html=d.html,
                 text=d.text,
                 list_id=settings.list_id_of(self.newsletter) if self.newsletter is not None else None,
+                list_label=list_label(settings, self.newsletter) if self.newsletter is not None else None,
             )
             self._prepared[_TEST] = PreparedMessage.from_template(template)
         return self._prepared.get(key) or self._prepared[""]
