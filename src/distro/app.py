@@ -21,15 +21,31 @@ from distro.channels.base import Channel, Image, ImageFetcher
 from distro.channels.filesink import EmailFileSink
 from distro.compose.templating import make_environment
 from distro.db import make_engine
-from distro.errors import ConfigError
+from distro.errors import ConfigError, PermanentFailure, SourceError, TemporaryFailure
 from distro.platforms import x
 from distro.settings import Settings
-from distro.sources.fetch import DEFAULT_USER_AGENT, fetch_url
+from distro.sources.fetch import (
+    DEFAULT_USER_AGENT,
+    SourceUnavailable,
+    check_public_address,
+    fetch_url,
+)
+from distro.store import webhook_events
 from distro.tokens import SigningKey, load_or_create_key
 
 ChannelFactory = Callable[[str], Channel[Any]]
 HttpGet = Callable[[str], bytes]  # a URL distro was told to fetch (SNS certificates and confirmations)
-CHANNELS = ("email", "x", "facebook", "mastodon", "bluesky", "threads", "linkedin", "<platform>:<account>")
+CHANNELS = (
+    "email",
+    "x",
+    "facebook",
+    "mastodon",
+    "bluesky",
+    "threads",
+    "linkedin",
+    "<platform>:<account>",
+    "webhook",
+)
 
 
 @dataclass
@@ -49,7 +65,8 @@ class App:
     def enabled_channels(self) -> list[str]:
         from distro.accounts import configured_accounts
 
-        return ["email"] + [account.channel for account in configured_accounts(self.settings)]
+        webhooks = ["webhook"] if self.settings.webhooks else []
+        return ["email"] + [account.channel for account in configured_accounts(self.settings)] + webhooks
 
 
 def make_channel(settings: Settings, name: str, engine: Engine | None = None) -> Channel[Any]:
@@ -63,6 +80,10 @@ def make_channel(settings: Settings, name: str, engine: Engine | None = None) ->
 
             return SmtpChannel(settings.smtp)
         return EmailFileSink(settings.email_dir)
+    if name == "webhook":
+        from distro.channels.webhook import WebhookChannel
+
+        return WebhookChannel(settings.webhooks, user_agent=settings.user_agent, check_address=public_only)
     from distro.accounts import account_for_channel, social_channel
 
     account = account_for_channel(settings, name)
@@ -88,6 +109,16 @@ def image_fetcher(*, timeout: float, max_bytes: int, allow_private_addresses: bo
     return fetch
 
 
+def public_only(url: str, setting: str) -> None:
+    """The source fetcher's SSRF refusal, as an outgoing webhook's delivery error."""
+    try:
+        check_public_address(url, setting)
+    except SourceUnavailable as exc:
+        raise TemporaryFailure(str(exc)) from None
+    except SourceError as exc:
+        raise PermanentFailure(str(exc)) from None
+
+
 def webhook_fetcher(*, timeout: float = 10.0, max_bytes: int = 256 * 1024) -> HttpGet:
     """GET with the source fetcher's limits and refusal of private addresses, returning the body."""
 
@@ -102,6 +133,7 @@ def build_app(
 ) -> App:
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
     engine = engine or make_engine(settings.database_url)
+    webhook_events.configure(engine, settings.webhooks)  # which [[webhooks]] want which event
     return App(
         settings=settings,
         engine=engine,
