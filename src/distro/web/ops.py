@@ -27,6 +27,7 @@ from prometheus_client.metrics_core import (
 
 from distro.app import App
 from distro.models import DeliveryStatus, utcnow
+from distro.services.source_list import every_source
 from distro.services.status import Latency, database_down, read_metrics
 from distro.web.deps import AppDep
 
@@ -61,7 +62,7 @@ def metrics(request: fastapi.Request, app: AppDep) -> Response:
             headers={"WWW-Authenticate": 'Bearer realm="distro metrics"', "Cache-Control": "no-store"},
         )
     registry = CollectorRegistry(auto_describe=False)
-    sources = [source.name for source in app.settings.sources]
+    sources = [source.name for source in every_source(app)]  # the TOML file's and the desk's
     registry.register(DatabaseCollector(app, sources=sources))
     return Response(
         generate_latest(registry), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"}
