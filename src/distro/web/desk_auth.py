@@ -192,7 +192,61 @@ async def any_desk_form(request: fastapi.Request, desk: DeskDep) -> DeskForm:
     return await checked_form(request, desk)
 
 
+UPLOAD_LIMIT = 20 * 1024 * 1024  # a subscriber CSV
+
+
+@dataclass(frozen=True, slots=True)
+class DeskUpload:
+    """A posted ``multipart/form-data`` desk form whose CSRF token matched: text fields and files."""
+
+    desk: Desk
+    fields: dict[str, str]
+    files: dict[str, tuple[str, bytes]]  # field name -> (file name as sent, content)
+
+
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    """Text fields and files of a multipart body (the standard library's MIME parser; a part without a
+    name is skipped). Raises 400 for a body that is not multipart."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in content_type:
+        raise fastapi.HTTPException(400, "the form must be sent as multipart/form-data")
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    fields: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    for part in message.iter_parts() if message.is_multipart() else []:
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            files.setdefault(name, (filename, data))
+        else:
+            fields.setdefault(name, data.decode("utf-8", "replace"))
+    return fields, files
+
+
+async def desk_upload(request: fastapi.Request, desk: DeskDep) -> DeskUpload:
+    """An upload an editor or admin posted (viewers 403), its ``csrf_token`` field checked as for forms."""
+    if not desk.can_edit:
+        raise fastapi.HTTPException(403, VIEWER_REFUSED)
+    body = await read_limited(request, UPLOAD_LIMIT)
+    if body is None:
+        raise fastapi.HTTPException(413, f"the file is larger than {UPLOAD_LIMIT // (1024 * 1024)} MB")
+    fields, files = parse_multipart(request.headers.get("content-type", ""), body)
+    offered = fields.get("csrf_token", "")
+    if not _same_origin(request, desk.app) or not hmac.compare_digest(
+        offered.encode("utf-8"), desk.csrf.encode("utf-8")
+    ):
+        raise fastapi.HTTPException(403, "the form's security token is missing or stale; reload the page")
+    return DeskUpload(desk, fields, files)
+
+
 DeskPost = Annotated[DeskForm, fastapi.Depends(desk_form)]
+DeskUploadPost = Annotated[DeskUpload, fastapi.Depends(desk_upload)]
 DeskAdminPost = Annotated[DeskForm, fastapi.Depends(desk_admin_form)]
 DeskAnyPost = Annotated[DeskForm, fastapi.Depends(any_desk_form)]
 
