@@ -41,9 +41,10 @@ from distro.services.subscribers import ImportReport, export_csv, import_csv, re
 from distro.services.suppression import suppress, unsuppress
 from distro.store import bounce_events, clicks, deliveries, subscribers
 from distro.store import subscriber_search as search_store
-from distro.store.subscriber_search import STATUSES, Wanted
+from distro.store.subscriber_search import Wanted
 
 PAGE_SIZE = 50
+STATUSES = search_store.STATUSES  # what the status filter offers
 MAX_HISTORY = 500  # deliveries shown on a reader's page (newest first); the CLI export has them all
 MAX_UPLOAD = 20 * 1024 * 1024
 
