@@ -322,11 +322,9 @@ def _attempt(item: Outcome, worker: str, now: datetime) -> dict[str, Any]:
 
 
 def record(engine: Engine, outcomes: Sequence[Outcome], *, worker: str, settings: DispatchSettings) -> None:
-    """Log each attempt, move each row on and count hard bounces, in one transaction.
-
-    A row whose lease another worker took over meanwhile keeps that worker's state, except that a confirmed
-    send is always recorded: the log must not deny a message the provider accepted.
-    """
+    """Log each attempt, move each row on, count hard bounces and queue the webhook events they cause, in one
+    transaction. A row whose lease another worker took over meanwhile keeps that worker's state, except that
+    a confirmed send is always recorded: the log must not deny a message the provider accepted."""
     if not outcomes:
         return
     now = utcnow()
