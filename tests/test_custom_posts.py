@@ -129,7 +129,7 @@ def test_a_repost_by_id_or_url_links_to_the_story_on_each_platform(
 ) -> None:
     ingest(app, backfill=2)
     with app.engine.connect() as connection:
-        story = connection.execute(sa.select(Article.id, Article.url).order_by(Article.id)).first()  # type: ignore[call-overload]
+        story = connection.execute(sa.select(Article.id, Article.url).order_by(Article.id).limit(1)).one()  # type: ignore[call-overload]
     by_id = create_post(app, PostRequest("x", "From the archive", story=str(story.id)), actor="cli")
     by_url = create_post(app, PostRequest("facebook", "From the archive", story=story.url), actor="cli")
     rows = {r.channel: r for r in written(app)}
