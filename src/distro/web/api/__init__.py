@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import re
+
 import fastapi
+from starlette.routing import Mount
 
 from distro.app import App
 from distro.web.api.articles import router as articles
+from distro.web.api.bodies import no_nul
 from distro.web.api.deliveries import router as deliveries
 from distro.web.api.editions import router as editions
 from distro.web.api.posts import router as posts
@@ -62,6 +66,7 @@ def create_api(app: App) -> fastapi.FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        dependencies=[fastapi.Depends(no_nul)],
     )
     api.state.distro = app
     install(api)
@@ -69,3 +74,13 @@ def create_api(app: App) -> fastapi.FastAPI:
         api.include_router(router)
     _with_problems(api)
     return api
+
+
+def mount_api(web: fastapi.FastAPI, app: App) -> None:
+    """Mount the API at :data:`PREFIX` on ``web``. Every path under it goes to the API, one holding a line
+    break too (Starlette's mount pattern stops at one, so the web app would answer its own 404 in JSON
+    instead of a problem)."""
+    web.mount(PREFIX, create_api(app))
+    mount = web.router.routes[-1]
+    assert isinstance(mount, Mount)
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)

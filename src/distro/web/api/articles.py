@@ -24,6 +24,7 @@ from distro.services.articles import store_pushed
 from distro.services.webhook import WEBHOOK_SOURCE
 from distro.sources.webhook import WebhookRejected, parse_payload
 from distro.web.api.auth import Reader, Writer
+from distro.web.api.bodies import Body, UtcDatetime
 from distro.web.api.pages import Cursor, Id, Limit, Page, after, page
 from distro.web.api.problems import ApiProblem, answer, responses
 from distro.web.deps import AppDep
@@ -32,7 +33,7 @@ router = fastapi.APIRouter(prefix="/articles", tags=["articles"])
 _TEXT = 100_000
 
 
-class ArticleIn(BaseModel):
+class ArticleIn(Body):
     """An article as the CMS webhook takes one; only ``url`` (absolute http(s)) is required."""
 
     url: str = Field(max_length=2000)
@@ -44,8 +45,8 @@ class ArticleIn(BaseModel):
     section: str | None = Field(default=None, max_length=200)
     categories: list[str] = Field(default_factory=list, max_length=50)
     image_url: str | None = Field(default=None, max_length=2000)
-    published_at: datetime | None = None
-    updated_at: datetime | None = None  # the CMS's version time: an older one never overwrites a newer
+    published_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None  # the CMS's version time: an older one never overwrites a newer
 
 
 class ArticleOut(BaseModel):

@@ -26,6 +26,7 @@ from distro.services.digest_send import send_edition
 from distro.services.report import edition_report
 from distro.settings import DigestSettings
 from distro.web.api.auth import Reader, Writer
+from distro.web.api.bodies import Body, Utc
 from distro.web.api.pages import Cursor, Limit, Page, after, page
 from distro.web.api.problems import ApiProblem, responses
 from distro.web.deps import AppDep
@@ -76,8 +77,8 @@ class Upcoming(BaseModel):
     composed: bool  # False: sending composes it first
 
 
-class ScheduleIn(BaseModel):
-    send_at: AwareDatetime  # with its offset, e.g. 2026-11-30T07:00:00+00:00
+class ScheduleIn(Body):
+    send_at: Annotated[AwareDatetime, Utc]  # with its offset, e.g. 2026-11-30T07:00:00+00:00
 
 
 class Scheduled(BaseModel):

@@ -20,7 +20,7 @@ from distro.web.api.problems import ApiProblem
 
 T = TypeVar("T")
 R = TypeVar("R")
-MAX_ID = 2**63 - 1  # ids are 64-bit at most; larger ones are refused, never passed to the database
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: larger ones are refused, never passed to the database
 MAX_LIMIT = 200
 _CURSOR = re.compile(r"id:([0-9]{1,19})")
 

@@ -18,6 +18,7 @@ from distro.services.post_now import PostNowOutcome, post_now
 from distro.services.social import edit_post
 from distro.services.social_queue import QueuedPost, queued_post
 from distro.web.api.auth import Reader, Writer
+from distro.web.api.bodies import Body
 from distro.web.api.pages import Cursor, Id, Limit, Page, after, page
 from distro.web.api.problems import ApiProblem, responses
 from distro.web.deps import AppDep
@@ -44,7 +45,7 @@ class PostOut(BaseModel):
     editable: bool
 
 
-class TextIn(BaseModel):
+class TextIn(Body):
     text: Annotated[str, Field(min_length=1, max_length=70_000)]
 
 

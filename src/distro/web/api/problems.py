@@ -89,6 +89,8 @@ def install(api: fastapi.FastAPI) -> None:
 
     @api.exception_handler(HTTPException)
     async def _http_error(_request: fastapi.Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's only 400: a body it cannot decode; a 422 as any bad input
+            return problem(422, "the body could not be read: send UTF-8 JSON", headers=exc.headers)
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         return problem(exc.status_code, detail, headers=exc.headers)
 

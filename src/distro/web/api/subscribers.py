@@ -24,6 +24,7 @@ from distro.services.privacy import forget_subscriber
 from distro.services.signup import clean_sections, request_signup
 from distro.services.subscribers import Listed, add_subscriber
 from distro.web.api.auth import Reader, Writer
+from distro.web.api.bodies import Body
 from distro.web.api.pages import Cursor, Id, Limit, Page, after, page
 from distro.web.api.problems import ApiProblem, answer, responses
 from distro.web.deps import AppDep
@@ -61,7 +62,7 @@ class SubscriberDetail(SubscriberOut):
     history: list[Delivered]  # the latest deliveries, newest first
 
 
-class SubscriberIn(BaseModel):
+class SubscriberIn(Body):
     email: str = Field(max_length=320)
     name: str | None = Field(default=None, max_length=200)
     sections: Sections | None = None
@@ -74,7 +75,7 @@ class ConfirmationSent(BaseModel):
     detail: str
 
 
-class SubscriberChange(BaseModel):
+class SubscriberChange(Body):
     """What to change; a field left out is kept."""
 
     sections: Sections | None = None  # null: every section
@@ -160,7 +161,9 @@ async def create_subscriber(body: SubscriberIn, caller: Writer, app: AppDep) -> 
     return await run_in_threadpool(_create, app, caller, body)
 
 
-@router.patch("/{subscriber_id}", response_model=SubscriberOut, responses=responses(401, 403, 404, 422, 429))
+@router.patch(
+    "/{subscriber_id}", response_model=SubscriberOut, responses=responses(401, 403, 404, 409, 422, 429)
+)
 def update_subscriber(
     subscriber_id: Id, body: SubscriberChange, caller: Writer, app: AppDep
 ) -> SubscriberOut:
@@ -179,7 +182,9 @@ def update_subscriber(
 
 
 @router.post(
-    "/{subscriber_id}/unsubscribe", response_model=SubscriberOut, responses=responses(401, 403, 404, 422, 429)
+    "/{subscriber_id}/unsubscribe",
+    response_model=SubscriberOut,
+    responses=responses(401, 403, 404, 409, 422, 429),
 )
 def unsubscribe(subscriber_id: Id, caller: Writer, app: AppDep) -> SubscriberOut:
     """Unsubscribe from every newsletter (idempotent)."""
@@ -189,7 +194,9 @@ def unsubscribe(subscriber_id: Id, caller: Writer, app: AppDep) -> SubscriberOut
     return subscriber_out(api_pages.subscriber(app, subscriber_id))
 
 
-@router.delete("/{subscriber_id}", response_model=Forgotten, responses=responses(401, 403, 404, 422, 429))
+@router.delete(
+    "/{subscriber_id}", response_model=Forgotten, responses=responses(401, 403, 404, 409, 422, 429)
+)
 def forget(subscriber_id: Id, caller: Writer, app: AppDep) -> Forgotten:
     """Forget the reader: personal data deleted, deliveries kept anonymised (as ``subscribers forget``)."""
     found = api_pages.subscriber(app, subscriber_id)

@@ -13,6 +13,7 @@ from distro.services import api_pages
 from distro.services.api_tokens import record_write
 from distro.services.suppression import suppress, unsuppress
 from distro.web.api.auth import Reader, Writer
+from distro.web.api.bodies import Body
 from distro.web.api.pages import Cursor, Limit, Page, after, page
 from distro.web.api.problems import ApiProblem, answer, responses
 from distro.web.deps import AppDep
@@ -29,7 +30,7 @@ class SuppressionOut(BaseModel):
     created_at: datetime
 
 
-class SuppressionIn(BaseModel):
+class SuppressionIn(Body):
     email: str = Field(max_length=320)
     reason: SuppressionReason = SuppressionReason.MANUAL
     detail: str | None = Field(default=None, max_length=500)
