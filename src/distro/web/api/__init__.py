@@ -8,9 +8,8 @@ parse, call the same use cases as the command line and the desk, and shape the a
 
 from __future__ import annotations
 
-from typing import Any
-
 import re
+from typing import Any
 
 import fastapi
 from starlette.routing import Mount
