@@ -59,6 +59,7 @@ class Receiver:
     server: FakeHTTPServer
     answer: list[int] = field(default_factory=lambda: [200])
     retry_after: str | None = None
+    delay: float = 0.0  # seconds before answering (a slow receiver)
     events: list[Received] = field(default_factory=list)
     refused: list[RecordedRequest] = field(default_factory=list)
     tries: list[str] = field(default_factory=list)  # webhook-id of every request, verified or not
@@ -85,7 +86,7 @@ class Receiver:
                 )
             )
         headers = {"Retry-After": self.retry_after} if self.retry_after and status in (429, 503) else {}
-        return Reply(status, headers, json.dumps({"status": status}).encode())
+        return Reply(status, headers, json.dumps({"status": status}).encode(), delay=self.delay)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ a 4xx or a redirect failing for good, all of it in ``distro log``."""
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from distro.models import Delivery, DeliveryStatus, WebhookEvent
 from distro.services import events
 from distro.services.delivery import delivery_log, dispatch
 from distro.services.ingest import ingest
-from tests.webhooks.conftest import Receiver
+from tests.webhooks.conftest import SECRET_ENV, Receiver, webhook
 
 pytestmark = pytest.mark.usefixtures("clock")
 
@@ -119,3 +120,21 @@ def test_an_event_rolled_back_with_its_change_is_never_sent(hooked: App) -> None
         events.emit(session, "subscriber.created", {"id": 8})
         raise RuntimeError("the change failed")
     assert _rows(hooked) == []
+
+
+def test_a_receiver_that_does_not_answer_in_time_is_retried(hooked: App, receiver: Receiver) -> None:
+    hooked.settings.webhooks[0].timeout, receiver.delay = 0.2, 1.0
+    _one_event(hooked)
+    assert dispatch(hooked, ["webhook"])["webhook"].temporary == 1
+    (row,) = _rows(hooked)
+    assert row.status == DeliveryStatus.PENDING and "did not answer in 0.2s" in (row.last_error or "")
+
+
+def test_the_receiver_refuses_a_signature_made_with_another_secret(
+    hooked: App, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SECRET_ENV, "whsec_" + base64.b64encode(b"another secret, 32 bytes long!!!").decode())
+    hooked.settings.webhooks[0] = webhook(receiver.url)
+    _one_event(hooked)
+    assert dispatch(hooked, ["webhook"])["webhook"].permanent == 1  # 401 from the receiver
+    assert len(receiver.refused) == 1 and receiver.events == []
