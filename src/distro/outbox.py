@@ -79,6 +79,7 @@ def enqueue_many(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
         statement = insert(D).on_conflict_do_nothing(index_elements=["key"]).returning(D.c.id)
         with engine.begin() as connection:
             count = len(connection.execute(statement, values).all())
+            webhook_events.queued_failed(connection, values)  # a post that cannot fit: post.failed
         batch.clear()
         return count
 

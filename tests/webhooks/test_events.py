@@ -203,3 +203,18 @@ def _stored(app: App, event: str) -> list[str]:
         return list(
             connection.execute(sa.select(WebhookEvent.uid).where(WebhookEvent.event == event)).scalars()
         )  # type: ignore[arg-type]
+
+
+def test_a_post_that_cannot_fit_its_platform_is_reported_failed_at_planning(
+    hooked: App, receiver: Receiver
+) -> None:
+    from tests.test_social_unfit import ARTICLES, hostile
+
+    article = hostile(hooked)  # its title is 15 URLs: no X post can hold it
+    assert plan_social(hooked) == 2 * ARTICLES
+    assert plan_social(hooked) == 0  # planning again reports nothing again
+    dispatch(hooked)
+
+    (failed,) = receiver.of_type("post.failed")
+    assert failed.data["platform"] == "x" and f"article {article} (" in failed.data["error"]
+    assert len(receiver.of_type("post.published")) == 2 * ARTICLES - 1

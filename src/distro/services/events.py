@@ -10,8 +10,9 @@ The places that report: :mod:`distro.services.articles` (``article.published``),
 :func:`distro.store.editions.mark_queued` (``edition.queued``), :func:`distro.outbox.record`
 (``edition.sent``, ``delivery.failed``, ``post.published``, ``post.failed``),
 :mod:`distro.services.bounces` (``delivery.bounced``), :mod:`distro.store.subscribers` and
-:mod:`distro.services.signup` (``subscriber.created``, ``subscriber.unsubscribed``). A post stored as failed
-at planning because it cannot fit its platform is not reported (it never reached the outbox's record).
+:mod:`distro.services.signup` (``subscriber.created``, ``subscriber.unsubscribed``), and
+:func:`distro.outbox.enqueue_many` for a post queued as failed because it cannot fit its platform
+(``post.failed``).
 """
 
 from __future__ import annotations

@@ -289,3 +289,17 @@ def report(connection: Connection, outcomes: Sequence[Any]) -> None:
             email = row.recipient.lower() if row.channel == "email" else None
             enqueue(connection, event, data, uid=f"{event}:{row.id}", email=email)
     editions_sent(connection, {r.digest_id for r in rows if r.digest_id is not None and r.subscriber_id})
+
+
+def queued_failed(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """``post.failed`` for social rows queued as failed from the start (a post whose text cannot fit its
+    platform, :mod:`distro.services.social`), in the transaction that queues them."""
+    if not _ROUTES.get(connection.engine):
+        return
+    keys = [r["key"] for r in rows if r.get("status") == DeliveryStatus.FAILED and r.get("social_post_id")]
+    if not keys or not _wants(connection, "post.failed"):
+        return
+    for row in connection.execute(sa.select(*_REPORTED).where(D.c.key.in_(keys))).all():
+        found = _post_event(row)
+        if found is not None:
+            enqueue(connection, found[0], found[1], uid=f"{found[0]}:{row.id}")
