@@ -68,6 +68,17 @@ def test_lists_page_by_cursor_and_refuse_a_made_up_one(api: Api) -> None:
     invalid = problem_of(api.get("/articles?limit=500", token=api.read), 422)
     assert invalid["errors"][0]["loc"] == ["query", "limit"]
     problem_of(api.get("/nowhere", token=api.read), 404)
+    problem_of(api.get("/nowhere%0Aelse", token=api.read), 404)  # still the API's, not the web app's
+    problem_of(api.get("/articles/2147483647", token=api.read), 404)  # the largest INTEGER id
+    assert problem_of(api.get("/articles/2147483648", token=api.read), 422)["errors"][0]["loc"] == [
+        "path",
+        "article_id",
+    ]
+    assert "NUL" in problem_of(api.get("/subscribers?address=a%00b", token=api.read), 422)["detail"]
+    assert (
+        "NUL"
+        in problem_of(api.post("/suppressions", json={"email": "a@b.org", "detail": "\x00"}), 422)["detail"]
+    )
     problem_of(api.call("PUT", "/articles"), 405)
 
 
