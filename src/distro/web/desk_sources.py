@@ -80,11 +80,12 @@ def _new_source(form: DeskForm) -> NewSource:
 
 def _typed(form: DeskForm) -> NewSource:
     """What the editor typed, unchecked, to put back in the form after a refusal."""
+    backfill = form.get("backfill", "0")
     return NewSource(
         form.get("name"),
         form.get("url"),
         form.get("kind", "feed"),
-        0,
+        int(backfill) if backfill.isdigit() and len(backfill) < 6 else 0,
         form.get("allow_private_addresses") == "on",
     )
 
