@@ -15,18 +15,24 @@ from distro.errors import DistroError
 from distro.web import (
     archive,
     bounce_hooks,
+    desk_activity,
     desk_auth,
     desk_dashboard,
     desk_digest,
+    desk_editors,
     desk_log,
     desk_report,
     desk_social,
+    desk_sources,
+    desk_subscribers,
+    desk_time,
     hooks,
     ops,
     redirect,
     subscribers,
     websub,
 )
+from distro.web.api import mount_api
 from distro.web.headers import SecurityHeaders
 from distro.web.schema import drop_guessed_bodies
 
@@ -41,8 +47,12 @@ ROUTERS: list[fastapi.APIRouter] = [
     desk_dashboard.router,
     desk_digest.router,
     desk_log.router,
+    desk_activity.router,
+    desk_subscribers.router,
+    desk_editors.router,
     desk_report.router,
     desk_social.router,
+    desk_sources.router,
     archive.router,
 ]
 
@@ -51,10 +61,12 @@ def create_web_app(app: App, *, routers: list[fastapi.APIRouter] | None = None) 
     """A FastAPI app serving ``routers`` (default: :data:`ROUTERS`) for ``app``."""
     web = fastapi.FastAPI(title=f"{app.settings.publication.name} · distro", docs_url=None, redoc_url=None)
     web.state.distro = app
+    desk_time.install(app.templates, app.settings)  # one way every desk page writes a time
     web.add_middleware(SecurityHeaders)  # CSP, nosniff, no-referrer on every response; HEAD as GET
     for router in routers if routers is not None else ROUTERS:
         web.include_router(router)
     drop_guessed_bodies(web)  # /openapi.json claims only declared bodies (tests/web/test_fuzz.py checks them)
+    mount_api(web, app)  # the REST API at /api/v1, with its own schema at /api/v1/openapi.json
 
     @web.exception_handler(DistroError)
     async def _distro_error(_request: fastapi.Request, exc: DistroError) -> JSONResponse:
