@@ -138,3 +138,12 @@ def test_the_receiver_refuses_a_signature_made_with_another_secret(
     _one_event(hooked)
     assert dispatch(hooked, ["webhook"])["webhook"].permanent == 1  # 401 from the receiver
     assert len(receiver.refused) == 1 and receiver.events == []
+
+
+@pytest.mark.parametrize("status", [408, 502])
+def test_a_408_or_a_5xx_is_temporary(hooked: App, receiver: Receiver, status: int) -> None:
+    receiver.answer = [status]
+    _one_event(hooked)
+    assert dispatch(hooked, ["webhook"])["webhook"].temporary == 1
+    (row,) = _rows(hooked)
+    assert row.status == DeliveryStatus.PENDING and f"answered {status}; will retry" in (row.last_error or "")
