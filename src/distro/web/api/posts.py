@@ -37,7 +37,7 @@ class PostOut(BaseModel):
     text: str  # exactly what the stored body sends
     length: int  # as the platform counts it
     limit: int
-    status: str
+    status: DeliveryStatus
     next_attempt_at: datetime
     attempts: int
     last_error: str | None
@@ -66,7 +66,7 @@ def post_out(post: QueuedPost) -> PostOut:
         text=post.text,
         length=post.length,
         limit=post.limit,
-        status=post.status,
+        status=DeliveryStatus(post.status),
         next_attempt_at=post.next_attempt_at,
         attempts=post.attempts,
         last_error=post.last_error,

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from distro.app import App
+from distro.models import DeliveryStatus
 from distro.services import api_pages
 from distro.services.api_tokens import Caller, record_write
 from distro.services.preferences import set_preferences, set_status
@@ -38,7 +39,8 @@ class SubscriberOut(BaseModel):
     id: int
     email: str
     name: str | None
-    status: str  # active, unsubscribed; bounced or suppressed when the address is on the suppression list
+    # bounced or suppressed when the address is on the suppression list, whatever the row says
+    status: Literal["active", "unsubscribed", "bounced", "suppressed"]
     sections: list[str] | None  # None: every section
     newsletters: list[str] | None  # None: the newsletters subscribed by default
     created_at: datetime
@@ -50,7 +52,7 @@ class SubscriberOut(BaseModel):
 class Delivered(BaseModel):
     id: int
     channel: str
-    status: str
+    status: DeliveryStatus
     edition: str | None
     attempts: int
     last_error: str | None

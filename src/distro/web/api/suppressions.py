@@ -25,7 +25,7 @@ Address = Annotated[str, fastapi.Path(max_length=320)]
 class SuppressionOut(BaseModel):
     id: int
     email: str
-    reason: str
+    reason: SuppressionReason
     detail: str | None
     created_at: datetime
 
