@@ -4,8 +4,10 @@ the token's hash is stored; writes are recorded under the token's name. On SQLit
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 import time_machine
 from fastapi.testclient import TestClient
@@ -125,3 +127,17 @@ def test_each_token_has_its_own_rate_limit_answered_with_retry_after(
             assert get(busy) == 200
     finally:
         app.engine.dispose()
+
+
+def test_no_token_reaches_the_logs_or_an_answer(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = api.write[:-2] + "xx"
+    answers = [
+        api.get("/subscribers", token=api.read),
+        api.get("/subscribers", token=wrong),
+        api.post("/subscribers", token=api.read, json={"email": "ana@example.org"}),
+        api.post("/subscribers", json={"email": "not an address"}),
+    ]
+    for token in (api.write, api.read, wrong):
+        assert token not in caplog.text
+        assert not any(token in answer.text for answer in answers)
