@@ -31,6 +31,7 @@ def test_a_dsn_after_acceptance_takes_the_reader_out_of_the_next_edition(
     queue_small_digest(app)
     with running_smtp_server() as server:
         app.settings.email.mode = "smtp"
+        app.settings.email.unsafe_test_relay = True  # aiosmtpd on loopback: no DKIM, http links
         app.settings.smtp.host, app.settings.smtp.port = server.host, server.port
         app.settings.smtp.security = "none"
         assert dispatch(app, ["email"])["email"].sent == 3

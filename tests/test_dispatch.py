@@ -45,6 +45,7 @@ HEALTHY = [f"reader{i}@example.org" for i in range(6)]
 def smtp_app(settings: Settings) -> Iterator[tuple[App, FakeSmtpServer]]:
     with running_smtp_server(rcpt_replies=FAULTS) as server:
         settings.email.mode = "smtp"
+        settings.email.unsafe_test_relay = True  # aiosmtpd on loopback: no DKIM, http links
         settings.smtp.host, settings.smtp.port, settings.smtp.security = server.host, server.port, "none"
         settings.x.enabled = settings.facebook.enabled = False
         settings.dispatch.max_attempts = 3
@@ -105,6 +106,7 @@ def test_a_rejected_login_pauses_the_channel_and_keeps_every_message(settings: S
     tls = make_tls()
     with running_smtp_server(credentials=("digest", "right"), tls=tls) as server:
         settings.email.mode = "smtp"
+        settings.email.unsafe_test_relay = True  # aiosmtpd on loopback: no DKIM, http links
         settings.smtp.host, settings.smtp.port, settings.smtp.security = server.host, server.port, "starttls"
         settings.smtp.username, settings.smtp.password = "digest", SecretStr("wrong-password")
         settings.x.enabled = settings.facebook.enabled = False

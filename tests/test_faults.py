@@ -198,6 +198,7 @@ def test_a_throttled_domain_does_not_hold_up_another(app: App) -> None:
     with FakeSmtpServer() as server:
         settings = app.settings
         settings.email.mode, settings.smtp.host, settings.smtp.port = "smtp", server.host, server.port
+        settings.email.unsafe_test_relay = True  # aiosmtpd on loopback: no DKIM, http links
         settings.smtp.security = "none"
         settings.dispatch.max_per_second_per_domain = 4.0
         for domain in ("slow.example", "other.example"):
@@ -215,6 +216,7 @@ def test_a_domain_that_must_wait_long_goes_back_to_the_queue(app: App) -> None:
     with FakeSmtpServer() as server:
         settings = app.settings
         settings.email.mode, settings.smtp.host, settings.smtp.port = "smtp", server.host, server.port
+        settings.email.unsafe_test_relay = True  # aiosmtpd on loopback: no DKIM, http links
         settings.smtp.security = "none"
         settings.dispatch.max_per_second_per_domain = 0.2  # a slot every 5 s
         settings.dispatch.batch_size = 10

@@ -129,6 +129,7 @@ def test_digest_goes_out_over_smtp_to_a_real_server(
 ) -> None:
     with running_smtp_server() as server:
         settings.email.mode = "smtp"
+        settings.email.unsafe_test_relay = True  # aiosmtpd on loopback: no DKIM, http links
         settings.smtp.host, settings.smtp.port, settings.smtp.security = server.host, server.port, "none"
         settings.x.enabled = settings.facebook.enabled = False
         app = build_app(settings)

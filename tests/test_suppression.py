@@ -43,6 +43,7 @@ def test_an_address_suppressed_after_queueing_is_settled_without_touching_the_ch
     suppress(app.engine, emails[2], "manual", "editor's request")
     with running_smtp_server() as server:
         app.settings.email.mode = "smtp"
+        app.settings.email.unsafe_test_relay = True  # aiosmtpd on loopback: no DKIM, http links
         app.settings.smtp.host, app.settings.smtp.port = server.host, server.port
         app.settings.smtp.security = "none"
         report = dispatch(app, ["email"])["email"]
@@ -91,6 +92,7 @@ def test_a_5xx_at_rcpt_fails_only_that_recipient_and_is_recorded(app: App) -> No
     queue_small_digest(app)
     with running_smtp_server(rcpt_replies={emails[1]: "550 5.1.1 No such user"}) as server:
         app.settings.email.mode = "smtp"
+        app.settings.email.unsafe_test_relay = True  # aiosmtpd on loopback: no DKIM, http links
         app.settings.smtp.host, app.settings.smtp.port = server.host, server.port
         app.settings.smtp.security = "none"
         channels = [app.channel_factory("email"), app.channel_factory("email")]

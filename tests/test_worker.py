@@ -95,6 +95,7 @@ def worker_env(app: App, server: FakeSmtpServer, **dispatch: object) -> dict[str
         DISTRO_VAR_DIR=str(app.settings.var_dir),
         DISTRO_TEMPLATES_DIR=str(app.settings.templates_dir),
         DISTRO_EMAIL__MODE="smtp",
+        DISTRO_EMAIL__UNSAFE_TEST_RELAY="true",  # aiosmtpd on loopback: no DKIM, http links
         DISTRO_SMTP__HOST=server.host,
         DISTRO_SMTP__PORT=str(server.port),
         DISTRO_SMTP__SECURITY="none",

@@ -37,6 +37,7 @@ def sent(app: App, clock: time_machine.Traveller) -> list[str]:
     queue_small_digest(app, "tiny-1")
     with running_smtp_server(rcpt_replies={emails[0]: "550 5.1.1 No such user"}) as server:
         app.settings.email.mode = "smtp"
+        app.settings.email.unsafe_test_relay = True  # aiosmtpd on loopback: no DKIM, http links
         app.settings.smtp.host, app.settings.smtp.port = server.host, server.port
         app.settings.smtp.security = "none"
         assert dispatch(app, ["email"])["email"].sent == 5

@@ -86,6 +86,7 @@ def test_the_dashboard_shows_the_pipeline_s_real_numbers(app: App, client: TestC
     assert hold(app.engine, [row.id for row in x_posts[:2]]) == 2
     with running_smtp_server(rcpt_replies=REPLIES, data_replies=DATA_REPLIES) as server:
         app.settings.email.mode = "smtp"
+        app.settings.email.unsafe_test_relay = True  # aiosmtpd on loopback: no DKIM, http links
         app.settings.smtp.host, app.settings.smtp.port = server.host, server.port
         app.settings.smtp.security = "none"
         report = dispatch(app, ["email"])["email"]

@@ -79,6 +79,7 @@ def seed(app: App) -> str:
     assert plan_social(app) == POSTS
     with running_smtp_server(rcpt_replies={BOUNCE: "550 5.1.1 No such user"}) as server:
         app.settings.email.mode = "smtp"
+        app.settings.email.unsafe_test_relay = True  # aiosmtpd on loopback: no DKIM, http links
         app.settings.smtp.host, app.settings.smtp.port = server.host, server.port
         app.settings.smtp.security = "none"
         reports = dispatch(app, ["email", "x"])

@@ -38,6 +38,7 @@ def smtp(app: App) -> Iterator[FakeSmtpServer]:
     app.settings.x.enabled = app.settings.facebook.enabled = False
     with running_smtp_server() as server:
         app.settings.email.mode = "smtp"
+        app.settings.email.unsafe_test_relay = True  # aiosmtpd on loopback: no DKIM, http links
         app.settings.smtp.host, app.settings.smtp.port = server.host, server.port
         app.settings.smtp.security = "none"
         yield server

@@ -17,6 +17,8 @@ from distro.progress import ticker
 
 if TYPE_CHECKING:
     from distro.app import App
+    from distro.models import Digest
+    from distro.services.digest_check import CheckReport
     from distro.services.digest_compose import DigestResult
     from distro.services.digest_send import Ready
     from distro.settings import DigestSettings
@@ -44,8 +46,57 @@ def digest_preview(
     console.print(str(text_path.resolve()))
     if result.warning:
         console.print(f"warning: {result.warning}")
+    _print_report(_report(application, chosen, result.digest))
     if open_:
         webbrowser.open(html_path.resolve().as_uri())
+
+
+@group.command("check")
+def digest_check(
+    spam: Annotated[
+        bool, typer.Option("--spam/--no-spam", help="Score with SpamAssassin if installed.")
+    ] = True,
+    test_copy: Annotated[
+        bool, typer.Option("--test-copy", help="Check for one test copy (no DKIM/https rule).")
+    ] = False,
+    newsletter: NewsletterOption = None,
+) -> None:
+    """Pre-flight the upcoming edition: template, Gmail clip size, links, alt text, headings, spam score,
+    and DKIM and https for a bulk send over SMTP. Exits 1 when sending would be refused."""
+    application, chosen = _newsletter(newsletter)
+    result = _upcoming(application, chosen)
+    if result.digest is None:
+        raise DistroError(f"nothing to check: {result.reason}")
+    report = _report(application, chosen, result.digest, bulk=not test_copy, spam=spam)
+    _print_report(report)
+    if report.errors:
+        raise typer.Exit(1)
+    console.print(f"{result.digest.slug}: ready to send")
+
+
+def _report(
+    application: App, newsletter: DigestSettings, digest: Digest, *, bulk: bool = True, spam: bool = True
+) -> CheckReport:
+    from distro.services.digest_check import check_edition
+
+    return check_edition(application, newsletter, digest, bulk=bulk, spam=spam)
+
+
+def _print_report(report: CheckReport) -> None:
+    for finding in report.findings:
+        console.print(str(finding), markup=False, highlight=False)
+    if report.spam is not None:
+        rules = ", ".join(report.spam.rules) or "none"
+        console.print(
+            f"spamassassin: {report.spam.score:.1f} (required {report.spam.required:.1f}; rules: {rules})"
+        )
+
+
+def _refuse(report: CheckReport, slug: str) -> None:
+    """Print the report; DistroError with the first error as the one-line reason when there is one."""
+    _print_report(report)
+    if report.errors:
+        raise DistroError(f"pre-flight refused {slug}: {report.errors[0].message}")
 
 
 @group.command("edit")
@@ -133,6 +184,9 @@ def digest_send(
     from distro.services.digest_send import send_edition
 
     application, chosen = _newsletter(newsletter)
+    upcoming = _upcoming(application, chosen)
+    if upcoming.digest is not None and upcoming.digest.queued_at is None:
+        _refuse(_report(application, chosen, upcoming.digest), upcoming.digest.slug)
     sent = send_edition(
         application,
         chosen,

@@ -18,6 +18,7 @@ from distro.models import Delivery, Digest, DigestEdit, DigestStatus, utcnow
 from distro.outbox import Claimed
 from distro.services.activity import record
 from distro.services.digest_calendar import digest_slug
+from distro.services.digest_check import require_safe
 from distro.services.digest_compose import DigestResult, recompose_edition
 from distro.services.messages import MessageBuilder
 from distro.settings import DigestSettings
@@ -101,6 +102,9 @@ def send_test(app: App, digest: Digest, to: str, *, actor: str | None = None) ->
     It is an outbox row of its own (key ``test:<slug>:<n>``, no subscriber), so the log shows it apart and
     it never counts as a recipient; a temporary failure stays queued for ``distro dispatch``.
     """
+    newsletters = app.settings.all_newsletters
+    newsletter = next((n for n in newsletters if n.slug_prefix == digest.newsletter), app.settings.digest)
+    require_safe(app, newsletter, digest, bulk=False)  # one copy: DKIM and https are not required
     now = utcnow()
     lease_until = now + timedelta(seconds=app.settings.dispatch.lease_seconds)
     row = editions.add_test_copy(app.engine, digest, to, worker=app.worker_id, lease_until=lease_until)

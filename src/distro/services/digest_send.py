@@ -21,6 +21,7 @@ from distro.errors import DistroError
 from distro.models import Digest
 from distro.progress import Ticker
 from distro.services.activity import record
+from distro.services.digest_check import require_safe
 from distro.services.digest_compose import open_edition, recompose_edition
 from distro.services.digest_variants import compose_variants, sections_key
 from distro.settings import DigestSettings
@@ -85,7 +86,9 @@ def send_edition(
     )
     if opened.digest is None:
         return SentEdition(None, 0, 0, reason=opened.reason)
-    warnings = (opened.warning,) if opened.warning else ()
+    report = require_safe(app, newsletter, opened.digest)  # before the editor is asked to confirm
+    warnings: tuple[str, ...] = (opened.warning,) if opened.warning else ()
+    warnings += tuple(f"{w.check}: {w.message}" for w in report.warnings)
     total = count_recipients(app, newsletter) if confirm or progress else 0
     if confirm is not None and not confirm(Ready(opened.digest, total, warnings)):
         return SentEdition(opened.digest, 0, 0, "not confirmed", warnings, confirmed=False)
@@ -109,6 +112,7 @@ def queue_edition(
         raise DistroError(
             f"edition {digest.slug} is of newsletter {digest.newsletter!r}, not {newsletter.slug_prefix!r}"
         )
+    require_safe(app, newsletter, digest)  # the pre-flight: a one-line reason, and nothing is queued
     keys = {sections_key(s.sections) for s in recipients(app.engine, newsletter)}
     compose_variants(app, newsletter, digest, keys)
     rows = (
