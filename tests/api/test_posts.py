@@ -45,3 +45,13 @@ def test_posts_are_listed_edited_held_released_and_posted_now(api: Api) -> None:
     with session_scope(app.engine) as session:
         done = [(a.actor, a.action) for a in session.exec(select(Activity)) if a.actor.startswith("api:")]
     assert done == [("api:cms", f"post.{verb}") for verb in ("edit", "hold", "release", "now")]
+
+
+def test_a_written_post_is_edited_through_the_api_like_an_articles(api: Api) -> None:
+    from distro.services.custom_posts import PostRequest, create_post
+
+    queued = create_post(api.app, PostRequest(platform="x", text="Our new podcast is out"), actor="cli")
+    edited = api.patch(f"/posts/{queued.delivery_id}", json={"text": "Our new podcast, episode 1, is out"})
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["text"] == "Our new podcast, episode 1, is out"
+    assert problem_of(api.patch(f"/posts/{queued.delivery_id}", json={"text": "word " * 200}), 422)

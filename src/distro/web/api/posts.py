@@ -15,7 +15,7 @@ from distro.models import DeliveryStatus
 from distro.services import api_pages, plan
 from distro.services.api_tokens import Caller, record_write
 from distro.services.post_now import PostNowOutcome, post_now
-from distro.services.social import edit_post
+from distro.services.social import edit_delivery
 from distro.services.social_queue import QueuedPost, queued_post
 from distro.web.api.auth import Reader, Writer
 from distro.web.api.bodies import Body
@@ -113,10 +113,8 @@ def edit(post_id: Id, body: TextIn, caller: Writer, app: AppDep) -> PostOut:
     post = queued_post(app, post_id)
     if not post.editable:
         raise ApiProblem(409, f"the {post.label} is already {post.status}; it cannot change")
-    if post.article_id is None:
-        raise ApiProblem(409, f"the {post.label} was written on the desk; change it there")
     text = body.text.replace("\r\n", "\n").replace("\r", "\n")
-    edit_post(app, post.article_id, post.platform, text, post.account)
+    edit_delivery(app, post_id, text)  # this one post, an article's or a written one
     record_write(app, caller, "post.edit", f"post {post_id}", post.label)
     return post_out(queued_post(app, post_id))
 
