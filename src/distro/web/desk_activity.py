@@ -50,5 +50,4 @@ def activity_page(desk: DeskDep, actor: str = "", action: str = "", after: str |
         actions=sorted({a.split(".")[0] for a in actions} | set(actions)),
         first=_link(actor, action) if after else None,
         older=_link(actor, action, found.next_key) if found.next_key else None,
-        zone=app.settings.digest.timezone,
     )

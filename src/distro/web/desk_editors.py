@@ -29,7 +29,6 @@ def editors_page(desk: DeskAdmin, request: fastapi.Request) -> Response:
         error=flash.error,
         editors=list_editors(desk.app),
         roles=ROLES,
-        zone=desk.app.settings.digest.timezone,
     )
     return flash.clear(page)
 

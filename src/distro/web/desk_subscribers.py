@@ -81,7 +81,6 @@ def _list(
         older=_query(page, page.older) if page.older else None,
         first=_query(page) if before else None,
         report=report,
-        zone=app.settings.digest.timezone,
     )
 
 
@@ -155,7 +154,6 @@ def subscriber_page(subscriber_id: str, desk: DeskDep, request: fastapi.Request)
         sections=app.settings.digest.sections,
         newsletters=app.settings.all_newsletters,
         max_pause=app.settings.web.max_pause_weeks,
-        zone=app.settings.digest.timezone,
     )
     return flash.clear(page)
 
