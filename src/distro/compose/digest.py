@@ -271,8 +271,8 @@ def _select(
             image_url=defuse(a.image_url or "", url=True) or None,
             published_at=_published(a),
             article_id=a.id,
-            image_alt=defuse(" ".join((getattr(a, "image_alt", None) or "").split())),
-            word_count=getattr(a, "word_count", None) or 0,
+            image_alt=defuse(" ".join((a.image_alt or "").split())),
+            word_count=a.word_count or 0,
         )
         for a in newest
     ]

@@ -42,6 +42,8 @@ class Article(SQLModel, table=True):
     author: str | None = Field(default=None, sa_type=sa.String(300))
     section: str | None = Field(default=None, sa_type=sa.String(200), index=True)
     image_url: str | None = Field(default=None, sa_type=sa.String(2000))
+    image_alt: str | None = Field(default=None, sa_type=sa.String(500))  # the feed's description of it
+    word_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # whole text; 0: unknown
     published_at: datetime | None = _when(index=True)
     first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -22,7 +22,7 @@ from distro.services import events
 from distro.sources.base import ArticleDraft
 from distro.store import articles, sources
 
-_EDITABLE = ("title", "summary", "author", "section", "image_url", "published_at")
+_EDITABLE = ("title", "summary", "author", "section", "image_url", "published_at", "word_count", "image_alt")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +60,8 @@ def _new_row(source_id: int | None, draft: ArticleDraft, *, backlog: bool, now: 
         author=draft.author,
         section=draft.section,
         image_url=draft.image_url,
+        image_alt=draft.image_alt,
+        word_count=draft.word_count or 0,
         published_at=draft.published_at,
         source_modified_at=draft.modified_at,
         first_seen_at=now,

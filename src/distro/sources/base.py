@@ -9,6 +9,8 @@ nothing but bytes, and lets a failed poll leave no half-written rows behind.
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -21,6 +23,17 @@ CATEGORY_MAX_CHARS = 200  # Article.section column
 GUID_MAX_CHARS = 1000  # Article.guid column
 # Markup scanned for a summary or an image: a full text can be megabytes, the digest needs the start.
 MARKUP_SCAN_CHARS = 100_000
+
+
+IMAGE_ALT_MAX_CHARS = 500  # Article.image_alt column
+_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
+
+
+def count_words(markup: str) -> int | None:
+    """Words of an article's HTML (or text), all of it: tags, scripts and styles are not words. None when
+    there are none."""
+    words = len(html.unescape(_TAG.sub(" ", markup)).split())
+    return words or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +59,10 @@ class ArticleDraft:
     image_url: str | None
     published_at: datetime | None
     modified_at: datetime | None = None
+    # The whole article's words (content:encoded, the page, WordPress content) for its reading time; None
+    # when the source gives only a teaser. ``image_alt``: the source's description of the picture.
+    word_count: int | None = None
+    image_alt: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

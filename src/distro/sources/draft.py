@@ -17,10 +17,12 @@ from distro.sources.base import (
     AUTHOR_MAX_CHARS,
     CATEGORY_MAX_CHARS,
     GUID_MAX_CHARS,
+    IMAGE_ALT_MAX_CHARS,
     MARKUP_SCAN_CHARS,
     SUMMARY_MAX_CHARS,
     TITLE_MAX_CHARS,
     ArticleDraft,
+    count_words,
 )
 
 
@@ -66,6 +68,7 @@ def build_draft(
     categories: Iterable[Any] = (),
     image_url: Any = None,
     published_at: Any = None,
+    image_alt: Any = None,
 ) -> ArticleDraft | None:
     """A safe draft, or None when there is no safe http(s) link to send readers to."""
     link = safe_url(text(url), base)
@@ -93,4 +96,6 @@ def build_draft(
         categories=tuple(names),
         image_url=safe_url(text(image_url), link),
         published_at=when,
+        word_count=count_words(text(content)) if content else None,
+        image_alt=to_plain_text(text(image_alt), IMAGE_ALT_MAX_CHARS) or None,
     )

@@ -20,6 +20,7 @@ from distro.sources.base import (
     SUMMARY_MAX_CHARS,
     TITLE_MAX_CHARS,
     ArticleDraft,
+    count_words,
 )
 from distro.sources.feed_html import EntryMarkup, as_text, first_img_src, get_field, mappings
 
@@ -51,6 +52,7 @@ def entry_to_draft(
         categories=categories,
         image_url=_image(entry, markup, url),
         published_at=_published(entry),
+        word_count=_word_count(markup),
     )
 
 
@@ -81,6 +83,12 @@ def _summary(markup: EntryMarkup) -> str:
         if text:
             return text
     return ""
+
+
+def _word_count(markup: EntryMarkup) -> int | None:
+    """Words of the full text (content:encoded, Atom content); None for a feed of teasers only."""
+    counts = [count_words(content.markup) or 0 for content in markup.contents()]
+    return max(counts, default=0) or None
 
 
 def _author(entry: Mapping[str, Any]) -> str | None:

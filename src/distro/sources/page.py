@@ -65,19 +65,21 @@ def parse_page(body: bytes, *, url: str, content_type: str | None = None) -> Art
     found = meta.as_dict() if meta is not None else {}
     canonical = _link_canonical(html) or _s(og.get("og:url")) or _ld_url(ld) or found.get("url") or url
     summary = _s(ld.get("description")) or _s(og.get("og:description")) or _s(found.get("description"))
-    if not summary:
-        summary = trafilatura.extract(html, include_comments=False, include_tables=False) or ""
+    article = trafilatura.extract(html, include_comments=False, include_tables=False) or ""
+    summary = summary or article
     draft = build_draft(
         url=canonical,
         base=url,
         guid=None,
         title=_s(ld.get("headline")) or _s(og.get("og:title")) or _s(found.get("title")),
         summary=summary,
+        content=article,  # its words give the reading time
         author=_ld_name(ld.get("author")) or _s(og.get("article:author")) or _s(found.get("author")),
         categories=[
             c for c in (_s(ld.get("articleSection")), _s(og.get("article:section")), *_list(found)) if c
         ],
         image_url=_ld_image(ld.get("image")) or _s(og.get("og:image")) or _s(found.get("image")),
+        image_alt=_s(og.get("og:image:alt")),
         published_at=_s(ld.get("datePublished"))
         or _s(og.get("article:published_time"))
         or _s(found.get("date")),

@@ -117,6 +117,7 @@ def post_to_draft(post: dict[str, Any]) -> ArticleDraft | None:
         author=_first(embedded.get("author")).get("name"),
         categories=[*categories, *tags],
         image_url=_first(embedded.get("wp:featuredmedia")).get("source_url"),
+        image_alt=_first(embedded.get("wp:featuredmedia")).get("alt_text"),
         published_at=post.get("date_gmt") or post.get("date"),
     )
 
