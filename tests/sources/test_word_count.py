@@ -11,6 +11,7 @@ from distro.sources.base import count_words
 from distro.sources.feed import parse_feed_document
 from distro.sources.page import parse_page
 from distro.sources.wordpress import post_to_draft
+from tests.compose.test_digest import compose, sample_articles
 
 WORDS = " ".join(["word"] * 1150)  # five minutes at 230 words a minute
 FEED = f"""<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">
@@ -59,3 +60,28 @@ def test_a_story_reads_in_the_articles_minutes_else_the_teasers() -> None:
     assert story.read_minutes == 5
     assert Story("T", "https://x.example", "Teaser.", None, None, None, when).read_minutes == 1
     assert count_words("<p>a &amp; b</p><style>x y</style>") == 3
+
+
+def test_a_media_rss_image_description_becomes_the_alt_and_not_the_teaser() -> None:
+    feed = b"""<?xml version="1.0"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/">
+    <channel><title>t</title><link>https://news.example/</link>
+    <item><title>A</title><link>https://news.example/a</link><description>The teaser.</description>
+    <media:content url="https://news.example/a.jpg" medium="image">
+    <media:description>Dock cranes at dawn &amp; fog</media:description></media:content></item>
+    <item><title>B</title><link>https://news.example/b</link><description>No picture text.</description>
+    <media:content url="https://news.example/b.jpg" medium="image"/></item>
+    </channel></rss>"""
+    drafts, _ = parse_feed_document(feed, source="t")
+    assert [(d.summary, d.image_alt) for d in drafts] == [
+        ("The teaser.", "Dock cranes at dawn & fog"),
+        ("No picture text.", None),
+    ]
+
+
+def test_the_lead_picture_carries_its_description_and_stays_a_link() -> None:
+    articles = sample_articles()
+    for article in articles:
+        article.image_alt, article.word_count = "Dock cranes at dawn", 1150
+    html = compose(articles=articles).html
+    assert 'alt="Dock cranes at dawn"' in html and 'aria-hidden="true"' not in html
+    assert html.count("5 min read") == len(articles)

@@ -18,7 +18,7 @@ import io
 import logging
 import xml.sax
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +33,7 @@ from distro.settings import SourceSettings
 from distro.sources.base import ArticleDraft, FetchResult
 from distro.sources.feed_entry import entry_to_draft
 from distro.sources.feed_html import EntryMarkup, as_text, mappings, parser_options
+from distro.sources.feed_media import media_descriptions
 from distro.sources.fetch import HttpSource, read_path, redact_url
 from distro.sources.page import looks_like_html, parse_page
 
@@ -177,6 +178,8 @@ def parse_feed_document(
     entries = parsed.get("entries") or []
     resolved = options.get("resolve_relative_uris", True)
     drafts = list(_unique(_drafts(entries, site, source, resolved=resolved, sanitized=sanitize_in_parser)))
+    described = media_descriptions(data, site)
+    drafts = [replace(d, image_alt=described[d.url]) if d.url in described else d for d in drafts]
     links = _feed_links(feed, base_url)
     if drafts:
         if parsed.get("bozo"):
