@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from typing import TextIO, cast
 from urllib.parse import urlencode
 
 import fastapi
@@ -112,7 +113,7 @@ def subscribers_export(desk: DeskDep) -> Response:
     # Closed by the response once sent (or here, on an error): a with block would close it too soon.
     spool = tempfile.SpooledTemporaryFile(max_size=8 << 20, mode="w+", encoding="utf-8", newline="")  # noqa: SIM115
     try:
-        subscriber_desk.export(desk.app, spool, actor=desk.actor)
+        subscriber_desk.export(desk.app, cast(TextIO, spool), actor=desk.actor)
     except BaseException:
         spool.close()
         raise
