@@ -7,10 +7,12 @@ describe the same rows (the queries, and how time buckets are counted: :mod:`dis
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from distro.app import App
 from distro.models import BounceEvent, DeliveryStatus, utcnow
@@ -95,18 +97,20 @@ def describe(event: BounceEvent) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Bucket:
-    start: datetime  # aware UTC: the day's midnight or the hour's start
+    start: datetime  # aware, in the desk's zone: the local day's first instant or the local hour's start
     sent: int = 0
     failed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Activity:
-    """Sent and failed deliveries per day over the last :data:`CHART_DAYS` days, or per hour when the
-    matching rows span less than :data:`HOURLY_BELOW`; every bucket is present, empty ones with zeros."""
+    """Sent and failed deliveries per local day (in ``zone``, the desk's) over the last :data:`CHART_DAYS`
+    days, or per local hour when the matching rows span less than :data:`HOURLY_BELOW`; every bucket is
+    present, empty ones with zeros (a day with a clock change has 23 or 25 hours)."""
 
     unit: Literal["day", "hour"]
     buckets: tuple[Bucket, ...]
+    zone: str = "UTC"
 
     @property
     def sent(self) -> int:
@@ -117,40 +121,56 @@ class Activity:
         return sum(b.failed for b in self.buckets)
 
 
-_LABELS = {"day": "%Y-%m-%d", "hour": "%Y-%m-%d %H"}  # how a bucket's label reads (strptime)
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of ``day`` in ``zone`` (later than midnight when a clock change skips it)."""
+    return datetime.combine(day, time(), zone).astimezone(UTC).astimezone(zone)
 
 
-def _starts(first: datetime, last: datetime, step: timedelta) -> list[datetime]:
-    starts, at = [], first
+def _hour_of(moment: datetime, zone: ZoneInfo) -> datetime:
+    """The start (aware UTC) of the local hour holding ``moment`` (an autumn night's two 01:00s differ)."""
+    return moment.astimezone(zone).replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def _quarters(first: datetime, last: datetime) -> list[datetime]:
+    """Every quarter-hour (aware UTC) from the one holding ``first`` to the one holding ``last``."""
+    step = timedelta(seconds=log.QUARTER)
+    at = first - timedelta(seconds=first.timestamp() % log.QUARTER)
+    quarters = []
     while at <= last:
-        starts.append(at)
+        quarters.append(at)
         at += step
-    return starts
+    return quarters
 
 
 def activity(app: App, wanted: LogFilter, now: datetime | None = None) -> Activity:
-    """Two grouped queries: the matching rows' time span, then counts per bucket and status."""
-    now = (now or utcnow()).astimezone(UTC)
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    since = today - timedelta(days=CHART_DAYS - 1)
+    """Two grouped queries (the matching rows' time span, then counts per UTC quarter-hour and status),
+    re-bucketed here into the desk's local days or hours."""
+    name = app.settings.digest.timezone
+    zone = ZoneInfo(name)
+    today = (now or utcnow()).astimezone(zone).date()
+    days = [today - timedelta(days=back) for back in range(CHART_DAYS - 1, -1, -1)]
+    since = _day_start(days[0], zone).astimezone(UTC)
     span = log.outcome_span(app.engine, wanted, since)
-    hourly = span is not None and span[1] - span[0] < HOURLY_BELOW
-    unit: Literal["day", "hour"] = "hour" if hourly else "day"
-    counts: dict[datetime, dict[str, int]] = {}
-    for label, status, count in log.outcomes_per(app.engine, wanted, since, unit):
-        start = datetime.strptime(label, _LABELS[unit]).replace(tzinfo=UTC)
-        counts.setdefault(start, {})[status] = count
-    if span is not None and hourly:
-        first, last = span
-        starts = _starts(first.replace(minute=0, second=0, microsecond=0), last, timedelta(hours=1))
+    unit: Literal["day", "hour"] = "hour" if span and span[1] - span[0] < HOURLY_BELOW else "day"
+    counts: dict[object, Counter[str]] = {}
+    for quarter, status, count in log.outcomes_per_quarter(app.engine, wanted, since):
+        key = quarter.astimezone(zone).date() if unit == "day" else _hour_of(quarter, zone)
+        counts.setdefault(key, Counter())[status] += count
+    starts: dict[object, datetime] = {}
+    if span is not None and unit == "hour":
+        for quarter in _quarters(*span):
+            hour = _hour_of(quarter, zone)
+            starts.setdefault(hour, hour.astimezone(zone))
     else:
-        starts = _starts(since, today, timedelta(days=1))
+        starts = {day: _day_start(day, zone) for day in days}
+    empty: Counter[str] = Counter()
     return Activity(
         unit,
         tuple(
-            Bucket(start, counts.get(start, {}).get("sent", 0), counts.get(start, {}).get("failed", 0))
-            for start in starts
+            Bucket(start, counts.get(key, empty)["sent"], counts.get(key, empty)["failed"])
+            for key, start in starts.items()
         ),
+        name,
     )
 
 

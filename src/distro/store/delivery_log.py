@@ -1,16 +1,18 @@
 """The delivery log as editors read it: rows matching one :class:`LogFilter`, sends and failures per time
 bucket for the chart, the filters' choices, and what became of an edition's deliveries.
 
-Time buckets are computed in SQL (``strftime`` on SQLite, ``to_char`` on PostgreSQL) on the stored naive UTC
-times, so the chart reads at most one row per bucket and status however many deliveries there are. A
-delivery's time is when it was sent, or else when it last changed (its last attempt, or its queueing).
+The chart's counts are grouped in SQL per quarter-hour of UTC (seconds since the epoch of the stored naive
+UTC times, divided by 900), so it reads at most 96 rows a day per status however many deliveries there are,
+and the service re-buckets them into the desk's local days or hours: every zone's offset is a whole number
+of quarter-hours, so no local day or hour splits a group. A delivery's time is when it was sent, or else when
+it last changed (its last attempt, or its queueing).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, Row
@@ -31,11 +33,7 @@ _D, _A, _G = table(Delivery), table(DeliveryAttempt), table(Digest)
 _P, _R = table(SocialPost), table(Article)
 # When the delivery went out, or else when it last changed (a failure is final when recorded).
 delivery_time = sa.func.coalesce(_D.c.sent_at, _D.c.updated_at)
-Unit = Literal["day", "hour"]
-_FORMATS = {  # (PostgreSQL to_char, SQLite strftime) of a bucket's label
-    "day": ("YYYY-MM-DD", "%Y-%m-%d"),
-    "hour": ("YYYY-MM-DD HH24", "%Y-%m-%d %H"),
-}
+QUARTER = 900  # seconds in one group of the chart's counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +78,15 @@ def entries(
         return list(connection.execute(_where(query, wanted)))
 
 
-def _bucket_of(engine: Engine, unit: Unit) -> sa.ColumnElement[str]:
-    pg, lite = _FORMATS[unit]
-    # Literal formats (not bind parameters), so GROUP BY repeats exactly the selected expression.
-    if is_postgres(engine):
-        return sa.func.to_char(delivery_time, sa.literal_column(f"'{pg}'"), type_=sa.String)
-    return sa.func.strftime(sa.literal_column(f"'{lite}'"), delivery_time, type_=sa.String)
+def _quarter_of(engine: Engine) -> sa.ColumnElement[int]:
+    """The quarter-hour (since the epoch, UTC) of a delivery's time."""
+    # Literal constants (not bind parameters), so GROUP BY repeats exactly the selected expression.
+    quarter = sa.literal_column(str(QUARTER), sa.Integer)
+    if is_postgres(engine):  # the epoch of a timestamp without time zone reads it as UTC
+        epoch = sa.extract("epoch", delivery_time)
+        return sa.cast(sa.func.floor(epoch / quarter), sa.BigInteger)
+    seconds = sa.cast(sa.func.strftime(sa.literal_column("'%s'"), delivery_time), sa.Integer)
+    return seconds // quarter
 
 
 def _outcomes_since(since: datetime) -> sa.ColumnElement[bool]:
@@ -100,16 +101,19 @@ def outcome_span(engine: Engine, wanted: LogFilter, since: datetime) -> tuple[da
     return None if first is None or last is None else (first, last)
 
 
-def outcomes_per(
-    engine: Engine, wanted: LogFilter, since: datetime, unit: Unit
-) -> list[tuple[str, str, int]]:
-    """(bucket label, status, count) of the matching rows sent or failed since ``since``; the label is
-    ``%Y-%m-%d`` per day, ``%Y-%m-%d %H`` per hour."""
-    bucket = _bucket_of(engine, unit).label("bucket")
+def outcomes_per_quarter(
+    engine: Engine, wanted: LogFilter, since: datetime
+) -> list[tuple[datetime, str, int]]:
+    """(start of the quarter-hour, aware UTC; status; count) of the matching rows sent or failed since
+    ``since``."""
+    bucket = _quarter_of(engine).label("bucket")
     grouped = sa.select(bucket, _D.c.status, sa.func.count()).where(_outcomes_since(since))
     grouped = _where(grouped.group_by(bucket, _D.c.status), wanted)
     with engine.connect() as connection:
-        return [(label, status, int(count)) for label, status, count in connection.execute(grouped)]
+        return [
+            (datetime.fromtimestamp(int(quarter) * QUARTER, UTC), status, int(count))
+            for quarter, status, count in connection.execute(grouped)
+        ]
 
 
 def digest_slugs(engine: Engine, most: int) -> list[str]:

@@ -27,7 +27,7 @@ class Bar:
     width: float
     height: float
     series: Literal["sent", "failed"]
-    title: str  # e.g. "2026-03-02: 4 sent"
+    title: str  # e.g. "2026-03-02: 4 sent", the day or hour in the desk's timezone
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,9 @@ def _step(peak: int) -> int:
 
 
 def _label(start: datetime, unit: str) -> str:
-    return f"{start:%Y-%m-%d}" if unit == "day" else f"{start:%Y-%m-%d %H:00} UTC"
+    """A bucket by its local day, or its local hour with the zone's abbreviation (an autumn night has two
+    01:00s: "01:00 BST" and "01:00 GMT")."""
+    return f"{start:%Y-%m-%d}" if unit == "day" else f"{start:%Y-%m-%d %H:%M %Z}"
 
 
 def _short(start: datetime, unit: str) -> str:
@@ -112,5 +114,5 @@ def bar_chart(activity: Activity) -> BarChart:
         y_ticks=[Tick(y(v), str(v)) for v in range(0, peak + 1, step)],
         x_ticks=x_ticks,
         rows=[Row(_label(b.start, activity.unit), b.sent, b.failed) for b in buckets],
-        x_label="Day (UTC)" if activity.unit == "day" else "Hour (UTC)",
+        x_label=f"{activity.unit.capitalize()} ({activity.zone})",
     )
