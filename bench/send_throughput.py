@@ -84,7 +84,7 @@ def make_settings(work: Path, port: int) -> Settings:
         sources=[
             SourceSettings(name="meridian-review", url=str(ROOT / "examples" / "feed.xml"), backfill=12)
         ],
-        # smtp-sink on loopback: no DKIM key, an http public_url (the pre-flight refuses both for real readers)
+        # smtp-sink on loopback: no DKIM key, an http public_url (refused for real readers)
         email=EmailSettings(mode="smtp", from_address=SENDER, unsafe_test_relay=True),
         smtp=SmtpSettings(host=HOST, port=port or 25, security="none"),
         x=XSettings(enabled=False),
