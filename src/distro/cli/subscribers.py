@@ -22,9 +22,10 @@ def subscribers_add(
     section: Annotated[list[str] | None, typer.Option(help="Only these sections (repeatable).")] = None,
 ) -> None:
     """Add one subscriber (active at once; double opt-in comes with the web sign-up)."""
+    from distro.services.activity import cli_actor
     from distro.services.subscribers import add_subscriber
 
-    added = add_subscriber(app(), email, name, section)
+    added = add_subscriber(app(), email, name, section, actor=cli_actor())
     console.print(f"{email}: {'added' if added else 'already known, left as it was'}")
 
 
@@ -37,10 +38,11 @@ def subscribers_import(
     """Import subscribers from CSV (as export-csv writes it): the whole file is checked first, every bad
     line is reported, and the good rows are written in one transaction. Never re-subscribes someone who
     left, bounced or is suppressed."""
+    from distro.services.activity import cli_actor
     from distro.services.subscribers import import_csv
 
     with ticker(console, "importing", _data_lines(path)) as tick:
-        report = import_csv(app(), path, progress=tick)
+        report = import_csv(app(), path, progress=tick, actor=cli_actor())
     console.print(f"{report.added} added, {report.existing} already known, {len(report.rejected)} rejected")
     for line, reason in report.rejected:
         err.print(f"  {path}:{line}: {reason}")
@@ -102,7 +104,8 @@ def subscribers_forget(
     suppress: Annotated[bool, typer.Option(help="Also never mail it again (keeps it on the list).")] = False,
 ) -> None:
     """Delete personal data about one address; its delivery-log rows stay, with the address hashed."""
+    from distro.services.activity import cli_actor
     from distro.services.privacy import forget_subscriber
 
-    counts = forget_subscriber(app(), email, suppress_address=suppress)
+    counts = forget_subscriber(app(), email, suppress_address=suppress, actor=cli_actor())
     console.print(", ".join(f"{name}: {count}" for name, count in counts.items()))

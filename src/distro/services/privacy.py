@@ -25,10 +25,21 @@ from distro.app import App
 from distro.db import session_scope
 from distro.errors import DistroError
 from distro.models import SuppressionReason
+from distro.services.activity import record_activity
 from distro.services.limits import address_key, clear
 from distro.services.subscribers import normalise_email
 from distro.services.suppression import suppress
-from distro.store import bounce_events, clicks, deliveries, one_off, signups, subscribers, suppressions
+from distro.store import (
+    activity,
+    bounce_events,
+    clicks,
+    deliveries,
+    one_off,
+    signups,
+    subscribers,
+    suppressions,
+    webhook_events,
+)
 
 
 def forgotten_tag(app: App, email: str) -> str:
@@ -67,8 +78,13 @@ def export_subscriber(app: App, email: str) -> dict[str, Any]:
         }
 
 
-def forget_subscriber(app: App, email: str, *, suppress_address: bool = False) -> dict[str, int]:
-    """Delete personal data about ``email``; keep its delivery rows anonymised. Returns what changed."""
+def forget_subscriber(
+    app: App, email: str, *, suppress_address: bool = False, actor: str | None = None
+) -> dict[str, int]:
+    """Delete personal data about ``email``; keep its delivery rows anonymised. Returns what changed.
+
+    The activity record's earlier rows naming the address are rewritten to its forgotten tag too, and the
+    forget itself (with ``actor``) is recorded under that tag, never the address."""
     address = normalise_email(email)
     with session_scope(app.engine) as session:
         subscriber = subscribers.by_email(session, address)
@@ -79,10 +95,21 @@ def forget_subscriber(app: App, email: str, *, suppress_address: bool = False) -
         counts["signups"] = signups.delete_for(session, address, subscriber_id)
         counts["messages"] = one_off.delete_for(session, address)
         counts["bounces"] = bounce_events.delete_for(session, address, subscriber_id)
+        counts["webhook_events"] = webhook_events.forget(session.connection(), address)
         counts["clicks"] = clicks.delete_for(session, subscriber_id) if subscriber_id else 0
         if subscriber is not None:
             session.delete(subscriber)
             counts["subscriber"] = 1
+        tag = forgotten_tag(app, address)
+        activity.scrub(session, names, tag)
+        if actor is not None and (any(counts.values()) or suppress_address):
+            record_activity(
+                session,
+                actor=actor,
+                action="subscriber.forget",
+                subject=f"subscriber {tag}",
+                detail="forgotten",
+            )
     for purpose in ("signup", "change"):
         clear(app.engine, address_key(purpose, address))
     if not any(counts.values()) and not suppress_address:

@@ -28,10 +28,10 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Any
 
-import mjml
 from sqlmodel import Session
 
 from distro.app import App
+from distro.compose.mjml_strict import compile_mjml
 from distro.compose.templating import render
 from distro.db import session_scope
 from distro.errors import Refused
@@ -40,7 +40,7 @@ from distro.outbox import enqueue_many
 from distro.services.personal import preferences_url, unsubscribe_mailto, unsubscribe_url
 from distro.services.subscribers import _clean_name, normalise_email
 from distro.services.suppression import suppressed_among
-from distro.store import articles, one_off, signups, subscribers
+from distro.store import articles, one_off, signups, subscribers, webhook_events
 from distro.tokens import make_token, read_sealed
 
 CONFIRM_SCOPE = "confirm"
@@ -156,6 +156,8 @@ def _apply(session: Session, signup: Signup) -> tuple[Subscriber, bool]:
     subscriber.name, subscriber.sections = signup.name or subscriber.name, signup.sections
     if signup.newsletters is not None:
         subscriber.newsletters = signup.newsletters
+    if subscriber.id is None:  # a new reader: outgoing webhooks hear of it in this transaction
+        webhook_events.subscriber_event(session, "subscriber.created", subscriber)
     session.add(subscriber)
     return subscriber, renewed
 
@@ -254,7 +256,8 @@ def build_email(
     settings = app.settings
     full = {"publication": settings.publication, "subject": subject, **context}
     text = render(app.templates, f"email/{template}.txt.j2", full)
-    html = str(mjml.mjml2html(render(app.templates, f"email/{template}.mjml.j2", full), fonts={}))
+    name = f"email/{template}.mjml.j2"
+    html = compile_mjml(render(app.templates, name, full), name)
     message = EmailMessage(policy=SMTP)
     message["From"] = Address(display_name=settings.email.from_name, addr_spec=settings.email.from_address)
     message["To"] = recipient

@@ -63,6 +63,9 @@ class EmailSettings(_Section):
     # VERP envelope sender (MAIL FROM) per delivery, e.g. "bounces+{token}@bounces.meridian-review.example":
     # a bounce then names its delivery (distro.feedback.verp). None: MAIL FROM is from_address.
     bounce_address: str | None = None
+    # Only for a test relay (Mailpit, aiosmtpd): lets a bulk send go out over SMTP without DKIM and with an
+    # http web.public_url, which the pre-flight otherwise refuses (distro.services.digest_check).
+    unsafe_test_relay: bool = False
 
     @field_validator("bounce_address")
     @classmethod

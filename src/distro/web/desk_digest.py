@@ -26,6 +26,7 @@ from distro.app import App
 from distro.errors import DistroError, NotFound
 from distro.models import utcnow
 from distro.services import archive, digest_schedule
+from distro.services.digest_check import check_edition
 from distro.services.digest_desk import UpcomingEdition, changes_from_form, upcoming_edition
 from distro.services.digest_edit import save_edit, send_test
 from distro.services.digest_preview import PreviewPage, render_preview
@@ -98,6 +99,7 @@ def _page(
                            error=f"{error + ' ' if error else ''}{exc}", notice=notice, view=None,
                            newsletters=app.settings.all_newsletters, prefix=newsletter or "")  # fmt: skip
     page, lookup_error = _preview(app, view, subscriber)
+    preflight = check_edition(app, view.newsletter, view.digest) if view.digest and not view.queued else None
     source = Markup(html.escape(page.html.decode("utf-8"), quote=True)) if page is not None else None
     return render_desk(
         desk,
@@ -122,6 +124,7 @@ def _page(
         test_to=desk.session.email,
         sent=archive.sent_editions(app, view.newsletter),
         archive_url=partial(archive.edition_url, app.settings),
+        preflight=preflight,
     )
 
 
@@ -192,7 +195,7 @@ def digest_edit(form: DeskPost) -> Response:
             excluded=form.getlist("exclude"),
             max_stories=form.get("max_stories"),
         )
-        result = save_edit(form.desk.app, view.newsletter, changes, at=view.at)
+        result = save_edit(form.desk.app, view.newsletter, changes, at=view.at, actor=form.desk.actor)
     except DistroError as exc:
         return _page(form.desk, newsletter, error=f"Not saved: {exc}.", draft_intro=draft, status=422)
     what = f"{len(result.digest.article_ids)} stories" if result.digest else result.reason
@@ -208,7 +211,7 @@ def digest_test(form: DeskPost) -> Response:
         if view.digest is None:
             raise DistroError(f"nothing to send: {view.reason}")
         to = normalise_email(form.get("to") or form.desk.session.email)
-        row = send_test(form.desk.app, view.digest, to)
+        row = send_test(form.desk.app, view.digest, to, actor=form.desk.actor)
     except DistroError as exc:
         return _back(form.desk, newsletter, error=f"No test copy sent: {exc}.")
     if row.status != "sent":
@@ -227,7 +230,7 @@ def digest_send(form: DeskPost) -> Response:
         view = _target(form)
         if view.digest is None:
             raise DistroError(f"nothing to send: {view.reason}")
-        sent = send_edition(form.desk.app, view.newsletter, at=view.at)
+        sent = send_edition(form.desk.app, view.newsletter, at=view.at, actor=form.desk.actor)
     except DistroError as exc:
         return _back(form.desk, newsletter, error=f"Not sent: {exc}.")
     notice = f"{view.slug} is queued for {sent.recipients} readers; it goes out now. Below: the next edition."
@@ -255,7 +258,7 @@ def digest_schedule_post(form: DeskPost) -> Response:
     try:
         view = _target(form)
         send_at = _parse_local(view.newsletter, form.get("send_at"))
-        digest_schedule.schedule(form.desk.app, view.slug, send_at)
+        digest_schedule.schedule(form.desk.app, view.slug, send_at, actor=form.desk.actor)
     except DistroError as exc:
         return _back(form.desk, newsletter, error=f"Not scheduled: {exc}.")
     when = _local(view.newsletter)(send_at)
@@ -269,7 +272,7 @@ def digest_unschedule(form: DeskPost) -> Response:
     newsletter = form.get("newsletter")
     try:
         view = _target(form)
-        changed = digest_schedule.unschedule(form.desk.app, view.slug)
+        changed = digest_schedule.unschedule(form.desk.app, view.slug, actor=form.desk.actor)
     except DistroError as exc:
         return _back(form.desk, newsletter, error=f"Not unscheduled: {exc}.")
     if not changed:
@@ -282,7 +285,7 @@ def digest_archive(form: DeskPost) -> Response:
     """Keep one edition (``slug``) out of the public archive, or show it there once sent."""
     newsletter, slug, show = form.get("newsletter"), form.get("slug"), form.get("archived") == "on"
     try:
-        archive.set_archived(form.desk.app, slug, show)
+        archive.set_archived(form.desk.app, slug, show, actor=form.desk.actor)
     except DistroError as exc:
         return _back(form.desk, newsletter, error=f"Not changed: {exc}.")
     done = "is shown in the archive once sent" if show else "is kept out of the archive"
