@@ -145,7 +145,7 @@ def test_a_refused_refresh_pauses_the_account_with_a_message_before_the_token_en
     assert listed["paused"] and "a-token-threads-forgot" not in json.dumps(listed)
     html = desk_social_page(threads_app)
     assert "Threads · main" in html and "This account cannot post: threads: the token ends 2026-11-30" in html
-    assert "Paused until 2026-11-27 13:00 UTC" in html and "a-token-threads-forgot" not in html
+    assert "Paused until 2026-11-27 13:00 GMT" in html and "a-token-threads-forgot" not in html
 
 
 def distro(settings: Settings, *args: str) -> Any:

@@ -307,6 +307,8 @@ class AccountRow:
     last_error: str | None
     refresh_expires_at: datetime | None = None  # when the account must be authorised again (LinkedIn)
     paused: str | None = None  # "until <UTC time>: <the provider's or distro's reason>"
+    paused_until: datetime | None = None  # the same pause, for the desk to write in its own timezone
+    pause_reason: str = ""
 
 
 def list_accounts(engine: Engine, settings: Settings) -> list[AccountRow]:
@@ -335,6 +337,8 @@ def list_accounts(engine: Engine, settings: Settings) -> list[AccountRow]:
                 last_error=row.last_error if row is not None else None,
                 refresh_expires_at=_utc(refresh_ends),
                 paused=f"until {pause.until:%Y-%m-%d %H:%M} UTC: {pause.reason}" if pause else None,
+                paused_until=pause.until if pause else None,
+                pause_reason=pause.reason if pause else "",
             )
         )
     return rows

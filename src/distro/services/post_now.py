@@ -18,6 +18,7 @@ from distro.dispatch import DispatchReport, dispatch_channel
 from distro.errors import InvalidInput
 from distro.models import DeliveryStatus, utcnow
 from distro.services.activity import record
+from distro.services.custom_posts import local_time
 from distro.services.messages import MessageBuilder
 from distro.services.social_queue import QueuedPost, queued_post
 from distro.store import deliveries
@@ -37,12 +38,12 @@ class PostNowResult:
     message: str  # one sentence for the editor
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "later"
+def _when(app: App, value: datetime | None) -> str:
+    return local_time(app, value) if value else "later"
 
 
-def _busy(post: QueuedPost) -> PostNowResult:
-    until = f" (lease until {_when(post.lease_until)})" if post.lease_until else ""
+def _busy(app: App, post: QueuedPost) -> PostNowResult:
+    until = f" (lease until {_when(app, post.lease_until)})" if post.lease_until else ""
     return PostNowResult(
         post.delivery_id,
         PostNowOutcome.BUSY,
@@ -64,7 +65,7 @@ def _result(app: App, delivery_id: int, report: DispatchReport) -> PostNowResult
             PostNowOutcome.RETRY if post.status == DeliveryStatus.PENDING else PostNowOutcome.FAILED,
             f"{where} was not sent: {post.last_error}. "
             + (
-                f"It will be tried again at {_when(post.next_attempt_at)}."
+                f"It will be tried again at {_when(app, post.next_attempt_at)}."
                 if post.status == DeliveryStatus.PENDING
                 else "No more tries are left."
             ),
@@ -72,7 +73,7 @@ def _result(app: App, delivery_id: int, report: DispatchReport) -> PostNowResult
     if post.status == DeliveryStatus.SENT:
         return PostNowResult(delivery_id, PostNowOutcome.BUSY, f"{where} was just sent by a worker.")
     if post.status == DeliveryStatus.SENDING:
-        return _busy(post)
+        return _busy(app, post)
     return PostNowResult(delivery_id, PostNowOutcome.BUSY, f"{where} was not sent: it is {post.status}.")
 
 
@@ -82,7 +83,7 @@ def post_now(app: App, delivery_id: int, *, actor: str | None = None) -> PostNow
     post = queued_post(app, delivery_id)
     now = utcnow()
     if post.status == DeliveryStatus.SENDING and post.lease_until is not None and post.lease_until > now:
-        return _busy(post)
+        return _busy(app, post)
     if post.status not in (DeliveryStatus.PENDING, DeliveryStatus.HELD, DeliveryStatus.SENDING):
         raise InvalidInput(f"delivery {delivery_id} is already {post.status}; only queued posts can go now")
     channel = app.channel_factory(post.channel)  # a ConfigError here changes nothing

@@ -21,6 +21,7 @@ from distro.errors import InvalidInput, NotFound
 from distro.models import AccountStatus, Article, DeliveryStatus, utcnow
 from distro.outbox import worker_of
 from distro.platforms import linkedin
+from distro.services.custom_posts import local_time
 from distro.services.social import editable
 from distro.store import deliveries, pauses, social_accounts, social_posts
 
@@ -115,7 +116,7 @@ class AccountQueue:
     channel: str
     posts: list[QueuedPost] = field(default_factory=list)
     problem: str | None = None  # why the account cannot post (a refused token), from its stored status
-    paused: str | None = None  # "until <UTC time>: <reason>" while a pause runs
+    paused: str | None = None  # "until <time in the desk's zone>: <reason>" while a pause runs
 
     @property
     def counts(self) -> dict[str, int]:
@@ -184,7 +185,7 @@ def social_queue(app: App, now: datetime | None = None) -> list[AccountQueue]:
             a.name,
             a.channel,
             problem=_problem(stored.get((a.platform, a.name))),
-            paused=_paused(running.get(a.channel)),
+            paused=_paused(app, running.get(a.channel)),
         )
         for a in configured_accounts(app.settings)
     }
@@ -202,8 +203,8 @@ def _problem(row: Any) -> str | None:
     return row.last_error or f"the account's status is {row.status}"
 
 
-def _paused(pause: Any) -> str | None:
-    return f"until {pause.until:%Y-%m-%d %H:%M} UTC: {pause.reason}" if pause is not None else None
+def _paused(app: App, pause: Any) -> str | None:
+    return f"until {local_time(app, pause.until)}: {pause.reason}" if pause is not None else None
 
 
 def queued_post(app: App, delivery_id: int) -> QueuedPost:
