@@ -47,7 +47,7 @@ def test_edition_changes_are_recorded_with_their_actor(app: App, clock: time_mac
     send_edition(app, newsletter, actor=ED)
     assert recorded(app) == [
         (ED, "edition.edit", "edition weekly-2026-W48", "intro, at most 3 stories"),
-        (ED, "edition.schedule", "edition weekly-2026-W48", "at 2026-11-27 15:00 UTC"),
+        (ED, "edition.schedule", "edition weekly-2026-W48", "at 2026-11-27 15:00 GMT"),
         ("cli:ana", "edition.unschedule", "edition weekly-2026-W48", "the usual time"),
         ("api:deploy", "edition.archive", "edition weekly-2026-W48", "kept out of the archive"),
         (ED, "edition.send", "edition weekly-2026-W48", "1 new rows queued, 1 readers"),
@@ -63,7 +63,7 @@ def test_holding_and_releasing_posts_is_recorded(app: App, clock: time_machine.T
     assert plan.release(app.engine, app.settings, first, now=FRIDAY, actor="cli:ana") == 1
     assert recorded(app) == [
         (ED, "post.hold", f"post {first[0]}", ""),
-        ("cli:ana", "post.release", f"post {first[0]}", "at 2026-11-27 12:00 UTC"),
+        ("cli:ana", "post.release", f"post {first[0]}", "at 2026-11-27 12:00 GMT"),
     ]
 
 

@@ -69,13 +69,26 @@ def post_forms(html: str) -> list[str]:
 
 def test_no_desk_page_says_utc_when_the_desk_is_in_london(desk: App, client: TestClient) -> None:
     assert desk.settings.digest.timezone == "Europe/London"
-    signed_in(desk, client, "/desk")  # an admin: every page opens
+    csrf = signed_in(desk, client, "/desk")  # an admin: every page opens
+    # Changes whose activity rows carry a time: a schedule, a post held then released.
+    edition = re.search(r'name="edition" value="([^"]+)"', client.get("/desk/digest").text)
+    assert edition, "no upcoming edition"
+    form = {"csrf_token": csrf, "newsletter": "", "edition": edition.group(1), "send_at": "2026-11-28T09:00"}
+    assert client.post("/desk/digest/schedule", data=form).status_code == 200
+    held = re.search(r'action="/desk/social/(\d+)/hold"', client.get("/desk/social").text)
+    assert held, "no post to hold"
+    for verb in ("hold", "release"):
+        answer = client.post(f"/desk/social/{held.group(1)}/{verb}", data={"csrf_token": csrf, "view": ""})
+        assert answer.status_code == 200, (verb, answer.status_code)
     reader = re.search(r'href="/desk/subscribers/(\d+)"', client.get("/desk/subscribers").text)
     assert reader, "no reader's page linked"
     for page in [*PAGES, f"/desk/subscribers/{reader.group(1)}"]:
         response = client.get(page, follow_redirects=False)
         assert response.status_code == 200, (page, response.status_code)
         assert "UTC" not in response.text, (page, response.text[response.text.find("UTC") - 200 :][:400])
+    record = client.get("/desk/activity").text
+    assert "at 2026-11-28 09:00 GMT" in record  # the schedule, in the desk's time
+    assert record.count("GMT") >= 4  # and the release, and the rows' own times
     social = client.get("/desk/social").text
     assert "Paused until" in social and "GMT" in social  # the pause and the due times, in London's time
     assert "Times are in Europe/London" in social

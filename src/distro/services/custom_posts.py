@@ -223,7 +223,7 @@ def queue_prepared(app: App, post: PreparedPost, *, actor: str) -> QueuedWritten
         if stored is None:  # pragma: no cover - the insert above or a concurrent one made it
             raise NotFound(f"the post with key {post.key!r} was not stored")
         what = f"repost of article {post.story.id}" if post.story else "announcement"
-        where, when = f"{post.account.platform} ({post.account.name})", f"{post.send_at:%Y-%m-%d %H:%M} UTC"
+        where, when = f"{post.account.platform} ({post.account.name})", local_time(app, post.send_at)
         record_activity(
             session,
             actor=actor,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from distro.app import App
 from distro.compose.digest import ComposedDigest, Edition, compose_digest, compose_empty, size_warning
@@ -143,7 +144,8 @@ def _compose(
     if not left and newsletter.empty_week == "skip":
         if existing is not None:
             raise DistroError(f"the edit of {slug} leaves no stories; remove an excluded article")
-        return DigestResult(None, created=False, reason=f"no new articles since {start:%Y-%m-%d %H:%M} UTC")
+        since = start.astimezone(ZoneInfo(newsletter.timezone))  # as the desk and the schedule read it
+        return DigestResult(None, created=False, reason=f"no new articles since {since:%Y-%m-%d %H:%M %Z}")
     tracker = edition_tracker(app, slug)
     kept = articles if left else []
     composed = _render(app, newsletter, slug, dated=dated, articles=kept, edition=edition, tracker=tracker)

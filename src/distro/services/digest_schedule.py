@@ -9,8 +9,9 @@ of a newsletter waits for its hand-set time, that newsletter's cron digest job s
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
+from zoneinfo import ZoneInfo
 
 from distro.app import App
 from distro.errors import DistroError, InvalidInput
@@ -51,7 +52,7 @@ def schedule(
     if send_at <= now:
         raise DistroError(f"{send_at:%Y-%m-%d %H:%M %Z} is in the past; choose a later time")
     edit = editions.update_edit(app.engine, slug, partial(_set_send_at, slug, send_at))
-    when = f"at {send_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    when = f"at {send_at.astimezone(ZoneInfo(app.settings.digest.timezone)):%Y-%m-%d %H:%M %Z}"  # the desk's
     record(app, actor=actor, action="edition.schedule", subject=f"edition {slug}", detail=when)
     return edit
 

@@ -163,7 +163,7 @@ def release(
             when = next_slot(plan, max(now, row.next_attempt_at), _taken(connection, row.channel, now))
             released = deliveries.release(connection, row.id, at=when, now=now)
             if released and actor is not None:
-                at = f"at {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+                at = f"at {when.astimezone(ZoneInfo(settings.digest.timezone)):%Y-%m-%d %H:%M %Z}"
                 record_activity(
                     connection, actor=actor, action="post.release", subject=f"post {row.id}", detail=at
                 )
