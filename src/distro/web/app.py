@@ -15,7 +15,9 @@ from distro.errors import DistroError
 from distro.web import (
     archive,
     bounce_hooks,
+    desk_accounts,
     desk_activity,
+    desk_api_tokens,
     desk_auth,
     desk_dashboard,
     desk_digest,
@@ -50,6 +52,8 @@ ROUTERS: list[fastapi.APIRouter] = [
     desk_activity.router,
     desk_subscribers.router,
     desk_editors.router,
+    desk_api_tokens.router,
+    desk_accounts.router,
     desk_report.router,
     desk_social.router,
     desk_sources.router,
