@@ -94,7 +94,7 @@ def test_no_desk_page_says_utc_when_the_desk_is_in_london(desk: App, client: Tes
     assert "Times are in Europe/London" in social
 
 
-@pytest.mark.parametrize("page", ["/desk", "/desk/digest", "/desk/social"])
+@pytest.mark.parametrize("page", ["/desk", "/desk/digest", "/desk/social", "/desk/social/new"])
 def test_a_viewer_sees_no_forms_that_change_things_and_is_told_why(
     desk: App, client: TestClient, page: str
 ) -> None:
@@ -116,5 +116,6 @@ def test_an_editor_has_the_forms_and_no_note(desk: App, client: TestClient) -> N
     social = client.get("/desk/social").text
     actions = post_forms(social)
     assert NOTE not in social and "New post" in social
+    assert post_forms(client.get("/desk/social/new").text) == ["/desk/logout", "/desk/social/new"]
     assert sum(a.endswith("/edit") for a in actions) == 8 and sum(a.endswith("/hold") for a in actions) == 8
     assert sum(a.endswith("/post-now") for a in actions) == 8
