@@ -21,7 +21,6 @@ self-contained.
 from __future__ import annotations
 
 import base64
-import binascii
 import html as html_lib
 import re
 import secrets
@@ -33,6 +32,7 @@ from email.policy import SMTP
 from email.utils import quote
 from typing import NamedTuple
 
+from distro.compose.quoted_printable import qp_line, qp_value
 from distro.settings import Settings
 
 BODY_SLOTS = ("email", "greeting_name", "unsubscribe_url", "unsubscribe_mailto", "preferences_url", "reader")
@@ -40,8 +40,6 @@ HEADER_SLOTS = ("to", "message_id", "date", "unsubscribe_url", "unsubscribe_mail
 _PREFIX = "%%DISTRO:"
 _MARKER = re.compile(r"%%DISTRO:(html|text|header)\.([a-z_]+)(?:\.([A-Za-z0-9_-]+))?%%")
 _ANY_MARKER = re.compile(r"(%%DISTRO:[^%\s]*%%)")
-_QP_UNSAFE = re.compile(rb"[^\x20-\x3c\x3e-\x7e]")  # all but printable ASCII other than "="
-_QP_WIDTH = 75  # characters before a soft break "=", so no line exceeds 76
 _BAD_IN_URI = re.compile(r"[\s<>\x00-\x1f\x7f]")  # also for Message-IDs
 _BAD_IN_EMAIL = re.compile(r"[\s<>,;:()\"\\\[\]\x00-\x1f\x7f]")  # one plain addr-spec, nothing else
 _BAD_IN_HEADER = re.compile(r"[\x00-\x1f\x7f]")
@@ -191,33 +189,12 @@ def _qp_body(content: str) -> str:
     pieces = _ANY_MARKER.split(content.replace("\r\n", "\n").replace("\r", "\n"))
     for index, piece in enumerate(pieces):
         if index % 2 == 0:
-            out.append("\r\n".join(_qp_line(line) for line in piece.split("\n")))
+            out.append("\r\n".join(qp_line(line) for line in piece.split("\n")))
             continue
         if out and out[-1] and not out[-1].endswith("\r\n"):
             out.append("=\r\n")  # the marker starts a physical line of its own
         out.append(piece + "=\r\n")
     return "".join(out)
-
-
-def _qp_line(line: str) -> str:
-    encoded = _QP_UNSAFE.sub(lambda m: b"=%02X" % m[0][0], line.encode("utf-8"))
-    if encoded.endswith(b" "):
-        encoded = encoded[:-1] + b"=20"  # trailing whitespace may be stripped in transit
-    return "=\r\n".join(piece.decode("ascii") for piece in _qp_fold(encoded))
-
-
-def _qp_fold(encoded: bytes) -> list[bytes]:
-    pieces, start = [], 0
-    while len(encoded) - start > _QP_WIDTH:
-        cut = start + _QP_WIDTH
-        if encoded[cut - 1] == 0x3D:  # every "=" starts a 3-character escape: never cut one in half
-            cut -= 1
-        elif encoded[cut - 2] == 0x3D:
-            cut -= 2
-        pieces.append(encoded[start:cut])
-        start = cut
-    pieces.append(encoded[start:])
-    return pieces
 
 
 class _Clean(NamedTuple):
@@ -309,14 +286,6 @@ def _encoded_words(text: str) -> list[str]:
     return [f"=?utf-8?b?{base64.b64encode(c.encode('utf-8')).decode('ascii')}?=" for c in chunks]
 
 
-def _qp_value(value: str) -> bytes:
-    """Quoted-printable of a one-line value that ends mid-line (the template's soft break follows)."""
-    if value.isascii() and "=" not in value and len(value) <= _QP_WIDTH:
-        return value.encode("ascii")  # values are free of control characters by now
-    encoded = binascii.b2a_qp(value.encode("utf-8")).replace(b"=\n", b"")  # unfold, then fold to 75
-    return encoded if len(encoded) <= _QP_WIDTH else b"=\r\n".join(_qp_fold(encoded))
-
-
 def _plain(clean: _Clean, slot: str, arg: str) -> str:
     """The unencoded value of a body slot."""
     if slot == "greeting_name":
@@ -338,8 +307,8 @@ def _encode(clean: _Clean, context: str, slot: str, arg: str) -> bytes:
     if context == "header":
         return _header(clean, slot).encode("ascii")
     if context == "text":
-        return _qp_value(_plain(clean, slot, arg))
-    return _qp_value(html_lib.escape(_plain(clean, slot, arg)))
+        return qp_value(_plain(clean, slot, arg))
+    return qp_value(html_lib.escape(_plain(clean, slot, arg)))
 
 
 class PreparedMessage:
