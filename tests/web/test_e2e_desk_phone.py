@@ -26,6 +26,7 @@ from distro.services.ingest import ingest
 from distro.services.social import plan_social
 from distro.services.subscribers import add_subscriber
 from distro.web.app import ROUTERS
+from tests.web.axe import axe_violations
 from tests.web.browser import PHONE, Serve, horizontal_overflow, new_page, screenshot
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -102,3 +103,26 @@ def test_no_desk_page_scrolls_sideways_at_375_px(
     finally:
         page.context.close()
     assert wide == {}, f"wider than {PHONE['width']} px: {wide}"
+
+
+def test_every_desk_page_has_no_axe_violation(
+    app: App, content: dict[str, str], serve: Serve, browser: Browser
+) -> None:
+    """axe-core (WCAG A/AA and best practices) on every desk page found from the routes, signed out and in;
+    the context lets axe's script past the desk's CSP, which allows no script."""
+    server = serve(app)
+    page = new_page(browser, bypass_csp=True)
+    found: dict[str, list[str]] = {}
+    try:
+        page.goto(server.link("/desk/login"))
+        if violations := axe_violations(page):
+            found["/desk/login"] = violations
+        sign_in(page, server.link("/desk/login"))
+        expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+        for path in desk_pages(content):
+            page.goto(server.link(path))
+            if violations := axe_violations(page):
+                found[path] = violations
+    finally:
+        page.context.close()
+    assert found == {}
