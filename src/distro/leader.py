@@ -17,8 +17,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from distro.db import is_postgres
 
-# A fixed 64-bit key for pg_try_advisory_lock; other applications on the same database must not reuse it.
-LOCK_KEY = 0x6469737472_6F01  # "distro" + 1
+# pg_try_advisory_lock(class, object): the class is distro's own 32-bit key (other applications on the
+# same database must not reuse it), the object the schema's name hashed, so two distro installations in
+# one database (a schema each) have a leader each, and two schedulers on one schema exclude each other.
+LOCK_CLASS = 0x64697374  # "dist"
+_LOCK_ARGS = "CAST(:k AS integer), hashtext(current_schema())"
 
 
 class Leadership(Protocol):
@@ -38,7 +41,9 @@ class PostgresLeadership:
         if self._connection is None:
             self._connection = self._engine.connect()
         got = bool(
-            self._connection.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar()
+            self._connection.execute(
+                sa.text(f"SELECT pg_try_advisory_lock({_LOCK_ARGS})"), {"k": LOCK_CLASS}
+            ).scalar()
         )
         self._connection.commit()
         return got
@@ -61,7 +66,9 @@ class PostgresLeadership:
     def release(self) -> None:
         if self._connection is not None:
             try:
-                self._connection.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                self._connection.execute(
+                    sa.text(f"SELECT pg_advisory_unlock({_LOCK_ARGS})"), {"k": LOCK_CLASS}
+                )
                 self._connection.commit()
             except sa.exc.DBAPIError:
                 pass
