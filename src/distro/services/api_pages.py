@@ -15,7 +15,7 @@ from distro.app import App
 from distro.errors import NotFound
 from distro.models import Article, Digest, Suppression, utcnow
 from distro.services.social_queue import QueuedPost, social_queue
-from distro.services.subscribers import Listed, normalise_email, shown_status
+from distro.services.subscribers import Listed, as_listed, normalise_email
 from distro.store import api_pages
 from distro.store import editions as stored_editions
 from distro.store.delivery_log import LogFilter
@@ -58,21 +58,7 @@ def subscribers(
         address=address,
         paused_at=utcnow() if paused else None,
     )
-    return [
-        Listed(
-            id=s.id or 0,
-            email=s.email,
-            name=s.name,
-            status=shown_status(s.status, reason),
-            sections=s.sections,
-            created_at=s.created_at,
-            unsubscribed_at=s.unsubscribed_at,
-            hard_bounces=s.hard_bounces,
-            paused_until=s.paused_until,
-            newsletters=s.newsletters,
-        )
-        for s, reason in rows
-    ]
+    return as_listed(rows)
 
 
 def subscriber(app: App, subscriber_id: int) -> Listed:

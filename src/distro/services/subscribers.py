@@ -6,7 +6,7 @@ The CSV format itself (encoding checks, line numbers, formula-safe cells) is in 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -322,6 +322,11 @@ def list_subscribers(app: App, *, limit: int = 1000) -> list[Listed]:
 
 def _listed(app: App, *, after: int, limit: int) -> list[Listed]:
     """Up to ``limit`` subscribers with ids above ``after``, in id order, each with its shown status."""
+    return as_listed(subscribers.listed_page(app.engine, after=after, limit=limit))
+
+
+def as_listed(rows: Iterable[tuple[Subscriber, str | None]]) -> list[Listed]:
+    """(subscriber, suppression reason) rows as the lists show them (CLI, desk, API)."""
     return [
         Listed(
             id=s.id or 0,
@@ -335,5 +340,5 @@ def _listed(app: App, *, after: int, limit: int) -> list[Listed]:
             paused_until=s.paused_until,
             newsletters=s.newsletters,
         )
-        for s, reason in subscribers.listed_page(app.engine, after=after, limit=limit)
+        for s, reason in rows
     ]
