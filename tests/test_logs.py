@@ -111,3 +111,20 @@ def test_secret_values_include_source_headers_and_url_passwords() -> None:
     )
     found = secret_values(settings)
     assert {"pg@pass", "pg%40pass", "feed-pass", "Bearer tok-abcdef", "tok-abcdef"} <= found
+
+
+def test_a_server_log_config_from_before_cannot_keep_access_lines_from_the_redaction(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    import logging.config
+
+    import uvicorn.config
+
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)  # its own handlers, propagate off
+    configure_logging(verbose=True, fmt="text")
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/1.1" %d', "127.0.0.1:5000", "GET", "/unsubscribe/dW5zdWI.c2ln", 200
+    )
+    captured = capfd.readouterr()
+    assert "c2ln" not in captured.out + captured.err
+    assert "/unsubscribe/[token]" in captured.err

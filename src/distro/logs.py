@@ -115,6 +115,9 @@ def _url_password(text: str) -> set[str]:
     return {password, unquote(password)} if password else set()
 
 
+_SERVER_LOGGERS = ("uvicorn", "uvicorn.access", "uvicorn.error")
+
+
 def configure_logging(*, verbose: bool, fmt: str = "text") -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_TEXT_FORMAT))
@@ -122,6 +125,10 @@ def configure_logging(*, verbose: bool, fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
+    for name in _SERVER_LOGGERS:  # a server started with its own log config keeps lines from the redaction
+        server = logging.getLogger(name)
+        server.handlers.clear()
+        server.propagate, server.disabled = True, False
 
 
 def redact(secrets: set[str]) -> None:
