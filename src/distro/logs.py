@@ -128,6 +128,7 @@ def configure_logging(*, verbose: bool, fmt: str = "text") -> None:
     for name in _SERVER_LOGGERS:  # a server started with its own log config keeps lines from the redaction
         server = logging.getLogger(name)
         server.handlers.clear()
+        server.setLevel(logging.NOTSET)  # a server's log_level must not outlive it: the root's level decides
         server.propagate, server.disabled = True, False
 
 
