@@ -104,9 +104,10 @@ def test_link_tokens_in_access_log_lines_are_masked(capfd: pytest.CaptureFixture
 
 
 def test_a_server_log_level_left_behind_does_not_hide_later_lines(capfd: pytest.CaptureFixture[str]) -> None:
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)  # what uvicorn.Config(log_level="warning") does
+    access = logging.getLogger("uvicorn.access")
+    access.setLevel(logging.WARNING)  # what uvicorn.Config(log_level="warning") leaves behind
     configure_logging(verbose=True, fmt="text")
-    logging.getLogger("uvicorn.access").info('%s - "GET %s HTTP/1.1" 200', "127.0.0.1:5000", "/confirm/Y29uZg.c2ln")
+    access.info('%s - "GET %s HTTP/1.1" 200', "127.0.0.1:5000", "/confirm/Y29uZg.c2ln")
     assert "/confirm/[token]" in capfd.readouterr().err
 
 

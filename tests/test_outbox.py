@@ -58,6 +58,26 @@ def test_enqueue_is_idempotent(engine: Engine) -> None:
     assert len(statuses(engine)) == 1300
 
 
+def test_rows_of_several_shapes_in_one_call_are_stored_as_given(engine: Engine) -> None:
+    """Digest rows and a social row queued as failed (another set of columns) in one call; values that
+    are NULL in every row of a shape, a non-ASCII address and duplicates within the call."""
+    now = utcnow().replace(microsecond=0)
+    digest = [
+        {"key": f"d{i}", "channel": "email", "recipient": f"lé{i}@example.org", "digest_id": None}
+        for i in range(3)
+    ]
+    failed = {"key": "s1", "channel": "x", "recipient": "@desk", "status": DeliveryStatus.FAILED}
+    failed |= {"last_error": "too long: 291 of 280", "next_attempt_at": now}
+    assert outbox.enqueue_many(engine, [*digest, failed, digest[0]]) == 4
+    assert outbox.enqueue_many(engine, [failed, *digest]) == 0
+    with engine.connect() as c:
+        stored = {r.key: r for r in c.execute(sa.select(D))}
+    assert stored["d2"].recipient == "lé2@example.org" and stored["d2"].status == DeliveryStatus.PENDING
+    assert stored["d2"].attempts == 0 and stored["d2"].digest_id is None
+    assert stored["s1"].status == DeliveryStatus.FAILED and stored["s1"].last_error == "too long: 291 of 280"
+    assert stored["s1"].next_attempt_at == now
+
+
 def test_concurrent_enqueue_creates_one_row_per_key(engine: Engine) -> None:
     created: list[int] = []
     barrier = threading.Barrier(4)

@@ -26,7 +26,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from distro.db import is_postgres
@@ -39,7 +38,7 @@ from distro.models import (
     utcnow,
 )
 from distro.settings import DispatchSettings
-from distro.store import bounce_events, deliveries, table, transitions, webhook_events
+from distro.store import bounce_events, deliveries, new_deliveries, table, transitions, webhook_events
 from distro.store.pauses import pause_channel
 from distro.store.suppressions import Bounce, count_bounces
 from distro.urls import strip_credentials
@@ -55,7 +54,6 @@ _RELEASED_FROM = transitions.legal_from(DeliveryStatus.PENDING, DeliveryStatus.S
 
 def enqueue_many(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
     """Insert delivery rows (dicts of Delivery columns, ``key`` required); return how many were new."""
-    insert = postgresql.insert if is_postgres(engine) else sqlite.insert
     created = 0
     batch: list[dict[str, Any]] = []
 
@@ -74,11 +72,8 @@ def enqueue_many(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
             }
             for row in batch
         ]
-        # An executemany of one cached statement, sent as multi-row INSERTs (SQLAlchemy's insertmanyvalues):
-        # a .values(list) statement was compiled afresh per chunk, most of queue_edition's time.
-        statement = insert(D).on_conflict_do_nothing(index_elements=["key"]).returning(D.c.id)
         with engine.begin() as connection:
-            count = len(connection.execute(statement, values).all())
+            count = new_deliveries.insert_new(connection, values)
             webhook_events.queued_failed(connection, values)  # a post that cannot fit: post.failed
         batch.clear()
         return count

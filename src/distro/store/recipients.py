@@ -2,53 +2,65 @@
 
 A recipient is an active subscriber, not paused, who gets the newsletter (their choice, else its
 default) and whose address is not on the suppression list (:mod:`.suppressions`). Subscribers are read a
-keyset page at a time in id order, so a large list is never all in memory; each page is checked against
-the suppression list in one query per 500 addresses.
+keyset page at a time in id order as plain rows (not ORM objects), so a large list is never all in memory;
+each page is checked against the suppression list in one query per 500 addresses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col, select
 
 from distro.db import session_scope
 from distro.models import Subscriber, SubscriberStatus, utcnow
 from distro.settings import DigestSettings
-from distro.store import suppressions
+from distro.store import suppressions, table
 
 PAGE_SIZE = 1000
 
 
-def _page(engine: Engine, after: int, size: int) -> list[Subscriber]:
+class Recipient(NamedTuple):
+    """What queueing needs of a reader (a plain row: an ORM object per reader was most of a read)."""
+
+    id: int
+    email: str
+    sections: list[str] | None
+    newsletters: list[str] | None
+
+
+_S = table(Subscriber)
+_COLUMNS = (_S.c.id, _S.c.email, _S.c.sections, _S.c.newsletters)
+
+
+def _page(connection: Connection, after: int, size: int) -> list[Recipient]:
     now = utcnow()
-    unpaused = sa.or_(col(Subscriber.paused_until).is_(None), col(Subscriber.paused_until) <= now)
-    with session_scope(engine) as session:
-        query = (
-            select(Subscriber)
-            .where(Subscriber.status == SubscriberStatus.ACTIVE, col(Subscriber.id) > after, unpaused)
-            .order_by(col(Subscriber.id))
-            .limit(size)
-        )
-        return list(session.exec(query))
-
-
-def _suppressed(engine: Engine, page: Sequence[Subscriber]) -> set[str]:
-    with engine.connect() as connection:
-        return set(suppressions.reasons(connection, (s.email for s in page)))
+    unpaused = sa.or_(_S.c.paused_until.is_(None), _S.c.paused_until <= now)
+    query = (
+        sa.select(*_COLUMNS)
+        .where(_S.c.status == SubscriberStatus.ACTIVE, _S.c.id > after, unpaused)
+        .order_by(_S.c.id)
+        .limit(size)
+    )
+    return [Recipient(*row) for row in connection.execute(query)]
 
 
 def recipients(
     engine: Engine, newsletter: DigestSettings, *, page_size: int = PAGE_SIZE
-) -> Iterator[Subscriber]:
-    """Every recipient of ``newsletter``'s editions, in id order (detached rows)."""
+) -> Iterator[Recipient]:
+    """Every recipient of ``newsletter``'s editions, in id order (a connection per page, none held)."""
     last_id = 0
-    while page := _page(engine, last_id, page_size):
-        last_id = page[-1].id or last_id
-        wanted = [s for s in page if newsletter.chosen_by(s.newsletters)]
-        blocked = _suppressed(engine, wanted) if wanted else set()
+    while True:
+        with engine.connect() as connection:
+            page = _page(connection, last_id, page_size)
+            if not page:
+                return
+            wanted = [s for s in page if newsletter.chosen_by(s.newsletters)]
+            blocked = set(suppressions.reasons(connection, (s.email for s in wanted))) if wanted else set()
+        last_id = page[-1].id
         yield from (s for s in wanted if suppressions.key(s.email) not in blocked)
 
 
