@@ -23,7 +23,6 @@ from distro.models import (
     Digest,
     DigestVariant,
     SocialPost,
-    Subscriber,
     SubscriberStatus,
 )
 from distro.outbox import Claimed
@@ -178,7 +177,7 @@ class MessageBuilder:
             return self.app.settings.email.from_address
         return verp.address(template, bounce_token(self.app.signing_key, delivery_id))
 
-    def _email(self, claimed: Claimed, subscriber: Subscriber | None) -> Any:
+    def _email(self, claimed: Claimed, subscriber: recipients.Addressee | None) -> Any:
         if subscriber is None:
             return Suppressed("subscriber was deleted")
         if subscriber.status != SubscriberStatus.ACTIVE:
@@ -186,7 +185,7 @@ class MessageBuilder:
         newsletter = self._digest(claimed.digest_id or 0).newsletter
         if newsletter is not None and not newsletter.chosen_by(subscriber.newsletters):
             return Suppressed(f"subscriber left the {newsletter.name}")  # after it was queued
-        return self._render(claimed, sections_key(subscriber.sections), subscriber.id or 0, subscriber.name)
+        return self._render(claimed, sections_key(subscriber.sections), subscriber.id, subscriber.name)
 
     def _test(self, claimed: Claimed) -> Any:
         """A test copy: the full digest, subject "[TEST] ...", links signed for no subscriber (id 0)."""

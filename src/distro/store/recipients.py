@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import col, select
+from sqlmodel import select
 
 from distro.db import session_scope
 from distro.models import Subscriber, SubscriberStatus, utcnow
@@ -75,9 +75,21 @@ def reader(engine: Engine, email: str) -> Subscriber | None:
         return session.exec(select(Subscriber).where(Subscriber.email == email)).first()
 
 
-def by_ids(engine: Engine, ids: Sequence[int]) -> list[Subscriber]:
+class Addressee(NamedTuple):
+    """What building a reader's copy needs of them (a plain row, read once per claimed batch)."""
+
+    id: int
+    status: SubscriberStatus
+    name: str | None
+    sections: list[str] | None
+    newsletters: list[str] | None
+
+
+def by_ids(engine: Engine, ids: Sequence[int]) -> list[Addressee]:
     """The subscribers a batch of outbox rows is addressed to (any status: the builder decides)."""
     if not ids:
         return []
-    with session_scope(engine) as session:
-        return list(session.exec(select(Subscriber).where(col(Subscriber.id).in_(list(ids)))))
+    columns = (_S.c.id, _S.c.status, _S.c.name, _S.c.sections, _S.c.newsletters)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(*columns).where(_S.c.id.in_(list(ids))))
+        return [Addressee(*row) for row in rows]
