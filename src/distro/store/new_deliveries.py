@@ -2,8 +2,8 @@
 
 On PostgreSQL the rows go in as one array per column (``INSERT ... SELECT FROM unnest(...)``): the
 statement's text is the same for any number of rows, so neither SQLAlchemy nor psycopg converts a
-statement per chunk. A multi-row ``VALUES`` list (SQLite's executemany is cheap as it is) made psycopg rewrite a 5,000-parameter
-query every 500 rows, 40% of ``queue_edition``'s time on PostgreSQL (issue 17).
+statement per chunk. A multi-row ``VALUES`` list made psycopg rewrite a 5,000-parameter query every 500
+rows, 40% of ``queue_edition``'s time on PostgreSQL (issue 17). SQLite's executemany is cheap as it is.
 """
 
 from __future__ import annotations
