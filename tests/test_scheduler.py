@@ -144,7 +144,13 @@ class Scheduler:
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=30)
+        try:
+            code = self.process.wait(timeout=60)  # once over 30 s on a loaded machine (cause not found)
+        except subprocess.TimeoutExpired:  # say what it was doing, and leave no process behind
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self._reader.join(timeout=5)
+            raise AssertionError(f"still running 60 s after SIGTERM; its output:\n{self.output}") from None
         self._reader.join(timeout=5)
         return code
 
