@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 import regex
-from twitter_text.extract_urls import extract_urls_with_indices
 
 DEFAULT_LIMIT = 500  # the instance may allow more: ``mastodon.max_length``
 URL_LENGTH = 23  # StatusLengthValidator::URL_PLACEHOLDER_CHARS
@@ -28,6 +27,8 @@ _GRAPHEME = regex.compile(r"\X")
 
 def countable_text(text: str) -> str:
     """``text`` as Mastodon measures it: URLs as 23 ``x``, mentions without their domain."""
+    from twitter_text.extract_urls import extract_urls_with_indices  # on first use, as distro.platforms.x
+
     entities = [
         (u["indices"][0], u["indices"][1], _PLACEHOLDER) for u in extract_urls_with_indices(text, False)
     ]
