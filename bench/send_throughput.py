@@ -76,7 +76,7 @@ RING = 64  # distinct pre-rendered messages the no-database rows cycle through
 
 
 def make_settings(work: Path, port: int) -> Settings:
-    """The bench's settings; other DISTRO_* variables (DISTRO_DISPATCH__BATCH_SIZE=200) still apply."""
+    """The bench's settings; other DISTRO_* variables (DISTRO_DISPATCH__BATCH_SIZE=50) still apply."""
     return Settings(
         database_url=database_url(work),
         var_dir=work / "var",

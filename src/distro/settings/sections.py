@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     SecretStr,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import NoDecode
 
@@ -266,8 +267,12 @@ class WebSettings(_Section):
         return value
 
 
+DEFAULT_BATCH_SIZE = 200  # rows per claim: each claim is a commit (and a WAL flush on PostgreSQL)
+
+
 class DispatchSettings(_Section):
-    batch_size: int = 50
+    # Unset, it is lowered to what a throttle sends in half a lease; a value given that cannot is refused.
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1)
     lease_seconds: int = 300
     max_attempts: int = 8
     backoff_base_seconds: float = 30.0
@@ -291,6 +296,13 @@ class DispatchSettings(_Section):
     record_every_seconds: float = Field(default=0.1, gt=0, le=5)
     record_every_messages: int = Field(default=32, ge=1, le=1000)
     record_before_next_send: bool = False
+
+    @model_validator(mode="after")
+    def _batch_within_half_a_lease(self) -> DispatchSettings:
+        rates = [r for r in (self.max_per_second, self.max_per_second_per_domain) if r > 0]
+        if rates and "batch_size" not in self.model_fields_set:
+            self.batch_size = max(1, min(DEFAULT_BATCH_SIZE, int(min(rates) * self.lease_seconds / 2)))
+        return self
 
 
 class SchedulerSettings(_Section):
