@@ -140,12 +140,13 @@ def social_post(
     `distro social send` send it at its time. A text that does not fit the platform is refused, never cut.
     """
     from distro.services.activity import cli_actor
-    from distro.services.custom_posts import PostRequest, local_time, prepare, queue_prepared
+    from distro.services.custom_posts import PostRequest, prepare, queue_prepared
+    from distro.services.desk_clock import local_time
 
     application = app()
     request = PostRequest(platform, text, account, link, article, at, key)
     prepared = prepare(application, request)
-    when = local_time(application, prepared.send_at)
+    when = local_time(application.settings, prepared.send_at)
     where = f"{prepared.account.platform} ({prepared.account.name})"
     console.print(f"{where}, {prepared.length}/{prepared.limit}, at {when}:", highlight=False)
     console.print(prepared.text, markup=False, highlight=False)
@@ -157,6 +158,7 @@ def social_post(
     else:
         console.print(
             f"already queued: delivery {queued.delivery_id} ({queued.status}, "
-            f"{local_time(application, queued.send_at)}); nothing added. Give --key to post it again.",
+            f"{local_time(application.settings, queued.send_at)}); nothing added. "
+            "Give --key to post it again.",
             highlight=False,
         )

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from distro.accounts import Account, configured_accounts
 from distro.app import App
@@ -32,6 +31,7 @@ from distro.errors import InvalidInput, NotFound
 from distro.models import Article, DeliveryStatus, utcnow
 from distro.platforms import linkedin
 from distro.services.activity import record_activity
+from distro.services.desk_clock import desk_zone, local_time
 from distro.store import articles, social_posts
 
 KEY = re.compile(r"[A-Za-z0-9._:-]{1,80}")
@@ -81,19 +81,9 @@ class QueuedWritten:
     status: str
 
 
-def desk_zone(app: App) -> ZoneInfo:
-    """The desk's timezone: the main digest's, as on the dashboard."""
-    return ZoneInfo(app.settings.digest.timezone)
-
-
-def local_time(app: App, value: datetime) -> str:
-    """``value`` in the desk's timezone, as the queue and the messages show it."""
-    return value.astimezone(desk_zone(app)).strftime("%Y-%m-%d %H:%M %Z")
-
-
 def parse_local(app: App, raw: str, now: datetime) -> datetime:
     """A wall time in the desk's timezone as UTC; refuses a time the clocks skip, or one in the past."""
-    zone = desk_zone(app)
+    zone = desk_zone(app.settings)
     try:
         naive = datetime.fromisoformat(raw.strip())
     except ValueError:
@@ -223,7 +213,7 @@ def queue_prepared(app: App, post: PreparedPost, *, actor: str) -> QueuedWritten
         if stored is None:  # pragma: no cover - the insert above or a concurrent one made it
             raise NotFound(f"the post with key {post.key!r} was not stored")
         what = f"repost of article {post.story.id}" if post.story else "announcement"
-        where, when = f"{post.account.platform} ({post.account.name})", local_time(app, post.send_at)
+        where, when = f"{post.account.platform} ({post.account.name})", local_time(app.settings, post.send_at)
         record_activity(
             session,
             actor=actor,

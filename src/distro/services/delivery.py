@@ -48,10 +48,10 @@ class Senders:
 
 def check_dispatch_settings(settings: DispatchSettings) -> None:
     """Refuse settings under which a throttled batch outlives its lease (another worker would resend it)."""
-    rates = [r for r in (settings.max_per_second, settings.max_per_second_per_domain) if r > 0]
-    if rates and settings.batch_size / min(rates) > settings.lease_seconds / 2:
+    rate = settings.slowest_rate
+    if rate is not None and settings.batch_size / rate > settings.lease_seconds / 2:
         raise ConfigError(
-            f"dispatch.batch_size ({settings.batch_size}) at {min(rates)} messages per second takes longer "
+            f"dispatch.batch_size ({settings.batch_size}) at {rate} messages per second takes longer "
             f"than half of dispatch.lease_seconds ({settings.lease_seconds}); lower batch_size or raise "
             "lease_seconds"
         )

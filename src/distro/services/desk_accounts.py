@@ -16,7 +16,7 @@ from distro.accounts import EXPIRING, AccountRow, list_accounts
 from distro.app import App
 from distro.models import AccountStatus, utcnow
 from distro.services.activity import record
-from distro.services.custom_posts import local_time
+from distro.services.desk_clock import local_time
 from distro.services.social_tokens import TokenCheck, refresh_tokens
 
 REAUTH_WARNING = timedelta(days=14)  # a LinkedIn refresh token this close to its end: authorise again
@@ -44,7 +44,7 @@ def _advice(app: App, row: AccountRow, now: datetime) -> str:
     if row.platform not in EXPIRING or row.mode != "api":
         return ""
     if row.refresh_expires_at is not None and row.refresh_expires_at - now <= REAUTH_WARNING:
-        return f"authorisation ends {local_time(app, row.refresh_expires_at)}: {reauth} before then"
+        return f"authorisation ends {local_time(app.settings, row.refresh_expires_at)}: {reauth} before then"
     if row.expires_at is None:
         return ""
     if row.expires_at <= now:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from functools import partial
-from zoneinfo import ZoneInfo
 
 from distro.app import App
 from distro.errors import DistroError, InvalidInput
 from distro.models import Digest, DigestEdit, DigestStatus, utcnow
 from distro.services.activity import record
+from distro.services.desk_clock import local_time
 from distro.services.digest_send import queue_edition
 from distro.settings import DigestSettings
 from distro.store import editions
@@ -52,7 +52,7 @@ def schedule(
     if send_at <= now:
         raise DistroError(f"{send_at:%Y-%m-%d %H:%M %Z} is in the past; choose a later time")
     edit = editions.update_edit(app.engine, slug, partial(_set_send_at, slug, send_at))
-    when = f"at {send_at.astimezone(ZoneInfo(app.settings.digest.timezone)):%Y-%m-%d %H:%M %Z}"  # the desk's
+    when = f"at {local_time(app.settings, send_at)}"
     record(app, actor=actor, action="edition.schedule", subject=f"edition {slug}", detail=when)
     return edit
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from distro.errors import InvalidInput, NotFound
 from distro.models import DeliveryStatus, utcnow
 from distro.services.activity import record, record_activity
+from distro.services.desk_clock import local_time
 from distro.settings import PostingPlan, Settings
 from distro.store import deliveries, social_posts
 
@@ -163,7 +164,7 @@ def release(
             when = next_slot(plan, max(now, row.next_attempt_at), _taken(connection, row.channel, now))
             released = deliveries.release(connection, row.id, at=when, now=now)
             if released and actor is not None:
-                at = f"at {when.astimezone(ZoneInfo(settings.digest.timezone)):%Y-%m-%d %H:%M %Z}"
+                at = f"at {local_time(settings, when)}"
                 record_activity(
                     connection, actor=actor, action="post.release", subject=f"post {row.id}", detail=at
                 )

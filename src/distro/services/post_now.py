@@ -18,7 +18,7 @@ from distro.dispatch import DispatchReport, dispatch_channel
 from distro.errors import InvalidInput
 from distro.models import DeliveryStatus, utcnow
 from distro.services.activity import record
-from distro.services.custom_posts import local_time
+from distro.services.desk_clock import local_time
 from distro.services.messages import MessageBuilder
 from distro.services.social_queue import QueuedPost, queued_post
 from distro.store import deliveries
@@ -39,7 +39,7 @@ class PostNowResult:
 
 
 def _when(app: App, value: datetime | None) -> str:
-    return local_time(app, value) if value else "later"
+    return local_time(app.settings, value) if value else "later"
 
 
 def _busy(app: App, post: QueuedPost) -> PostNowResult:

@@ -21,7 +21,7 @@ from distro.errors import InvalidInput, NotFound
 from distro.models import AccountStatus, Article, DeliveryStatus, utcnow
 from distro.outbox import worker_of
 from distro.platforms import linkedin
-from distro.services.custom_posts import local_time
+from distro.services.desk_clock import local_time
 from distro.services.social import editable
 from distro.store import deliveries, pauses, social_accounts, social_posts
 
@@ -204,7 +204,7 @@ def _problem(row: Any) -> str | None:
 
 
 def _paused(app: App, pause: Any) -> str | None:
-    return f"until {local_time(app, pause.until)}: {pause.reason}" if pause is not None else None
+    return f"until {local_time(app.settings, pause.until)}: {pause.reason}" if pause is not None else None
 
 
 def queued_post(app: App, delivery_id: int) -> QueuedPost:

@@ -297,11 +297,17 @@ class DispatchSettings(_Section):
     record_every_messages: int = Field(default=32, ge=1, le=1000)
     record_before_next_send: bool = False
 
+    @property
+    def slowest_rate(self) -> float | None:
+        """The tighter of the two throttles in messages per second, or None when neither is on."""
+        rates = [r for r in (self.max_per_second, self.max_per_second_per_domain) if r > 0]
+        return min(rates) if rates else None
+
     @model_validator(mode="after")
     def _batch_within_half_a_lease(self) -> DispatchSettings:
-        rates = [r for r in (self.max_per_second, self.max_per_second_per_domain) if r > 0]
-        if rates and "batch_size" not in self.model_fields_set:
-            self.batch_size = max(1, min(DEFAULT_BATCH_SIZE, int(min(rates) * self.lease_seconds / 2)))
+        rate = self.slowest_rate
+        if rate is not None and "batch_size" not in self.model_fields_set:
+            self.batch_size = max(1, min(DEFAULT_BATCH_SIZE, int(rate * self.lease_seconds / 2)))
         return self
 
 

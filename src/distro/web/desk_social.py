@@ -18,7 +18,8 @@ from fastapi.responses import HTMLResponse, Response
 from distro.errors import DistroError, InvalidInput, NotFound
 from distro.models import utcnow
 from distro.services import plan
-from distro.services.custom_posts import PostRequest, accounts, create_post, desk_zone, local_time
+from distro.services.custom_posts import PostRequest, accounts, create_post
+from distro.services.desk_clock import desk_zone, local_time
 from distro.services.post_now import PostNowOutcome, post_now
 from distro.services.social import edit_delivery
 from distro.services.social_queue import (
@@ -67,8 +68,8 @@ def _page(
         failed_days=FAILED_DAYS,
         platform_names=PLATFORM_NAMES,
         statuses=STATUSES,
-        when=lambda value: local_time(app, value),
-        zone=desk_zone(app).key,
+        when=lambda value: local_time(app.settings, value),
+        zone=desk_zone(app.settings).key,
         now=utcnow(),
     )
 
@@ -164,7 +165,7 @@ def social_release(delivery_id: str, form: DeskPost) -> Response:
         return _back(form, None, error=f"Not released: {exc}.")
     if not changed:
         return _back(form, post.delivery_id, notice=f"The {post.label} was not held.")
-    due = local_time(app, after.next_attempt_at)
+    due = local_time(app.settings, after.next_attempt_at)
     return _back(
         form,
         post.delivery_id,
@@ -203,7 +204,7 @@ def _new_page(
         fields=fields,
         accounts=accounts(app),
         platform_names=PLATFORM_NAMES,
-        zone=desk_zone(app).key,
+        zone=desk_zone(app.settings).key,
     )
 
 
@@ -235,7 +236,7 @@ def social_new_post(form: DeskPost) -> Response:
     except DistroError as exc:
         return _new_page(form.desk, fields=fields, error=f"Not queued: {exc}.", status=422)
     label = f"{PLATFORM_NAMES.get(platform, platform)} post of {account}"
-    when = local_time(form.desk.app, queued.send_at)
+    when = local_time(form.desk.app.settings, queued.send_at)
     notice = (
         f"Queued the {label}: it goes out at {when}."
         if queued.created
